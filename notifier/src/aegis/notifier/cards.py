@@ -1,0 +1,187 @@
+"""Feishu interactive cards for alert groups: one card per group, or a digest in a storm.
+
+Pure functions from `AlertGroupEvent` to card JSON (schema 1.0, `update_multi` so a resolve can
+patch the card in place). Alert text is untrusted: `<` and `>` are escaped so an annotation
+cannot mention people or inject markup, and long values are cut so a card stays under 30 KB.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from aegis.shared.alerts import AlertGroupEvent
+from aegis.shared.settings import Locale
+
+Card = dict[str, Any]
+
+KEY_LABELS = ("service", "namespace", "pod", "instance", "job")
+MAX_VALUE_CHARS = 600
+MAX_ALERTS_LISTED = 8
+MAX_CARD_BYTES = 28 * 1024
+AT_ALL = "<at id=all></at>"
+
+_TEXT = {
+    "zh": {
+        "firing": "告警",
+        "resolved": "已恢复",
+        "alerts": "条告警",
+        "started": "开始",
+        "ended": "结束",
+        "source": "查看来源",
+        "silence": "静默",
+        "more": "另有 {n} 条未列出",
+        "digest": "告警汇总：{n} 组（发送受限，合并发送）",
+        "truncated": "Alertmanager 截断了 {n} 条",
+    },
+    "en": {
+        "firing": "FIRING",
+        "resolved": "RESOLVED",
+        "alerts": "alerts",
+        "started": "started",
+        "ended": "ended",
+        "source": "Source",
+        "silence": "Silence",
+        "more": "{n} more not listed",
+        "digest": "Alert digest: {n} groups (coalesced to respect the chat's rate limit)",
+        "truncated": "{n} truncated by Alertmanager",
+    },
+}
+
+_SEVERITY_COLOUR = {"critical": "red", "page": "red", "error": "red", "warning": "orange", "info": "blue"}
+
+
+@dataclass(frozen=True)
+class CardOptions:
+    """What a card looks like beyond its event: who is mentioned, language, silence base URL."""
+
+    at_all_severities: frozenset[str] | None = None
+    locale: Locale = "zh"
+    silence_base_url: str | None = None
+
+
+def escape(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    """Untrusted text made inert for lark_md: no tags (so no `<at>`), bounded length."""
+    cut = text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def colour(event: AlertGroupEvent) -> str:
+    """Header template: green when resolved, else by severity."""
+    if event.status == "resolved":
+        return "green"
+    return _SEVERITY_COLOUR.get(event.severity.lower(), "yellow")
+
+
+def mentions_all(event: AlertGroupEvent, options: CardOptions) -> bool:
+    """Firing cards @all when their severity is configured for it."""
+    if event.status != "firing":
+        return False
+    wanted = options.at_all_severities
+    return wanted is None or event.severity.lower() in wanted
+
+
+def silence_url(event: AlertGroupEvent, options: CardOptions) -> str | None:
+    """Alertmanager's new-silence page, pre-filled with the group's labels."""
+    base = (options.silence_base_url or event.external_url).rstrip("/")
+    if not base:
+        return None
+    labels = event.group_labels or event.common_labels
+    matchers = ",".join(f'{name}="{value}"' for name, value in sorted(labels.items()))
+    return f"{base}/#/silences/new?filter={quote('{' + matchers + '}', safe='')}"
+
+
+def _alert_lines(event: AlertGroupEvent, text: dict[str, str]) -> list[str]:
+    lines = []
+    for alert in event.alerts[:MAX_ALERTS_LISTED]:
+        icon = "🔥" if alert.status == "firing" else "✅"
+        keys = " · ".join(
+            f"{name}=`{escape(alert.labels[name], 120)}`" for name in KEY_LABELS if alert.labels.get(name)
+        )
+        when = f"{text['started']} {alert.starts_at:%Y-%m-%d %H:%M:%S}Z"
+        if alert.ends_at is not None:
+            when += f" · {text['ended']} {alert.ends_at:%H:%M:%S}Z"
+        summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
+        lines.append(f"{icon} **{escape(alert.alertname, 120)}** {keys}\n{when}")
+        if summary:
+            lines.append(escape(summary))
+    hidden = len(event.alerts) - MAX_ALERTS_LISTED + event.truncated_alerts
+    if hidden > 0:
+        lines.append(f"_{text['more'].format(n=hidden)}_")
+    return lines
+
+
+def _markdown(content: str) -> Card:
+    return {"tag": "div", "text": {"tag": "lark_md", "content": content}}
+
+
+def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
+    """The card for one alert group notification."""
+    text = _TEXT[options.locale]
+    severity = f"[{event.severity.upper()}] " if event.severity else ""
+    title = f"{text[event.status]} {severity}{event.alertname} ({len(event.alerts)} {text['alerts']})"
+    body: list[str] = []
+    if mentions_all(event, options):
+        body.append(AT_ALL)
+    common = event.common_annotations
+    if headline := common.get("summary") or common.get("description"):
+        body.append(f"**{escape(headline)}**")
+    body.extend(_alert_lines(event, text))
+    elements: list[Card] = [_markdown("\n".join(body))]
+    buttons = []
+    if generator := event.alerts[0].generator_url:
+        buttons.append(_button(text["source"], generator, "default"))
+    if event.status == "firing" and (silence := silence_url(event, options)):
+        buttons.append(_button(text["silence"], silence, "danger"))
+    if buttons:
+        elements.append({"tag": "action", "actions": buttons})
+    elements.append(
+        {
+            "tag": "note",
+            "elements": [{"tag": "plain_text", "content": f"{event.receiver} · {event.event_id[:12]}"}],
+        }
+    )
+    return _card(escape(title, 200), colour(event), elements)
+
+
+def render_digest_card(events: Sequence[AlertGroupEvent], options: CardOptions) -> Card:
+    """One card listing several alert groups, used when more wait than the chat can take."""
+    text = _TEXT[options.locale]
+    firing = [e for e in events if e.status == "firing"]
+    lines = [AT_ALL] if any(mentions_all(e, options) for e in events) else []
+    for event in events:
+        icon = "🔥" if event.status == "firing" else "✅"
+        labels = event.common_labels
+        keys = " · ".join(f"{name}=`{escape(labels[name], 80)}`" for name in KEY_LABELS if labels.get(name))
+        summary = event.common_annotations.get("summary", "")
+        severity = f"[{escape(event.severity.upper(), 20)}] " if event.severity else ""
+        line = f"{icon} {severity}**{escape(event.alertname, 100)}** ×{len(event.alerts)} {keys}"
+        if summary:
+            line += f" — {escape(summary, 160)}"
+        lines.append(line)
+    template = "red" if firing else "green"
+    elements = [_markdown("\n".join(lines))]
+    return _card(text["digest"].format(n=len(events)), template, elements)
+
+
+def _button(label: str, url: str, kind: str) -> Card:
+    return {"tag": "button", "text": {"tag": "plain_text", "content": label}, "url": url, "type": kind}
+
+
+def _card(title: str, template: str, elements: list[Card]) -> Card:
+    return {
+        "config": {"wide_screen_mode": True, "update_multi": True},
+        "header": {"title": {"tag": "plain_text", "content": title}, "template": template},
+        "elements": elements,
+    }
+
+
+def card_json(card: Card) -> str:
+    """The card as Feishu's `content` string."""
+    return json.dumps(card, ensure_ascii=False, separators=(",", ":"))
+
+
+def fits(card: Card) -> bool:
+    """Whether the card is under Feishu's size limit with a safety margin."""
+    return len(card_json(card).encode()) <= MAX_CARD_BYTES

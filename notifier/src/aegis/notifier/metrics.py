@@ -1,0 +1,18 @@
+"""The notifier's own Prometheus metrics: what was sent, waited for, retried and dead-lettered."""
+
+from prometheus_client import Counter, Histogram
+
+CARDS_SENT = Counter("aegis_notifier_cards_sent_total", "Cards sent or patched in Feishu.", ["kind"])
+ALERT_GROUPS_DELIVERED = Counter(
+    "aegis_notifier_alert_groups_delivered_total", "Alert group events shown in a card.", ["via"]
+)
+RATE_LIMIT_WAITS = Counter(
+    "aegis_notifier_rate_limit_waits_total", "Times Feishu answered 429 and the chat was paused."
+)
+SEND_FAILURES = Counter("aegis_notifier_send_failures_total", "Sends that failed.", ["kind"])
+DEAD_LETTERS = Counter("aegis_notifier_dead_letters_total", "Events dead-lettered.", ["reason"])
+DELIVERY_SECONDS = Histogram(
+    "aegis_notifier_alert_delivery_seconds",
+    "From alert-ingest receiving the webhook to the card being accepted by Feishu.",
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30, 60),
+)

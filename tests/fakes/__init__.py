@@ -1,0 +1,1 @@
+"""Loopback fakes of Aegis's external peers, speaking their real protocols."""

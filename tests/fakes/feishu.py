@@ -1,0 +1,356 @@
+"""A loopback fake of the Feishu open platform that the real lark-oapi client talks to.
+
+It honours what FEISHU.md lists: the tenant token, message create / reply / patch with their
+limits (uuid idempotency for an hour, `update_multi` for patches, size limits), 5 sends per second
+per chat answered with HTTP 429 + `x-ogw-ratelimit-reset` beyond that, and injected failures
+(429 or 5xx for the next N calls). It records every request so tests can assert on what was sent.
+It runs in its own thread and event loop because lark-oapi fetches tokens with blocking calls.
+"""
+
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from tests.harness.ports import free_port
+
+TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
+CARD_LIMIT = 30 * 1024
+TEXT_LIMIT = 150 * 1024
+UUID_WINDOW_S = 3600.0
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+    status: int
+
+
+@dataclass
+class FakeMessage:
+    message_id: str
+    chat_id: str
+    msg_type: str
+    content: str
+    uuid: str | None
+    created_at: float
+    parent_id: str | None = None
+    root_id: str | None = None
+    reply_in_thread: bool = False
+    patches: list[str] = field(default_factory=list)
+
+    @property
+    def current(self) -> str:
+        """The content as the chat shows it now (after the last patch)."""
+        return self.patches[-1] if self.patches else self.content
+
+    def card(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.current)
+        return parsed
+
+    @property
+    def text(self) -> str:
+        """Everything a reader sees, flattened (card JSON or text), for assertions."""
+        return self.current
+
+
+@dataclass
+class _Fault:
+    status: int
+    remaining: int
+    reset_s: float
+
+
+class FakeFeishu:
+    """The fake open platform. Use as a context manager; `base_url` goes to `FEISHU_BASE_URL`."""
+
+    def __init__(
+        self,
+        app_id: str = "cli_test",
+        app_secret: str = "secret",
+        chat_rate_per_s: int = 5,
+    ) -> None:
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.chat_rate_per_s = chat_rate_per_s
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.requests: list[RecordedRequest] = []
+        self.messages: dict[str, FakeMessage] = {}
+        self._by_uuid: dict[str, FakeMessage] = {}
+        self._tokens = {f"t-fake-{app_id}"}
+        self._chat_sends: dict[str, deque[float]] = {}
+        self._faults: deque[_Fault] = deque()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- test controls -------------------------------------------------------------------------
+
+    def fail_next(self, count: int, status: int = 429, reset_s: float = 1.0) -> None:
+        """Answer the next `count` message calls with `status` (429 carries the reset header)."""
+        with self._lock:
+            self._faults.append(_Fault(status=status, remaining=count, reset_s=reset_s))
+
+    def sent(self, chat_id: str | None = None) -> list[FakeMessage]:
+        """Messages created or replied, oldest first (optionally in one chat)."""
+        with self._lock:
+            found = [m for m in self.messages.values() if chat_id is None or m.chat_id == chat_id]
+        return sorted(found, key=lambda m: m.created_at)
+
+    def calls(self, path_part: str = "/im/v1/messages", method: str | None = None) -> list[RecordedRequest]:
+        with self._lock:
+            return [
+                r for r in self.requests if path_part in r.path and (method is None or r.method == method)
+            ]
+
+    def max_sends_in_any_second(self, chat_id: str) -> int:
+        """The most message calls (accepted or not) aimed at `chat_id` within any 1-second span."""
+        times = sorted(r.at for r in self.calls() if self._chat_of(r) == chat_id)
+        best, start = 0, 0
+        for end, at in enumerate(times):
+            while at - times[start] >= 1.0:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="fake-feishu", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake Feishu did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> "FakeFeishu":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the protocol --------------------------------------------------------------------------
+
+    def _chat_of(self, request: RecordedRequest) -> str | None:
+        if request.query.get("receive_id_type") == "chat_id":
+            return str(request.body.get("receive_id"))
+        parts = request.path.rstrip("/").split("/")
+        if "messages" in parts:
+            index = parts.index("messages") + 1
+            if index < len(parts):
+                message = self.messages.get(parts[index])
+                return message.chat_id if message else None
+        return None
+
+    def _app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post(TOKEN_PATH)
+        async def token(request: Request) -> JSONResponse:
+            body = await request.json()
+            if body.get("app_id") != self.app_id or body.get("app_secret") != self.app_secret:
+                return self._record(request, body, 200, {"code": 10014, "msg": "app secret invalid"})
+            return self._record(
+                request,
+                body,
+                200,
+                {"code": 0, "msg": "ok", "tenant_access_token": f"t-fake-{self.app_id}", "expire": 7200},
+            )
+
+        @app.post("/open-apis/im/v1/messages")
+        async def create(request: Request) -> JSONResponse:
+            body = await request.json()
+            if request.query_params.get("receive_id_type") != "chat_id":
+                return self._record(request, body, 400, {"code": 230001, "msg": "invalid receive_id_type"})
+            return self._send(request, body, chat_id=str(body.get("receive_id", "")), parent=None)
+
+        @app.post("/open-apis/im/v1/messages/{message_id}/reply")
+        async def reply(message_id: str, request: Request) -> JSONResponse:
+            body = await request.json()
+            parent = self.messages.get(message_id)
+            if parent is None:
+                return self._record(request, body, 400, {"code": 230011, "msg": "message not found"})
+            return self._send(request, body, chat_id=parent.chat_id, parent=parent)
+
+        @app.patch("/open-apis/im/v1/messages/{message_id}")
+        async def patch(message_id: str, request: Request) -> JSONResponse:
+            body = await request.json()
+            rejected = self._gate(
+                request, body, self.messages[message_id].chat_id if message_id in self.messages else None
+            )
+            if rejected is not None:
+                return rejected
+            with self._lock:
+                message = self.messages.get(message_id)
+                if message is None:
+                    return self._record(request, body, 400, {"code": 230011, "msg": "message not found"})
+                problem = _card_problem(str(body.get("content", "")), needs_update_multi=True)
+                if message.msg_type != "interactive":
+                    problem = "only interactive cards can be patched"
+                if problem:
+                    return self._record(request, body, 400, {"code": 230001, "msg": problem})
+                message.patches.append(str(body["content"]))
+            return self._record(request, body, 200, {"code": 0, "msg": "success", "data": {}})
+
+        return app
+
+    def _gate(self, request: Request, body: dict[str, Any], chat_id: str | None) -> JSONResponse | None:
+        """Auth, injected faults and the per-chat rate limit, in that order."""
+        auth = request.headers.get("authorization", "")
+        if auth.removeprefix("Bearer ") not in self._tokens:
+            return self._record(request, body, 401, {"code": 99991663, "msg": "Invalid access token"})
+        with self._lock:
+            fault = self._faults[0] if self._faults else None
+            if fault is not None:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._faults.popleft()
+        if fault is not None:
+            if fault.status == 429:
+                return self._rate_limited(request, body, fault.reset_s)
+            return self._record(
+                request, body, fault.status, {"code": 99991400 + fault.status, "msg": "server error"}
+            )
+        if chat_id is not None:
+            now = time.monotonic()
+            with self._lock:
+                window = self._chat_sends.setdefault(chat_id, deque())
+                while window and now - window[0] >= 1.0:
+                    window.popleft()
+                if len(window) >= self.chat_rate_per_s:
+                    reset = 1.0 - (now - window[0])
+                    limited = True
+                else:
+                    window.append(now)
+                    limited = False
+            if limited:
+                return self._rate_limited(request, body, reset)
+        return None
+
+    def _rate_limited(self, request: Request, body: dict[str, Any], reset_s: float) -> JSONResponse:
+        headers = {
+            "x-ogw-ratelimit-limit": str(self.chat_rate_per_s),
+            "x-ogw-ratelimit-reset": str(max(1, round(reset_s))),
+        }
+        return self._record(
+            request, body, 429, {"code": 99991400, "msg": "request trigger frequency limit"}, headers
+        )
+
+    def _send(
+        self, request: Request, body: dict[str, Any], chat_id: str, parent: FakeMessage | None
+    ) -> JSONResponse:
+        rejected = self._gate(request, body, chat_id)
+        if rejected is not None:
+            return rejected
+        msg_type = str(body.get("msg_type", ""))
+        content = str(body.get("content", ""))
+        problem = _content_problem(msg_type, content)
+        if not chat_id:
+            problem = "receive_id is required"
+        if problem:
+            return self._record(request, body, 400, {"code": 230001, "msg": problem})
+        uuid = body.get("uuid") or None
+        now = time.monotonic()
+        with self._lock:
+            existing = self._by_uuid.get(uuid) if uuid else None
+            if existing is not None and now - existing.created_at < UUID_WINDOW_S:
+                message = existing
+            else:
+                message = FakeMessage(
+                    message_id=f"om_{next(self._ids):08x}",
+                    chat_id=chat_id,
+                    msg_type=msg_type,
+                    content=content,
+                    uuid=uuid,
+                    created_at=now,
+                    parent_id=parent.message_id if parent else None,
+                    root_id=(parent.root_id or parent.message_id) if parent else None,
+                    reply_in_thread=bool(body.get("reply_in_thread", False)),
+                )
+                self.messages[message.message_id] = message
+                if uuid:
+                    self._by_uuid[uuid] = message
+        data = {
+            "message_id": message.message_id,
+            "chat_id": message.chat_id,
+            "msg_type": message.msg_type,
+            "root_id": message.root_id,
+            "parent_id": message.parent_id,
+            "create_time": str(int(time.time() * 1000)),
+            "body": {"content": message.content},
+        }
+        return self._record(request, body, 200, {"code": 0, "msg": "success", "data": data})
+
+    def _record(
+        self,
+        request: Request,
+        body: dict[str, Any],
+        status: int,
+        answer: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> JSONResponse:
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.url.path,
+                    query=dict(request.query_params),
+                    headers=dict(request.headers),
+                    body=body,
+                    at=time.monotonic(),
+                    status=status,
+                )
+            )
+        return JSONResponse(answer, status_code=status, headers=headers)
+
+
+def _content_problem(msg_type: str, content: str) -> str | None:
+    if msg_type == "interactive":
+        return _card_problem(content, needs_update_multi=False)
+    if msg_type == "text":
+        try:
+            text = json.loads(content)["text"]
+        except (ValueError, KeyError, TypeError):
+            return "text content must be a JSON string with a text field"
+        return "text too long" if len(content.encode()) > TEXT_LIMIT or not isinstance(text, str) else None
+    return f"unsupported msg_type {msg_type!r}"
+
+
+def _card_problem(content: str, needs_update_multi: bool) -> str | None:
+    if len(content.encode()) > CARD_LIMIT:
+        return "card content exceeds 30 KB"
+    try:
+        card = json.loads(content)
+    except ValueError:
+        return "card content is not JSON"
+    if not isinstance(card, dict) or not ("elements" in card or "body" in card):
+        return "card has no elements"
+    if needs_update_multi and not (card.get("config") or {}).get("update_multi"):
+        return "card must set config.update_multi to be patched"
+    return None

@@ -1,0 +1,143 @@
+"""Nothing accepted is lost or shown twice: restarts, Feishu throttling and errors, storms, bad data."""
+
+import asyncio
+import json
+import re
+import time
+
+import nats
+from nats.aio.client import Client
+
+from aegis.shared.dead_letters import REASON, SUBJECT
+from aegis.shared.streams import DLQ_STREAM, Topology, ensure_streams
+from tests.fakes.feishu import FakeFeishu, FakeMessage
+from tests.harness.alerts import alert_event
+from tests.harness.nats_server import NatsServer
+from tests.harness.waiting import wait_for
+from tests.notifier.conftest import CHAT, RunNotifier, publish
+
+ALERT_NAME = re.compile(r"Alert(\d{4})")
+
+
+def groups_shown(messages: list[FakeMessage]) -> list[int]:
+    """Every group number visible in the chat, once per message that shows it."""
+    shown: list[int] = []
+    for message in messages:
+        shown.extend(sorted({int(n) for n in ALERT_NAME.findall(message.current)}))
+    return shown
+
+
+async def publish_groups(client: Client, count: int, start: int = 0) -> None:
+    for number in range(start, start + count):
+        await publish(client, alert_event(name=f"Alert{number:04d}", service=f"svc{number % 12}"))
+
+
+async def test_groups_published_while_notifier_is_down_are_all_delivered_once(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """50 groups arrive with the notifier stopped; once it starts, each is shown exactly once."""
+    async with run_notifier():
+        await wait_for(lambda: True)
+    await publish_groups(nats_client, 50)
+    async with run_notifier():
+        await wait_for(lambda: len(set(groups_shown(feishu.sent(CHAT)))) == 50, timeout=30, what="50 groups shown")
+        await asyncio.sleep(1)
+    shown = groups_shown(feishu.sent(CHAT))
+    assert sorted(shown) == list(range(50))
+    assert feishu.max_sends_in_any_second(CHAT) <= 5
+
+
+async def test_nats_restart_between_ingest_and_delivery_loses_nothing(
+    nats_server: NatsServer, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """Events stored before a nats-server restart are delivered after it, once each."""
+    client = await nats.connect(nats_server.url)
+    await ensure_streams(client.jetstream(), Topology())
+    await publish_groups(client, 10)
+    await client.close()
+    nats_server.restart()
+    async with run_notifier(url=nats_server.url):
+        await wait_for(lambda: len(set(groups_shown(feishu.sent(CHAT)))) == 10, timeout=30, what="10 groups")
+        nats_server.restart()  # and once more while it runs
+        client = await nats.connect(nats_server.url)
+        await publish_groups(client, 10, start=10)
+        await client.close()
+        await wait_for(lambda: len(set(groups_shown(feishu.sent(CHAT)))) == 20, timeout=30, what="20 groups")
+        await asyncio.sleep(1)
+    assert sorted(groups_shown(feishu.sent(CHAT))) == list(range(20))
+
+
+async def test_throttling_and_server_errors_delay_but_never_lose_or_duplicate(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """429s with a reset and some 5xx: every group arrives later, once, at ≤ 5 sends/s to the chat."""
+    feishu.fail_next(4, status=429, reset_s=1)
+    feishu.fail_next(2, status=500)
+    feishu.fail_next(3, status=429, reset_s=1)
+    feishu.fail_next(1, status=503)
+    async with run_notifier(digest_after_waiting=100):
+        for number in range(12):
+            await publish_groups(nats_client, 1, start=number)
+            await asyncio.sleep(0.05)
+        await wait_for(lambda: len(set(groups_shown(feishu.sent(CHAT)))) == 12, timeout=60, what="12 groups")
+        await asyncio.sleep(1.5)
+    assert sorted(groups_shown(feishu.sent(CHAT))) == list(range(12))
+    statuses = [r.status for r in feishu.calls()]
+    assert statuses.count(429) >= 7
+    assert statuses.count(500) + statuses.count(503) == 3
+    assert feishu.max_sends_in_any_second(CHAT) <= 5
+
+
+async def test_storm_is_coalesced_into_digests_and_drains(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """2,000 groups in 10 s: every group shown, ≤ 5 sends/s, backlog drained within 15 s of the last."""
+    total = 2000
+    async with run_notifier():
+        started = time.monotonic()
+        for batch in range(20):
+            await asyncio.gather(
+                *(publish(nats_client, alert_event(name=f"Alert{n:04d}")) for n in range(batch * 100, batch * 100 + 100))
+            )
+            await asyncio.sleep(max(0.0, started + (batch + 1) * 0.5 - time.monotonic()))
+        published = time.monotonic()
+        await wait_for(lambda: len(set(groups_shown(feishu.sent(CHAT)))) == total, timeout=60, what="all groups")
+        drained = time.monotonic() - published
+    shown = groups_shown(feishu.sent(CHAT))
+    assert sorted(shown) == list(range(total)), "every group exactly once"
+    assert feishu.max_sends_in_any_second(CHAT) <= 5
+    assert drained <= 15, f"backlog drained {drained:.1f}s after the storm"
+    assert len(feishu.sent(CHAT)) <= total / 10
+
+
+async def test_undecodable_event_is_dead_lettered_and_delivery_goes_on(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """A payload that is not an AlertGroupEvent lands on the DLQ with its reason; the next alert still arrives."""
+    js = nats_client.jetstream()
+    async with run_notifier():
+        await js.publish("aegis.alert.firing", b'{"schema_version": 1, "status": "firing"}')
+        await publish(nats_client, alert_event())
+        await wait_for(lambda: feishu.sent(CHAT), what="the valid alert's card")
+    dead = await js.get_last_msg(DLQ_STREAM, "aegis.dlq.aegis.alert.firing")
+    assert dead.headers is not None
+    assert dead.headers[SUBJECT] == "aegis.alert.firing"
+    assert "not an AlertGroupEvent" in dead.headers[REASON]
+    assert "event_id" in dead.headers[REASON]
+    assert json.loads(dead.data or b"{}")["status"] == "firing"
+
+
+async def test_refused_message_is_dead_lettered_with_feishu_reason(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """A send Feishu refuses outright (4xx) is dead-lettered naming Feishu's answer, not retried forever."""
+    feishu.fail_next(1, status=400)
+    async with run_notifier():
+        await publish(nats_client, alert_event(name="Refused"))
+        await publish(nats_client, alert_event(name="Accepted"))
+        await wait_for(lambda: feishu.sent(CHAT), what="the second card")
+    dead = await nats_client.jetstream().get_last_msg(DLQ_STREAM, "aegis.dlq.aegis.alert.firing")
+    assert dead.headers is not None
+    assert "HTTP 400" in dead.headers[REASON]
+    assert "Accepted" in feishu.sent(CHAT)[0].current
+
