@@ -3,7 +3,9 @@
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
@@ -14,6 +16,7 @@ from tests.fakes.feishu import FakeFeishu
 from tests.harness.binaries import integration_required, require_binary
 from tests.harness.nats_server import NatsServer
 from tests.harness.nats_state import forget_aegis_state
+from tests.harness.notifier_runner import RunNotifier, notifier_settings, running_notifier
 
 
 def _docker_available() -> bool:
@@ -67,3 +70,14 @@ def feishu() -> Iterator[FakeFeishu]:
     """The fake Feishu open platform on a loopback port."""
     with FakeFeishu() as fake:
         yield fake
+
+
+@pytest.fixture
+def run_notifier(nats_url: str, feishu: FakeFeishu) -> RunNotifier:
+    """`async with run_notifier(**settings):` runs a notifier on `nats_url` sending to `feishu`."""
+
+    def running(**overrides: Any) -> AbstractAsyncContextManager[Any]:
+        url = overrides.pop("url", nats_url)
+        return running_notifier(notifier_settings(url, feishu, **overrides))
+
+    return running

@@ -34,7 +34,12 @@ def webhook_payload(
         "alerts": [
             {
                 "status": status,
-                "labels": {**group_labels, "severity": severity, "namespace": "shop", "pod": f"{service}-{i}"},
+                "labels": {
+                    **group_labels,
+                    "severity": severity,
+                    "namespace": "shop",
+                    "pod": f"{service}-{i}",
+                },
                 "annotations": {"summary": summary, "description": f"pod {service}-{i} answers 5xx"},
                 "startsAt": starts_at.isoformat(),
                 "endsAt": ends,

@@ -7,8 +7,8 @@ from nats.aio.client import Client
 from aegis.notifier.sinks import render_text
 from tests.fakes.feishu import FakeFeishu
 from tests.harness.alerts import alert_event
+from tests.harness.notifier_runner import CHAT, RunNotifier, publish
 from tests.harness.waiting import wait_for
-from tests.notifier.conftest import CHAT, RunNotifier, publish
 
 
 async def test_firing_alert_becomes_one_card_with_at_all(

@@ -13,8 +13,8 @@ from aegis.shared.streams import DLQ_STREAM, Topology, ensure_streams
 from tests.fakes.feishu import FakeFeishu, FakeMessage
 from tests.harness.alerts import alert_event
 from tests.harness.nats_server import NatsServer
+from tests.harness.notifier_runner import CHAT, RunNotifier, publish
 from tests.harness.waiting import wait_for
-from tests.notifier.conftest import CHAT, RunNotifier, publish
 
 ALERT_NAME = re.compile(r"Alert(\d{4})")
 
@@ -40,7 +40,9 @@ async def test_groups_published_while_notifier_is_down_are_all_delivered_once(
         await wait_for(lambda: True)
     await publish_groups(nats_client, 50)
     async with run_notifier():
-        await wait_for(lambda: len(set(groups_shown(feishu.sent(CHAT)))) == 50, timeout=30, what="50 groups shown")
+        await wait_for(
+            lambda: len(set(groups_shown(feishu.sent(CHAT)))) == 50, timeout=30, what="50 groups shown"
+        )
         await asyncio.sleep(1)
     shown = groups_shown(feishu.sent(CHAT))
     assert sorted(shown) == list(range(50))
@@ -97,11 +99,16 @@ async def test_storm_is_coalesced_into_digests_and_drains(
         started = time.monotonic()
         for batch in range(20):
             await asyncio.gather(
-                *(publish(nats_client, alert_event(name=f"Alert{n:04d}")) for n in range(batch * 100, batch * 100 + 100))
+                *(
+                    publish(nats_client, alert_event(name=f"Alert{n:04d}"))
+                    for n in range(batch * 100, batch * 100 + 100)
+                )
             )
             await asyncio.sleep(max(0.0, started + (batch + 1) * 0.5 - time.monotonic()))
         published = time.monotonic()
-        await wait_for(lambda: len(set(groups_shown(feishu.sent(CHAT)))) == total, timeout=60, what="all groups")
+        await wait_for(
+            lambda: len(set(groups_shown(feishu.sent(CHAT)))) == total, timeout=60, what="all groups"
+        )
         drained = time.monotonic() - published
     shown = groups_shown(feishu.sent(CHAT))
     assert sorted(shown) == list(range(total)), "every group exactly once"
@@ -113,7 +120,7 @@ async def test_storm_is_coalesced_into_digests_and_drains(
 async def test_undecodable_event_is_dead_lettered_and_delivery_goes_on(
     nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
 ) -> None:
-    """A payload that is not an AlertGroupEvent lands on the DLQ with its reason; the next alert still arrives."""
+    """A payload that is no AlertGroupEvent is dead-lettered with its reason; the next alert arrives."""
     js = nats_client.jetstream()
     async with run_notifier():
         await js.publish("aegis.alert.firing", b'{"schema_version": 1, "status": "firing"}')
@@ -140,4 +147,3 @@ async def test_refused_message_is_dead_lettered_with_feishu_reason(
     assert dead.headers is not None
     assert "HTTP 400" in dead.headers[REASON]
     assert "Accepted" in feishu.sent(CHAT)[0].current
-

@@ -125,11 +125,19 @@ class AlertDelivery:
             msgs: list[Msg] = await subscription.fetch(batch=room, timeout=timeout)  # type: ignore[attr-defined]
         except NatsTimeoutError:
             return 0
-        for msg in msgs:
-            await self._admit(msg)
+        records = await asyncio.gather(*(self._record_for(msg) for msg in msgs))
+        for msg, record in zip(msgs, records, strict=True):
+            await self._admit(msg, record)
         return msgs[-1].metadata.num_pending if msgs else 0
 
-    async def _admit(self, msg: Msg) -> None:
+    async def _record_for(self, msg: Msg) -> CardRecord | None:
+        """The card record of the message's group, looked up before admission (None if unknown)."""
+        try:
+            return await self._record(AlertGroupEvent.model_validate_json(msg.data))
+        except ValidationError:
+            return None
+
+    async def _admit(self, msg: Msg, record: CardRecord | None) -> None:
         """Decode one message; dead-letter what cannot be handled, drop what is already shown."""
         deliveries = msg.metadata.num_delivered
         try:
@@ -142,7 +150,7 @@ class AlertDelivery:
             return
         if any(w.msg.metadata.sequence.stream == msg.metadata.sequence.stream for w in self._waiting):
             return  # redelivered while still waiting here; the copy we hold will be acked
-        verdict = judge(event, await self._record(event))
+        verdict = judge(event, record)
         if verdict in ("already_delivered", "superseded"):
             log.info("alert event needs no card", event_id=event.event_id, verdict=verdict)
             await msg.ack()
@@ -188,17 +196,22 @@ class AlertDelivery:
             return
         metrics.CARDS_SENT.labels(kind).inc()
         now = datetime.now(UTC)
-        for waiting in chosen:
+        latest: dict[str, CardRecord] = {}
+        for waiting in chosen:  # in order, so a group's latest event wins
             event = waiting.event
-            record = CardRecord(
+            latest[_key(event)] = CardRecord(
                 event_id=event.event_id,
                 message_id=message_id,
                 status=event.status,
                 received_at=event.received_at,
                 digest=plan.digest,
             )
-            await self._cards.put(_key(event), record.model_dump_json().encode())
-            await waiting.msg.ack()
+        await asyncio.gather(
+            *(self._cards.put(key, r.model_dump_json().encode()) for key, r in latest.items())
+        )
+        await asyncio.gather(*(waiting.msg.ack() for waiting in chosen))
+        for waiting in chosen:
+            event = waiting.event
             metrics.ALERT_GROUPS_DELIVERED.labels("digest" if plan.digest else "card").inc()
             metrics.DELIVERY_SECONDS.observe((now - event.received_at).total_seconds())
             log.info("alert card delivered", event_id=event.event_id, message_id=message_id, kind=kind)

@@ -92,7 +92,7 @@ def silence_url(event: AlertGroupEvent, options: CardOptions) -> str | None:
     return f"{base}/#/silences/new?filter={quote('{' + matchers + '}', safe='')}"
 
 
-def _alert_lines(event: AlertGroupEvent, text: dict[str, str]) -> list[str]:
+def _alert_lines(event: AlertGroupEvent, text: dict[str, str], headline: str) -> list[str]:
     lines = []
     for alert in event.alerts[:MAX_ALERTS_LISTED]:
         icon = "🔥" if alert.status == "firing" else "✅"
@@ -102,10 +102,10 @@ def _alert_lines(event: AlertGroupEvent, text: dict[str, str]) -> list[str]:
         when = f"{text['started']} {alert.starts_at:%Y-%m-%d %H:%M:%S}Z"
         if alert.ends_at is not None:
             when += f" · {text['ended']} {alert.ends_at:%H:%M:%S}Z"
-        summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
         lines.append(f"{icon} **{escape(alert.alertname, 120)}** {keys}\n{when}")
-        if summary:
-            lines.append(escape(summary))
+        detail = alert.annotations.get("description") or alert.annotations.get("summary") or ""
+        if detail and detail != headline:
+            lines.append(escape(detail))
     hidden = len(event.alerts) - MAX_ALERTS_LISTED + event.truncated_alerts
     if hidden > 0:
         lines.append(f"_{text['more'].format(n=hidden)}_")
@@ -125,9 +125,10 @@ def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
     if mentions_all(event, options):
         body.append(AT_ALL)
     common = event.common_annotations
-    if headline := common.get("summary") or common.get("description"):
+    headline = common.get("summary") or common.get("description") or ""
+    if headline:
         body.append(f"**{escape(headline)}**")
-    body.extend(_alert_lines(event, text))
+    body.extend(_alert_lines(event, text, headline))
     elements: list[Card] = [_markdown("\n".join(body))]
     buttons = []
     if generator := event.alerts[0].generator_url:

@@ -21,7 +21,11 @@ async def connect_nats(settings: AegisSettings, name: str, attempts: int | None 
     async def on_error(error: Exception) -> None:
         log.warning("nats error", client=name, error=str(error))
 
+    connected: list[Client] = []
+
     async def on_disconnect() -> None:
+        if connected and connected[0].is_closed:
+            return  # our own close(), not an outage
         log.warning("nats disconnected", client=name)
 
     async def on_reconnect() -> None:
@@ -32,7 +36,7 @@ async def connect_nats(settings: AegisSettings, name: str, attempts: int | None 
     while True:
         tried += 1
         try:
-            return await nats.connect(
+            client = await nats.connect(
                 servers=servers,
                 name=name,
                 user=settings.nats_user,
@@ -57,3 +61,6 @@ async def connect_nats(settings: AegisSettings, name: str, attempts: int | None 
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+        else:
+            connected.append(client)
+            return client

@@ -1,11 +1,10 @@
-"""Running the real notifier against a real nats-server and the fake Feishu."""
+"""Running the real notifier in the test's event loop against a NATS URL and the fake Feishu."""
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import pytest
 from nats.aio.client import Client
 
 from aegis.notifier.service import Notifier
@@ -20,6 +19,7 @@ RunNotifier = Callable[..., contextlib.AbstractAsyncContextManager[Notifier]]
 
 
 def notifier_settings(nats_url: str, feishu: FakeFeishu, **overrides: Any) -> NotifierSettings:
+    """Settings that send to `feishu`'s chat `CHAT` with short retry delays."""
     values: dict[str, Any] = {
         "nats_url": nats_url,
         "notifier_sink": "feishu",
@@ -34,24 +34,21 @@ def notifier_settings(nats_url: str, feishu: FakeFeishu, **overrides: Any) -> No
     return NotifierSettings(**values)
 
 
-@pytest.fixture
-def run_notifier(nats_url: str, feishu: FakeFeishu) -> RunNotifier:
-    """`async with run_notifier(**settings):` runs a notifier until the block ends."""
-
-    @contextlib.asynccontextmanager
-    async def running(**overrides: Any) -> AsyncIterator[Notifier]:
-        notifier = Notifier(notifier_settings(overrides.pop("url", nats_url), feishu, **overrides))
-        task = asyncio.create_task(notifier.run())
-        try:
-            yield notifier
-        finally:
-            notifier.stop()
-            await asyncio.wait_for(task, timeout=15)
-
-    return running
+@contextlib.asynccontextmanager
+async def running_notifier(settings: NotifierSettings) -> AsyncIterator[Notifier]:
+    """The notifier runs until the block ends, then stops cleanly."""
+    notifier = Notifier(settings)
+    task = asyncio.create_task(notifier.run())
+    try:
+        yield notifier
+    finally:
+        notifier.stop()
+        await asyncio.wait_for(task, timeout=15)
 
 
 async def publish(client: Client, event: AlertGroupEvent, msg_id: bool = True) -> None:
     """Publish like alert-ingest does (with `Nats-Msg-Id` unless told not to)."""
     headers = {"Nats-Msg-Id": event.event_id} if msg_id else None
-    await client.jetstream().publish(alert_subject(event.status), event.model_dump_json().encode(), headers=headers)
+    await client.jetstream().publish(
+        alert_subject(event.status), event.model_dump_json().encode(), headers=headers
+    )

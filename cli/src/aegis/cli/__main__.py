@@ -1,0 +1,91 @@
+"""`aegis`: publish test alerts and watch subjects (more verbs arrive with later issues)."""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from aegis.cli.publishing import InputError, parse_alert, publish_alert
+from aegis.cli.tailing import tail
+from aegis.shared.logging import configure_logging
+from aegis.shared.nats import connect_nats
+from aegis.shared.settings import AegisSettings, ConfigError, load_settings
+from aegis.shared.streams import Topology, ensure_streams
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aegis", description="Aegis operator tools (NATS_URL selects the server)."
+    )
+    parser.add_argument("--nats-url", help="NATS server URL (default: $NATS_URL or nats://127.0.0.1:4222)")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    publish = verbs.add_parser("publish", help="publish an event")
+    kinds = publish.add_subparsers(dest="kind", required=True)
+    alert = kinds.add_parser("alert", help="an Alertmanager webhook body or an AlertGroupEvent")
+    alert.add_argument("file", help="JSON file, or - for standard input")
+    follow = verbs.add_parser("tail", help="print events on a subject as they pass")
+    follow.add_argument("subject", nargs="?", default="aegis.>", help="subject or wildcard (default aegis.>)")
+    follow.add_argument("--count", type=int, default=0, help="stop after this many (0: never)")
+    return parser
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    with open(path, encoding="utf-8") as file:
+        return file.read()
+
+
+async def _run(args: argparse.Namespace, settings: AegisSettings, text: str) -> int:
+    if args.verb == "publish":
+        try:
+            event = parse_alert(text)
+        except InputError as error:
+            print(f"aegis publish alert: {error}", file=sys.stderr)
+            return 2
+        client = await connect_nats(settings, "aegis-cli", attempts=3)
+        try:
+            await ensure_streams(
+                client.jetstream(), Topology(settings.aegis_stream_replicas, settings.alert_dedup_window_s)
+            )
+            duplicate = await publish_alert(client, event)
+        finally:
+            await client.close()
+        state = "already published (deduplicated)" if duplicate else "published"
+        print(
+            f"{state}: {event.status} {event.alertname} event_id={event.event_id} alerts={len(event.alerts)}"
+        )
+        return 0
+    client = await connect_nats(settings, "aegis-cli", attempts=3)
+    try:
+        await tail(client, args.subject, args.count, sys.stdout)
+    finally:
+        await client.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides = {"nats_url": args.nats_url} if args.nats_url else {}
+    try:
+        settings = load_settings(AegisSettings) if not overrides else AegisSettings(**overrides)
+    except ConfigError as error:
+        print(f"aegis: {error}", file=sys.stderr)
+        return 2
+    configure_logging("WARNING", settings.log_format)
+    try:
+        text = _read(args.file) if args.verb == "publish" else ""
+    except OSError as error:
+        print(f"aegis: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_run(args, settings, text))
+    except KeyboardInterrupt:
+        return 130
+    except OSError as error:
+        print(f"aegis: cannot reach NATS at {settings.nats_url}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

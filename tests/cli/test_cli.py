@@ -1,0 +1,64 @@
+"""The `aegis` command: publish an alert by hand, watch it pass, reject what is not an alert."""
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from nats.aio.client import Client
+
+from aegis.cli.__main__ import main
+from aegis.shared.alerts import AlertGroupEvent
+from aegis.shared.streams import ALERTS_STREAM
+from tests.harness.alerts import webhook_payload
+
+DEMO_ALERT = Path(__file__).resolve().parents[2] / "demo" / "alert.json"
+
+
+async def test_publish_alert_puts_the_event_on_nats_once(nats_url: str, nats_client: Client) -> None:
+    """`aegis publish alert FILE` twice stores one AlertGroupEvent; the second says it was deduplicated."""
+    run = [sys.executable, "-m", "aegis.cli", "--nats-url", nats_url, "publish", "alert", str(DEMO_ALERT)]
+    first = await asyncio.to_thread(subprocess.run, run, capture_output=True, text=True, check=False)
+    second = await asyncio.to_thread(subprocess.run, run, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("published: firing PaymentHighErrorRate")
+    assert "deduplicated" in second.stdout
+    stored = await nats_client.jetstream().get_last_msg(ALERTS_STREAM, "aegis.alert.firing")
+    event = AlertGroupEvent.model_validate_json(stored.data or b"")
+    assert event.common_labels["service"] == "payment"
+    info = await nats_client.jetstream().stream_info(ALERTS_STREAM)
+    assert info.state.messages == 1
+
+
+async def test_tail_prints_events_as_they_pass(nats_url: str, nats_client: Client) -> None:
+    """`aegis tail aegis.alert.> --count 1` prints the subject and the event."""
+    tail = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aegis.cli",
+        "--nats-url",
+        nats_url,
+        "tail",
+        "aegis.alert.>",
+        "--count",
+        "1",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    await asyncio.sleep(1.5)
+    await nats_client.publish("aegis.alert.firing", json.dumps({"hello": "tail"}).encode())
+    out, _ = await asyncio.wait_for(tail.communicate(), timeout=15)
+    assert tail.returncode == 0
+    assert out.decode().strip() == 'aegis.alert.firing  {"hello":"tail"}'
+
+
+def test_publish_rejects_what_is_not_an_alert(tmp_path: Path, capsys: object) -> None:
+    """A file that is no webhook body exits 2 naming the bad field, without touching NATS."""
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**webhook_payload(), "alerts": []}))
+    assert main(["--nats-url", "nats://127.0.0.1:1", "publish", "alert", str(bad)]) == 2
+    missing = main(["--nats-url", "nats://127.0.0.1:1", "publish", "alert", str(tmp_path / "nope.json")])
+    assert missing == 2
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    assert "invalid Alertmanager webhook: ALERTS" in err
+    assert "cannot read" in err
