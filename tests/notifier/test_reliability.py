@@ -147,3 +147,23 @@ async def test_refused_message_is_dead_lettered_with_feishu_reason(
     assert dead.headers is not None
     assert "HTTP 400" in dead.headers[REASON]
     assert "Accepted" in feishu.sent(CHAT)[0].current
+
+
+async def test_persistent_server_errors_end_in_the_dead_letter_stream(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """A card Feishu keeps failing with 5xx is retried with backoff, then dead-lettered naming the count."""
+    feishu.fail_next(3, status=502)
+    async with run_notifier(notifier_max_deliver=2, notifier_backoff_s="0.2"):
+        await publish(nats_client, alert_event(name="Doomed"))
+        js = nats_client.jetstream()
+
+        deadline = time.monotonic() + 20
+        while (await js.stream_info(DLQ_STREAM)).state.messages == 0:
+            assert time.monotonic() < deadline, "no dead letter within 20 s"
+            await asyncio.sleep(0.1)
+    letter = await nats_client.jetstream().get_last_msg(DLQ_STREAM, "aegis.dlq.aegis.alert.firing")
+    assert letter.headers is not None
+    assert letter.headers[REASON].startswith("gave up after 2 deliveries: Feishu answered HTTP 502")
+    assert [r.status for r in feishu.calls()] == [502, 502]
+    assert feishu.sent(CHAT) == []

@@ -146,7 +146,10 @@ class AlertDelivery:
             await self._dead_letter(msg, f"not an AlertGroupEvent: {_problems(error)}", "schema")
             return
         if deliveries > self._policy.max_deliver:
-            await self._dead_letter(msg, f"gave up after {deliveries - 1} deliveries", "max_deliver")
+            reason = (
+                f"gave up after {deliveries - 1} deliveries (the last ended without an outcome: a crash?)"
+            )
+            await self._dead_letter(msg, reason, "max_deliver")
             return
         if any(w.msg.metadata.sequence.stream == msg.metadata.sequence.stream for w in self._waiting):
             return  # redelivered while still waiting here; the copy we hold will be acked
@@ -178,7 +181,12 @@ class AlertDelivery:
         except TransientSendError as error:
             metrics.SEND_FAILURES.labels("transient").inc()
             for waiting in chosen:
-                delay = self._backoff(waiting.msg.metadata.num_delivered)
+                deliveries = waiting.msg.metadata.num_delivered
+                if deliveries >= self._policy.max_deliver:
+                    reason = f"gave up after {deliveries} deliveries: {error}"
+                    await self._dead_letter(waiting.msg, reason, "max_deliver")
+                    continue
+                delay = self._backoff(deliveries)
                 log.warning(
                     "send failed, will retry",
                     event_id=waiting.event.event_id,
