@@ -106,3 +106,18 @@ def test_judge_patches_redelivers_and_supersedes() -> None:
     assert judge(resolved, record.model_copy(update={"digest": True})) == "send"
     newer = CardRecord(event_id=resolved.event_id, message_id="om_1", status="resolved", received_at=later)
     assert judge(alert_event(name="PaymentHighErrorRate", summary="older"), newer) == "superseded"
+
+
+def test_firing_card_offers_an_analyse_button_for_the_gateway() -> None:
+    """A firing card carries the "Analyse" button whose value names the alert's labels and start."""
+    event = alert_event()
+    card = render_alert_card(event, CardOptions(chat_id="oc_1"))
+    [actions] = [e for e in card["elements"] if e["tag"] == "action"]
+    [value] = [b["value"] for b in actions["actions"] if "value" in b]
+    assert value["aegis_action"] == "analyse"
+    assert value["labels"]["service"] == "payment"
+    assert value["starts_at"].startswith("2026-11-24T09:45")
+    assert value["event_id"] == event.event_id
+    assert value["chat_id"] == "oc_1"
+    resolved = render_alert_card(alert_event(status="resolved"), CardOptions())
+    assert "aegis_action" not in card_json(resolved)

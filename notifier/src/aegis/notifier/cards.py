@@ -21,6 +21,8 @@ MAX_VALUE_CHARS = 600
 MAX_ALERTS_LISTED = 8
 MAX_CARD_BYTES = 28 * 1024
 AT_ALL = "<at id=all></at>"
+# The "Analyse" button's value: the contract with gateway-feishu, which turns a click into a question.
+ANALYSE_ACTION = "analyse"
 
 _TEXT = {
     "zh": {
@@ -31,6 +33,7 @@ _TEXT = {
         "ended": "结束",
         "source": "查看来源",
         "silence": "静默",
+        "analyse": "分析根因",
         "more": "另有 {n} 条未列出",
         "digest": "告警汇总：{n} 组（发送受限，合并发送）",
         "truncated": "Alertmanager 截断了 {n} 条",
@@ -43,6 +46,7 @@ _TEXT = {
         "ended": "ended",
         "source": "Source",
         "silence": "Silence",
+        "analyse": "Analyse",
         "more": "{n} more not listed",
         "digest": "Alert digest: {n} groups (coalesced to respect the chat's rate limit)",
         "truncated": "{n} truncated by Alertmanager",
@@ -59,6 +63,7 @@ class CardOptions:
     at_all_severities: frozenset[str] | None = None
     locale: Locale = "zh"
     silence_base_url: str | None = None
+    chat_id: str | None = None
 
 
 def escape(text: str, limit: int = MAX_VALUE_CHARS) -> str:
@@ -133,8 +138,10 @@ def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
     buttons = []
     if generator := event.alerts[0].generator_url:
         buttons.append(_button(text["source"], generator, "default"))
-    if event.status == "firing" and (silence := silence_url(event, options)):
-        buttons.append(_button(text["silence"], silence, "danger"))
+    if event.status == "firing":
+        buttons.append(_analyse_button(event, options, text["analyse"]))
+        if silence := silence_url(event, options):
+            buttons.append(_button(text["silence"], silence, "danger"))
     if buttons:
         elements.append({"tag": "action", "actions": buttons})
     elements.append(
@@ -164,6 +171,23 @@ def render_digest_card(events: Sequence[AlertGroupEvent], options: CardOptions) 
     template = "red" if firing else "green"
     elements = [_markdown("\n".join(lines))]
     return _card(text["digest"].format(n=len(events)), template, elements)
+
+
+def _analyse_button(event: AlertGroupEvent, options: CardOptions, label: str) -> Card:
+    """A button whose click reaches gateway-feishu as `card.action.trigger` with this value."""
+    value = {
+        "aegis_action": ANALYSE_ACTION,
+        "labels": {k: v[:200] for k, v in list(event.common_labels.items())[:20]},
+        "starts_at": min(alert.starts_at for alert in event.alerts).isoformat(),
+        "event_id": event.event_id,
+        "chat_id": options.chat_id or "",
+    }
+    return {
+        "tag": "button",
+        "text": {"tag": "plain_text", "content": label},
+        "type": "primary",
+        "value": value,
+    }
 
 
 def _button(label: str, url: str, kind: str) -> Card:

@@ -69,6 +69,7 @@ class Notifier:
                     at_all_severities=settings.at_all_severities,
                     locale=settings.locale,
                     silence_base_url=settings.alertmanager_silence_base_url,
+                    chat_id=settings.feishu_default_chat_id,
                 ),
             )
             if self._stopped.is_set():
