@@ -50,6 +50,7 @@ class FakeMessage:
     root_id: str | None = None
     reply_in_thread: bool = False
     patches: list[str] = field(default_factory=list)
+    from_user: bool = False
 
     @property
     def current(self) -> str:
@@ -105,10 +106,33 @@ class FakeFeishu:
         with self._lock:
             self._faults.append(_Fault(status=status, remaining=count, reset_s=reset_s))
 
-    def sent(self, chat_id: str | None = None) -> list[FakeMessage]:
-        """Messages created or replied, oldest first (optionally in one chat)."""
+    def user_message(self, chat_id: str, text: str, thread: bool = False) -> FakeMessage:
+        """A message posted by a person (e.g. the @mention a question replies under)."""
         with self._lock:
-            found = [m for m in self.messages.values() if chat_id is None or m.chat_id == chat_id]
+            message = FakeMessage(
+                message_id=f"om_user_{next(self._ids):08x}",
+                chat_id=chat_id,
+                msg_type="text",
+                content=json.dumps({"text": text}, ensure_ascii=False),
+                uuid=None,
+                created_at=time.monotonic(),
+                from_user=True,
+            )
+            self.messages[message.message_id] = message
+        return message
+
+    def replies_to(self, message_id: str) -> list[FakeMessage]:
+        """Bot messages replying under `message_id`, oldest first."""
+        return [m for m in self.sent() if m.parent_id == message_id]
+
+    def sent(self, chat_id: str | None = None) -> list[FakeMessage]:
+        """Messages the bot created or replied, oldest first (optionally in one chat)."""
+        with self._lock:
+            found = [
+                m
+                for m in self.messages.values()
+                if not m.from_user and (chat_id is None or m.chat_id == chat_id)
+            ]
         return sorted(found, key=lambda m: m.created_at)
 
     def calls(self, path_part: str = "/im/v1/messages", method: str | None = None) -> list[RecordedRequest]:

@@ -171,7 +171,7 @@ class AlertDelivery:
         chosen = self._waiting[: len(plan.events)]
         chat = self._policy.chat_id
         try:
-            self._pacer.claim(chat)
+            await self._pacer.acquire(chat)
             message_id, kind = await self._send(plan)
         except RateLimited as limited:
             metrics.RATE_LIMIT_WAITS.inc()

@@ -117,7 +117,8 @@ def _alert_lines(event: AlertGroupEvent, text: dict[str, str], headline: str) ->
     return lines
 
 
-def _markdown(content: str) -> Card:
+def markdown(content: str) -> Card:
+    """A lark_md block; callers escape untrusted parts first."""
     return {"tag": "div", "text": {"tag": "lark_md", "content": content}}
 
 
@@ -134,7 +135,7 @@ def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
     if headline:
         body.append(f"**{escape(headline)}**")
     body.extend(_alert_lines(event, text, headline))
-    elements: list[Card] = [_markdown("\n".join(body))]
+    elements: list[Card] = [markdown("\n".join(body))]
     buttons = []
     if generator := event.alerts[0].generator_url:
         buttons.append(_button(text["source"], generator, "default"))
@@ -150,7 +151,7 @@ def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
             "elements": [{"tag": "plain_text", "content": f"{event.receiver} · {event.event_id[:12]}"}],
         }
     )
-    return _card(escape(title, 200), colour(event), elements)
+    return card_frame(escape(title, 200), colour(event), elements)
 
 
 def render_digest_card(events: Sequence[AlertGroupEvent], options: CardOptions) -> Card:
@@ -169,8 +170,8 @@ def render_digest_card(events: Sequence[AlertGroupEvent], options: CardOptions) 
             line += f" — {escape(summary, 160)}"
         lines.append(line)
     template = "red" if firing else "green"
-    elements = [_markdown("\n".join(lines))]
-    return _card(text["digest"].format(n=len(events)), template, elements)
+    elements = [markdown("\n".join(lines))]
+    return card_frame(text["digest"].format(n=len(events)), template, elements)
 
 
 def _analyse_button(event: AlertGroupEvent, options: CardOptions, label: str) -> Card:
@@ -194,7 +195,8 @@ def _button(label: str, url: str, kind: str) -> Card:
     return {"tag": "button", "text": {"tag": "plain_text", "content": label}, "url": url, "type": kind}
 
 
-def _card(title: str, template: str, elements: list[Card]) -> Card:
+def card_frame(title: str, template: str, elements: list[Card]) -> Card:
+    """A schema-1.0 card that can be patched later (`update_multi`)."""
     return {
         "config": {"wide_screen_mode": True, "update_multi": True},
         "header": {"title": {"tag": "plain_text", "content": title}, "template": template},

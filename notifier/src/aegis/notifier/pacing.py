@@ -20,6 +20,7 @@ class ChatPacer:
         self.interval = JITTER_MARGIN / rate_per_s
         self._clock = clock
         self._next: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def wait_time(self, chat_id: str) -> float:
         """Seconds until `chat_id` may be sent to (0 when it may be now)."""
@@ -38,3 +39,10 @@ class ChatPacer:
         # The deadline moves when Feishu pauses the chat, so re-check after each sleep.
         while (delay := self.wait_time(chat_id)) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
+
+    async def acquire(self, chat_id: str) -> None:
+        """Wait for `chat_id`'s next slot and take it; safe when several loops share one chat."""
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        async with lock:
+            await self.ready(chat_id)
+            self.claim(chat_id)

@@ -12,7 +12,10 @@ from nats.aio.client import Client
 
 from aegis.notifier.alert_delivery import AlertDelivery, DeliveryPolicy
 from aegis.notifier.cards import CardOptions
+from aegis.notifier.consuming import RetryPolicy
 from aegis.notifier.pacing import ChatPacer
+from aegis.notifier.question_replies import QuestionReplies
+from aegis.notifier.reply_cards import LinkOptions
 from aegis.notifier.settings import NotifierSettings
 from aegis.notifier.sinks import CardSink, ConsoleSink, FeishuSink
 from aegis.shared.nats import connect_nats
@@ -42,6 +45,7 @@ class Notifier:
         self.sink = sink or make_sink(settings)
         self._nc: Client | None = None
         self._delivery: AlertDelivery | None = None
+        self._replies: QuestionReplies | None = None
         self._stopped = asyncio.Event()
 
     async def run(self) -> None:
@@ -52,10 +56,11 @@ class Notifier:
             topology = Topology(settings.aegis_stream_replicas, settings.alert_dedup_window_s)
             await ensure_streams(js, topology)
             cards = await ensure_bucket(js, MESSAGES_BUCKET, topology)
+            pacer = ChatPacer(settings.feishu_chat_rate_per_s)
             self._delivery = AlertDelivery(
                 self._nc,
                 self.sink,
-                ChatPacer(settings.feishu_chat_rate_per_s),
+                pacer,
                 cards,
                 DeliveryPolicy(
                     chat_id=settings.feishu_default_chat_id or CONSOLE_CHAT,
@@ -72,9 +77,20 @@ class Notifier:
                     chat_id=settings.feishu_default_chat_id,
                 ),
             )
+            self._replies = QuestionReplies(
+                self._nc,
+                self.sink,
+                pacer,
+                cards,
+                RetryPolicy(
+                    settings.notifier_max_deliver, settings.notifier_ack_wait_s, tuple(settings.backoff)
+                ),
+                LinkOptions(settings.grafana_base_url, settings.jaeger_ui_base_url),
+                settings.locale,
+            )
             if self._stopped.is_set():
                 return
-            await self._delivery.run()
+            await asyncio.gather(self._delivery.run(), self._replies.run())
         finally:
             # Not drain(): a pull subscription's lingering request would hold it for 30 s.
             # Acks are plain publishes, so flushing before closing is what keeps them.
@@ -84,5 +100,6 @@ class Notifier:
 
     def stop(self) -> None:
         self._stopped.set()
-        if self._delivery is not None:
-            self._delivery.stop()
+        for flow in (self._delivery, self._replies):
+            if flow is not None:
+                flow.stop()

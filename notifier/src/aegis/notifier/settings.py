@@ -56,6 +56,12 @@ class NotifierSettings(AegisSettings):
     notifier_metrics_port: int = Field(
         default=9091, ge=0, le=65535, description="Port of /metrics (0 disables it)."
     )
+    grafana_base_url: str | None = Field(
+        default=None, description="Grafana URL; metric and log evidence links open its Explore view."
+    )
+    jaeger_ui_base_url: str | None = Field(
+        default=None, description="Jaeger UI URL; trace evidence links open the trace there."
+    )
     alertmanager_silence_base_url: str | None = Field(
         default=None,
         description="Alertmanager URL for silence links when externalURL is not reachable by users.",

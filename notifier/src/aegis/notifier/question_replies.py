@@ -1,0 +1,203 @@
+"""Replies in the asker's thread: "analysing…" at once, progress while it runs, then the answer.
+
+Three flows share one record per request in `aegis_messages` (`question.<request_id>`): the
+acknowledgement card's message id, and whether the answer was shown. The answer replaces the
+acknowledgement in place when there is one, else it is posted as a reply; whichever of the two
+events arrives first, the thread ends with exactly one answer.
+"""
+
+import asyncio
+import time
+
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
+from pydantic import BaseModel, ValidationError
+
+from aegis.notifier import metrics
+from aegis.notifier.consuming import RetryPolicy, consume
+from aegis.notifier.pacing import ChatPacer
+from aegis.notifier.reply_cards import LinkOptions, render_ack_card, render_result_card
+from aegis.notifier.sinks import CardSink, SendError
+from aegis.shared.questions import QuestionEvent
+from aegis.shared.rca import RcaProgress, RcaResult
+from aegis.shared.settings import Locale
+from aegis.shared.streams import QUESTIONS_STREAM, RCA_STREAM
+from aegis.shared.subjects import question_subject, result_subject
+
+PROGRESS_PATCH_INTERVAL_S = 1.0
+log = structlog.get_logger("aegis.notifier.questions")
+
+
+class QuestionRecord(BaseModel):
+    """What the notifier has shown for one question."""
+
+    chat_id: str
+    ack_message_id: str | None = None
+    answered: bool = False
+
+
+class QuestionReplies:
+    """Runs the acknowledgement, progress and result flows for questions asked in Feishu."""
+
+    def __init__(
+        self,
+        nc: Client,
+        sink: CardSink,
+        pacer: ChatPacer,
+        records: KeyValue,
+        policy: RetryPolicy,
+        links: LinkOptions,
+        locale: Locale,
+    ) -> None:
+        self._nc = nc
+        self._sink = sink
+        self._pacer = pacer
+        self._records = records
+        self._policy = policy
+        self._links = links
+        self._locale = locale
+        self._questions: dict[str, QuestionEvent] = {}
+        self._progress: dict[str, dict[str, RcaProgress]] = {}
+        self._last_patch: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._patches: set[asyncio.Task[None]] = set()
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        js = self._nc.jetstream()
+        progress = await self._nc.subscribe("aegis.rca.progress.*", cb=self._on_progress)
+        try:
+            await asyncio.gather(
+                consume(
+                    js,
+                    stream=QUESTIONS_STREAM,
+                    subject=question_subject("feishu"),
+                    durable="notifier-ack",
+                    handle=self._acknowledge,
+                    policy=self._policy,
+                    stopping=self.stopping,
+                ),
+                consume(
+                    js,
+                    stream=RCA_STREAM,
+                    subject=result_subject("feishu"),
+                    durable="notifier-results",
+                    handle=self._answer,
+                    policy=self._policy,
+                    stopping=self.stopping,
+                ),
+            )
+        finally:
+            await progress.unsubscribe()
+
+    async def _acknowledge(self, msg: Msg) -> None:
+        question = QuestionEvent.model_validate_json(msg.data)
+        target = question.reply_to
+        if target is None or target.message_id is None or not question.text.strip():
+            return  # nothing to reply under, or an empty question the worker answers with help at once
+        async with self._lock(question.request_id):
+            record = await self._record(question.request_id)
+            if record is not None:
+                return  # acknowledged before (redelivery) or already answered
+            self._questions[question.request_id] = question
+            await self._pacer.acquire(target.chat_id)
+            message_id = await self._sink.reply_card(
+                target.message_id,
+                render_ack_card(question, [], self._locale),
+                uuid=f"k{question.request_id}"[:50],
+                in_thread=target.thread_id is not None,
+            )
+            await self._save(
+                question.request_id, QuestionRecord(chat_id=target.chat_id, ack_message_id=message_id)
+            )
+            metrics.CARDS_SENT.labels("ack").inc()
+
+    async def _answer(self, msg: Msg) -> None:
+        result = RcaResult.model_validate_json(msg.data)
+        target = result.reply_to
+        if target is None:
+            log.warning("result has no reply_to; nothing to answer", request_id=result.request_id)
+            return
+        card = render_result_card(result, self._links, self._locale)
+        async with self._lock(result.request_id):
+            record = await self._record(result.request_id) or QuestionRecord(chat_id=target.chat_id)
+            if record.answered:
+                return
+            await self._pacer.acquire(target.chat_id)
+            if record.ack_message_id is not None:
+                await self._sink.patch_card(record.ack_message_id, card)
+            elif target.message_id is not None:
+                await self._sink.reply_card(
+                    target.message_id,
+                    card,
+                    uuid=f"r{result.request_id}"[:50],
+                    in_thread=target.thread_id is not None,
+                )
+            else:
+                await self._sink.send_card(target.chat_id, card, uuid=f"r{result.request_id}"[:50])
+            await self._save(result.request_id, record.model_copy(update={"answered": True}))
+        metrics.CARDS_SENT.labels("failure" if result.failed else "answer").inc()
+        self._forget(result.request_id)
+        log.info(
+            "answer delivered", request_id=result.request_id, degraded=result.degraded, failed=result.failed
+        )
+
+    async def _on_progress(self, msg: Msg) -> None:
+        """Patch the acknowledgement with the steps so far, at most once a second, never blocking."""
+        try:
+            progress = RcaProgress.model_validate_json(msg.data)
+        except ValidationError as error:
+            log.warning("ignoring malformed progress", subject=msg.subject, error=str(error))
+            return
+        request_id = progress.request_id
+        question = self._questions.get(request_id)
+        if question is None:
+            return  # not asked in Feishu, or acknowledged by an earlier notifier process
+        self._progress.setdefault(request_id, {})[progress.step] = progress
+        now = time.monotonic()
+        chat = question.reply_to.chat_id if question.reply_to else ""
+        if now - self._last_patch.get(request_id, 0.0) < PROGRESS_PATCH_INTERVAL_S or self._pacer.wait_time(
+            chat
+        ):
+            return
+        self._last_patch[request_id] = now
+        task = asyncio.create_task(self._patch_progress(question, chat))
+        self._patches.add(task)
+        task.add_done_callback(self._patches.discard)
+
+    async def _patch_progress(self, question: QuestionEvent, chat: str) -> None:
+        async with self._lock(question.request_id):
+            record = await self._record(question.request_id)
+            if record is None or record.answered or record.ack_message_id is None:
+                return
+            steps = list(self._progress.get(question.request_id, {}).values())
+            try:
+                self._pacer.claim(chat)
+                await self._sink.patch_card(
+                    record.ack_message_id, render_ack_card(question, steps, self._locale)
+                )
+            except SendError as error:
+                log.info("progress update skipped", request_id=question.request_id, error=str(error))
+
+    async def _record(self, request_id: str) -> QuestionRecord | None:
+        try:
+            entry = await self._records.get(f"question.{request_id}")
+        except KeyNotFoundError:
+            return None
+        return QuestionRecord.model_validate_json(entry.value) if entry.value else None
+
+    async def _save(self, request_id: str, record: QuestionRecord) -> None:
+        await self._records.put(f"question.{request_id}", record.model_dump_json().encode())
+
+    def _lock(self, request_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(request_id, asyncio.Lock())
+
+    def _forget(self, request_id: str) -> None:
+        for table in (self._questions, self._progress, self._last_patch, self._locks):
+            table.pop(request_id, None)
+
+    def stop(self) -> None:
+        self.stopping.set()
