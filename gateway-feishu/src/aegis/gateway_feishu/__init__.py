@@ -1,5 +1,6 @@
-"""Feishu inbound gateway: turns @mentions and card clicks into question events.
+"""Feishu inbound gateway: turns @mentions and "Analyse" card clicks into question events.
 
-Only the distribution exists so far; the service arrives with issue 5. It will send nothing to
+Events arrive over lark-oapi's long connection (default) or Feishu's HTTP event callback; each
+becomes at most one `QuestionEvent` on `aegis.question.feishu`. The gateway sends nothing to
 Feishu itself: the notifier is the only sender.
 """
