@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from aegis.notifier import metrics
 from aegis.notifier.cards import CardOptions, render_alert_card, render_digest_card
+from aegis.notifier.consuming import RetryPolicy, schema_problems
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.planning import CardRecord, SlotPlan, judge, plan_slot
 from aegis.notifier.sinks import CardSink, PermanentSendError, RateLimited, TransientSendError
@@ -49,14 +50,12 @@ class Waiting:
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    """How the loop retries and coalesces; from `NotifierSettings`."""
+    """Where alert cards go and when they are coalesced; retries follow `retry`."""
 
     chat_id: str
     digest_after: int
     digest_max: int
-    max_deliver: int
-    ack_wait_s: float
-    backoff_s: tuple[float, ...]
+    retry: RetryPolicy
 
 
 class AlertDelivery:
@@ -91,7 +90,7 @@ class AlertDelivery:
             durable_name=DURABLE,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=self._policy.ack_wait_s,
+            ack_wait=self._policy.retry.ack_wait_s,
             max_deliver=-1,
             max_ack_pending=4 * FETCH_BATCH,
         )
@@ -143,9 +142,9 @@ class AlertDelivery:
         try:
             event = AlertGroupEvent.model_validate_json(msg.data)
         except ValidationError as error:
-            await self._dead_letter(msg, f"not an AlertGroupEvent: {_problems(error)}", "schema")
+            await self._dead_letter(msg, f"not an AlertGroupEvent: {schema_problems(error)}", "schema")
             return
-        if deliveries > self._policy.max_deliver:
+        if deliveries > self._policy.retry.max_deliver:
             reason = (
                 f"gave up after {deliveries - 1} deliveries (the last ended without an outcome: a crash?)"
             )
@@ -182,11 +181,11 @@ class AlertDelivery:
             metrics.SEND_FAILURES.labels("transient").inc()
             for waiting in chosen:
                 deliveries = waiting.msg.metadata.num_delivered
-                if deliveries >= self._policy.max_deliver:
+                if deliveries >= self._policy.retry.max_deliver:
                     reason = f"gave up after {deliveries} deliveries: {error}"
                     await self._dead_letter(waiting.msg, reason, "max_deliver")
                     continue
-                delay = self._backoff(deliveries)
+                delay = self._policy.retry.delay(deliveries)
                 log.warning(
                     "send failed, will retry",
                     event_id=waiting.event.event_id,
@@ -251,7 +250,7 @@ class AlertDelivery:
         """Tell JetStream that events held here are still being worked on."""
         now = time.monotonic()
         for waiting in self._waiting:
-            if now - waiting.touched > self._policy.ack_wait_s / 3:
+            if now - waiting.touched > self._policy.retry.ack_wait_s / 3:
                 await waiting.msg.in_progress()
                 waiting.touched = now
 
@@ -278,10 +277,6 @@ class AlertDelivery:
         done = {id(w) for w in chosen}
         self._waiting = [w for w in self._waiting if id(w) not in done]
 
-    def _backoff(self, deliveries: int) -> float:
-        delays = self._policy.backoff_s
-        return delays[min(deliveries, len(delays)) - 1]
-
 
 def _key(event: AlertGroupEvent) -> str:
     return f"group.{event.group_id}"
@@ -290,9 +285,3 @@ def _key(event: AlertGroupEvent) -> str:
 def _digest_uuid(events: tuple[AlertGroupEvent, ...]) -> str:
     joined = "|".join(sorted(e.event_id for e in events))
     return hashlib.sha256(joined.encode()).hexdigest()[:40]
-
-
-def _problems(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()[:5]
-    )

@@ -109,6 +109,11 @@ async def _process(
         await msg.ack()
 
 
+def schema_problems(error: ValidationError) -> str:
+    """The first few validation problems, each as `field.path: message`."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5])
+
+
 async def _dead_letter(js: JetStreamContext, msg: Msg, reason: str) -> None:
     log.error(
         "message dead-lettered", subject=msg.subject, reason=reason, deliveries=msg.metadata.num_delivered

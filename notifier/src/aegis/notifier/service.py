@@ -57,6 +57,9 @@ class Notifier:
             await ensure_streams(js, topology)
             cards = await ensure_bucket(js, MESSAGES_BUCKET, topology)
             pacer = ChatPacer(settings.feishu_chat_rate_per_s)
+            retry = RetryPolicy(
+                settings.notifier_max_deliver, settings.notifier_ack_wait_s, tuple(settings.backoff)
+            )
             self._delivery = AlertDelivery(
                 self._nc,
                 self.sink,
@@ -66,9 +69,7 @@ class Notifier:
                     chat_id=settings.feishu_default_chat_id or CONSOLE_CHAT,
                     digest_after=settings.digest_after_waiting,
                     digest_max=settings.digest_max_groups,
-                    max_deliver=settings.notifier_max_deliver,
-                    ack_wait_s=settings.notifier_ack_wait_s,
-                    backoff_s=tuple(settings.backoff),
+                    retry=retry,
                 ),
                 CardOptions(
                     at_all_severities=settings.at_all_severities,
