@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 
 from aegis.cli.__main__ import main
 from aegis.shared.alerts import AlertGroupEvent
@@ -62,3 +64,63 @@ def test_publish_rejects_what_is_not_an_alert(tmp_path: Path, capsys: object) ->
     err = capsys.readouterr().err  # type: ignore[attr-defined]
     assert "invalid Alertmanager webhook: ALERTS" in err
     assert "cannot read" in err
+
+
+async def test_ask_prints_progress_then_the_answer(nats_url: str, nats_client: Client) -> None:
+    """`aegis ask` publishes on aegis.question.cli, prints each progress step, then the answer."""
+    from aegis.shared.questions import QuestionEvent
+    from aegis.shared.rca import RcaProgress, RcaResult, RootCauseCandidate
+
+    async def answer(msg: Msg) -> None:
+        question = QuestionEvent.model_validate_json(msg.data)
+        assert question.services == ["payment"]
+        for step in ("scope", "collect"):
+            progress = RcaProgress(request_id=question.request_id, step=step, status="done")
+            await nats_client.publish(
+                f"aegis.rca.progress.{question.request_id}", progress.model_dump_json().encode()
+            )
+        result = RcaResult(
+            request_id=question.request_id,
+            source="cli",
+            summary="Most likely root cause: payment-db",
+            root_causes=[
+                RootCauseCandidate(rank=1, service="payment-db", hypothesis="pool exhausted", confidence=0.8)
+            ],
+        )
+        await nats_client.publish("aegis.rca.result.cli", result.model_dump_json().encode())
+
+    await nats_client.subscribe("aegis.question.cli", cb=answer)
+    await nats_client.flush()
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "aegis.cli",
+            "--nats-url",
+            nats_url,
+            "ask",
+            "payment 5xx?",
+            "--service",
+            "payment",
+            "--since",
+            "30m",
+            "--timeout",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "… scope done"
+    assert lines[1] == "… collect done"
+    assert "Most likely root cause: payment-db" in done.stdout
+    assert "#1 payment-db  80%  pool exhausted" in done.stdout
+
+
+def test_ask_rejects_a_bad_since(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--since soon` exits 2 saying which forms are accepted."""
+    assert main(["--nats-url", "nats://127.0.0.1:1", "ask", "q", "--since", "soon"]) == 2
+    assert "expected a positive number with s, m, h or d" in capsys.readouterr().err

@@ -1,14 +1,16 @@
-"""`aegis`: publish test alerts and watch subjects (more verbs arrive with later issues)."""
+"""`aegis`: ask questions, publish test alerts and watch subjects."""
 
 import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
 
+from aegis.cli.asking import ask, build_question, format_result, parse_since
 from aegis.cli.publishing import InputError, parse_alert, publish_alert
 from aegis.cli.tailing import tail
 from aegis.shared.logging import configure_logging
 from aegis.shared.nats import connect_nats
+from aegis.shared.questions import MODEL_ALIASES
 from aegis.shared.settings import AegisSettings, ConfigError, load_settings
 from aegis.shared.streams import Topology, ensure_streams
 
@@ -23,6 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
     kinds = publish.add_subparsers(dest="kind", required=True)
     alert = kinds.add_parser("alert", help="an Alertmanager webhook body or an AlertGroupEvent")
     alert.add_argument("file", help="JSON file, or - for standard input")
+    question = verbs.add_parser("ask", help="ask the rca-worker a question and wait for the answer")
+    question.add_argument("text", help='the question, e.g. "payment 5xx 变多了，怎么回事？"')
+    question.add_argument("--service", action="append", default=[], help="a service to look at (repeatable)")
+    question.add_argument("--since", default="15m", help="how far back to look: 30m, 2h, 1d (default 15m)")
+    question.add_argument(
+        "--model", choices=MODEL_ALIASES, help="model alias (default: the worker's DEFAULT_MODEL)"
+    )
+    question.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the answer")
     follow = verbs.add_parser("tail", help="print events on a subject as they pass")
     follow.add_argument("subject", nargs="?", default="aegis.>", help="subject or wildcard (default aegis.>)")
     follow.add_argument("--count", type=int, default=0, help="stop after this many (0: never)")
@@ -56,12 +66,36 @@ async def _run(args: argparse.Namespace, settings: AegisSettings, text: str) -> 
             f"{state}: {event.status} {event.alertname} event_id={event.event_id} alerts={len(event.alerts)}"
         )
         return 0
+    if args.verb == "ask":
+        return await _ask(args, settings)
     client = await connect_nats(settings, "aegis-cli", attempts=3)
     try:
         await tail(client, args.subject, args.count, sys.stdout)
     finally:
         await client.close()
     return 0
+
+
+async def _ask(args: argparse.Namespace, settings: AegisSettings) -> int:
+    try:
+        since = parse_since(args.since)
+    except ValueError as error:
+        print(f"aegis ask: {error}", file=sys.stderr)
+        return 2
+    question = build_question(args.text, args.service, since, args.model)
+    client = await connect_nats(settings, "aegis-cli", attempts=3)
+    try:
+        await ensure_streams(
+            client.jetstream(), Topology(settings.aegis_stream_replicas, settings.alert_dedup_window_s)
+        )
+        result = await ask(client, question, args.timeout, sys.stdout)
+    finally:
+        await client.close()
+    if result is None:
+        print(f"aegis ask: no answer within {args.timeout:g}s (is an rca-worker running?)", file=sys.stderr)
+        return 1
+    print(format_result(result))
+    return 0 if not result.failed else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
