@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DISTS := shared alert-ingest notifier gateway-feishu rca-worker cli
+DISTS := shared alert-ingest notifier gateway-feishu rca-worker simulator cli
 STAMP := $(VENV)/.installed
 
 .PHONY: install demo test lint fmt bench clean
@@ -21,7 +21,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src/aegis alert-ingest/src/aegis notifier/src/aegis cli/src/aegis gateway-feishu/src/aegis rca-worker/src/aegis tests bench demo
+	$(BIN)/mypy shared/src/aegis alert-ingest/src/aegis notifier/src/aegis cli/src/aegis gateway-feishu/src/aegis rca-worker/src/aegis simulator/src/aegis tests bench demo
 
 test: lint
 	$(BIN)/pytest

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import httpx
 from nats.aio.client import Client
+from pydantic import SecretStr
 
 from aegis.alert_ingest.settings import IngestSettings
 from tests.fakes.feishu import FakeFeishu
@@ -24,7 +25,7 @@ async def test_alert_fired_in_alertmanager_reaches_the_chat_once_and_resolves(
     binary = require_binary(
         "prometheus-alertmanager", "alertmanager", package="Debian's prometheus-alertmanager"
     )
-    settings = IngestSettings(nats_url=nats_url, aegis_webhook_token=TOKEN, log_format="json")
+    settings = IngestSettings(nats_url=nats_url, aegis_webhook_token=SecretStr(TOKEN), log_format="json")
     async with serving_ingest(settings) as ingest_url, run_notifier():
         async with httpx.AsyncClient() as http:
             assert (await http.post(f"{ingest_url}/alertmanager/webhook", json={})).status_code == 401

@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", choices=MODEL_ALIASES, help="model alias (default: the worker's DEFAULT_MODEL)"
     )
     question.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the answer")
+    verbs.add_parser(
+        "eval", help="score the engine on the simulator's scenarios or RCAEval data (aegis eval --help)"
+    )
     follow = verbs.add_parser("tail", help="print events on a subject as they pass")
     follow.add_argument("subject", nargs="?", default="aegis.>", help="subject or wildcard (default aegis.>)")
     follow.add_argument("--count", type=int, default=0, help="stop after this many (0: never)")
@@ -98,8 +101,23 @@ async def _ask(args: argparse.Namespace, settings: AegisSettings) -> int:
     return 0 if not result.failed else 1
 
 
+def _eval(argv: list[str]) -> int:
+    """`aegis eval …` is the simulator's accuracy benchmark; it ships in aegis-simulator."""
+    try:
+        from aegis.simulator.eval import main as evaluate
+    except ImportError:
+        print(
+            "aegis eval needs the aegis-simulator distribution (pip install aegis-cli[eval])", file=sys.stderr
+        )
+        return 2
+    return evaluate(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["eval"]:
+        return _eval(words[1:])
+    args = build_parser().parse_args(words)
     overrides = {"nats_url": args.nats_url} if args.nats_url else {}
     try:
         settings = load_settings(AegisSettings) if not overrides else AegisSettings(**overrides)

@@ -1,4 +1,6 @@
 """Root-cause analysis worker: read-only evidence from Prometheus, Loki and Jaeger, ranked.
 
-Only the distribution exists so far; the engine arrives with issue 3 and the service with issue 4.
+The engine (issue 3): `backends` (the read-only HTTP gate and one client per backend), `tools`
+(the three evidence collectors), `ranking` (pure, deterministic), and `analysis.analyse`, the entry
+point the service (issue 4) wraps into its LangGraph graph.
 """

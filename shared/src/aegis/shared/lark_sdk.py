@@ -50,6 +50,7 @@ def load_lean() -> None:
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("lark-oapi is not installed")
     root = Path(next(iter(spec.submodule_search_locations)))
-    sys.modules["lark_oapi"] = _shell("lark_oapi", root)
-    sys.modules["lark_oapi.api"] = _shell("lark_oapi.api", root / "api")
-    sys.modules["lark_oapi"].api = sys.modules["lark_oapi.api"]
+    package, api = _shell("lark_oapi", root), _shell("lark_oapi.api", root / "api")
+    package.__dict__["api"] = api
+    sys.modules["lark_oapi"] = package
+    sys.modules["lark_oapi.api"] = api

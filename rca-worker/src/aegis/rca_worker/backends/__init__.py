@@ -1,0 +1,1 @@
+"""HTTP clients of the observability backends, all behind one read-only gate (`readonly`)."""

@@ -1,0 +1,109 @@
+"""The evidence an analysis gathers, as plain data: what the tools return and the ranking reads.
+
+Kept apart from both so that the same ranking runs over live backends, over recorded simulator
+scenarios and over RCAEval case folders, and so that issue 4's graph can carry it in its state.
+Times are unix seconds throughout.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SourceName = Literal["prometheus", "loki", "jaeger"]
+
+# Signals the ranking knows the meaning of; any other name is scored generically.
+REQUEST_RATE = "request_rate"
+ERROR_RATIO = "error_ratio"
+LATENCY_P95 = "latency_p95"
+LATENCY_P99 = "latency_p99"
+CPU = "cpu"
+MEMORY = "memory"
+RESTARTS = "restarts"
+KNOWN_SIGNALS = (REQUEST_RATE, ERROR_RATIO, LATENCY_P95, LATENCY_P99, CPU, MEMORY, RESTARTS)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class MetricSeries(_Frozen):
+    """One signal of one service over time, and the query that produced it."""
+
+    service: str
+    signal: str
+    query: str
+    points: list[tuple[float, float]]
+
+
+class LogTemplate(_Frozen):
+    """Log lines of one service that share a shape, counted over time, with one sample."""
+
+    service: str
+    template: str
+    count: int
+    first_seen: float
+    last_seen: float
+    sample: str
+    query: str
+    buckets: list[tuple[float, int]] = Field(default_factory=list)
+
+
+class TraceBucket(_Frozen):
+    """What the sampled traces say about one service in one time bucket."""
+
+    start: float
+    spans: int = 0
+    error_spans: int = 0
+    error_origins: float = 0.0
+    self_time_ms: float = 0.0
+
+
+class ServiceTraceStats(_Frozen):
+    """Per-service trace statistics over time: spans, errors, errors that start here, self-time."""
+
+    service: str
+    buckets: list[TraceBucket]
+
+
+class TraceOrigin(_Frozen):
+    """One erroring trace and the service where its error most likely started."""
+
+    trace_id: str
+    service: str
+    operation: str
+    time: float
+    excerpt: str
+
+
+class EvidenceGap(_Frozen):
+    """Evidence that could not be gathered, and why; never fatal to an analysis."""
+
+    source: SourceName
+    reason: str
+    service: str | None = None
+
+    def describe(self) -> str:
+        """One line for a human: `loki (payment): timed out after 15s`."""
+        where = f" ({self.service})" if self.service else ""
+        return f"{self.source}{where}: {self.reason}"
+
+
+class EvidenceBundle(_Frozen):
+    """Everything one analysis gathered about a window and a set of services."""
+
+    start: float
+    end: float
+    services: list[str]
+    edges: list[tuple[str, str]] = Field(default_factory=list, description="(caller, callee) pairs.")
+    metrics: list[MetricSeries] = Field(default_factory=list)
+    log_templates: list[LogTemplate] = Field(default_factory=list)
+    trace_stats: list[ServiceTraceStats] = Field(default_factory=list)
+    trace_origins: list[TraceOrigin] = Field(default_factory=list)
+    gaps: list[EvidenceGap] = Field(default_factory=list)
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="Which source said what, e.g. the convention."
+    )
+    change_hint: float | None = Field(
+        default=None, description="When the incident is known to start, if known."
+    )
+    trace_bucket_s: float = 60.0

@@ -1,0 +1,1 @@
+"""Deterministic ranking of root-cause candidates: pure functions over an `EvidenceBundle`."""

@@ -1,0 +1,146 @@
+"""`rank_candidates`: from findings to an ordered list of services that may be where the incident starts.
+
+Each service gets an *own* strength (evidence that points at it: saturation, restarts, going silent,
+self-time, error origins in traces, its own log bursts, its callers' lines naming it) and a
+*symptom* strength (errors, latency, traffic moved). Symptoms are discounted when something the
+service calls — directly or not — is itself anomalous, because then the caller most likely suffers
+its callee's failure. Everything is a pure function of the bundle: same evidence, same answer.
+"""
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from aegis.rca_worker.evidence import EvidenceBundle
+from aegis.rca_worker.ranking.features import (
+    ABSENT,
+    FLOORS,
+    SELF_TIME,
+    ServiceFindings,
+    collect_findings,
+)
+from aegis.rca_worker.ranking.robust import change_point
+
+OWN_WEIGHTS = {ABSENT: 1.0, SELF_TIME: 0.8, "restarts": 0.8, "cpu": 0.7, "memory": 0.7}
+GENERIC_OWN_WEIGHT = 0.5
+LOG_WEIGHT = 0.6
+ORIGIN_WEIGHT = 1.0
+BLAME_WEIGHT = 0.8
+EXPLAINED_DISCOUNT = 0.75
+
+
+@dataclass(frozen=True)
+class ScoredService:
+    """One service's strengths and final score; `findings` carries the evidence behind them."""
+
+    service: str
+    score: float
+    own: float
+    symptom: float
+    explained_by: str | None
+    findings: ServiceFindings
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Services from most to least likely root cause, with the change point the ranking used."""
+
+    change: float
+    services: list[ScoredService]
+
+    def top(self, k: int) -> list[ScoredService]:
+        """The first `k` services with a positive score."""
+        return [s for s in self.services if s.score > 0][:k]
+
+
+def strength(score: float, threshold: float = 3.0, scale: float = 6.0) -> float:
+    """Map a robust score to [0, 1): nothing below `threshold` spreads, saturating above."""
+    return 0.0 if score <= threshold else 1.0 - math.exp(-(score - threshold) / scale)
+
+
+def _noisy_or(parts: list[float]) -> float:
+    remaining = 1.0
+    for part in parts:
+        remaining *= 1.0 - min(max(part, 0.0), 0.999)
+    return 1.0 - remaining
+
+
+def _shares(values: dict[str, float]) -> dict[str, float]:
+    total = sum(values.values())
+    return {k: v / total for k, v in values.items()} if total > 0 else {}
+
+
+def own_strength(f: ServiceFindings, origin_share: float, blame_share: float) -> float:
+    """How strongly the evidence points at the service itself rather than at what it calls."""
+    parts = [OWN_WEIGHTS.get(sig, GENERIC_OWN_WEIGHT) * strength(abs(x.score)) for sig, x in f.own.items()]
+    parts.append(ORIGIN_WEIGHT * origin_share)
+    parts.append(BLAME_WEIGHT * blame_share)
+    return _noisy_or(parts)
+
+
+def symptom_strength(f: ServiceFindings) -> float:
+    """How strongly what users and callers see moved: errors, latency, traffic, error log bursts.
+
+    A service that went silent shows the strongest symptom of all. Error lines that name no other
+    service count here and not as own evidence: a caller logs its callee's failures as its own.
+    """
+    if ABSENT in f.own:
+        return 1.0
+    metric = max((strength(abs(x.score)) for x in f.symptoms.values()), default=0.0)
+    logs = LOG_WEIGHT * (1.0 - math.exp(-max((x.burst for x in f.own_logs), default=0.0) / 8.0))
+    return max(metric, logs)
+
+
+def _descendants(edges: list[tuple[str, str]]) -> dict[str, set[str]]:
+    callees: dict[str, set[str]] = defaultdict(set)
+    for caller, callee in edges:
+        if caller != callee:
+            callees[caller].add(callee)
+    closure: dict[str, set[str]] = {}
+    for start in sorted(callees):
+        seen: set[str] = set()
+        stack = sorted(callees[start])
+        while stack:
+            node = stack.pop()
+            if node not in seen and node != start:
+                seen.add(node)
+                stack.extend(sorted(callees.get(node, ())))
+        closure[start] = seen
+    return closure
+
+
+def _change(bundle: EvidenceBundle) -> float:
+    if bundle.change_hint is not None:
+        return bundle.change_hint
+    series = [s.points for s in bundle.metrics]
+    floors = [FLOORS.get(s.signal, 1e-9) for s in bundle.metrics]
+    return change_point(series, bundle.start, bundle.end, floors)
+
+
+def rank_candidates(bundle: EvidenceBundle) -> Ranking:
+    """Rank every service of the bundle; ties break by name so the order is total and stable."""
+    change = _change(bundle)
+    findings = collect_findings(bundle, change)
+    origin_shares = _shares({s: f.origin_excess for s, f in findings.items() if f.origin_excess > 0})
+    blame_shares = _shares(
+        {s: sum(x.burst for x in f.blame_logs) for s, f in findings.items() if f.blame_logs}
+    )
+    own = {
+        s: own_strength(f, origin_shares.get(s, 0.0), blame_shares.get(s, 0.0)) for s, f in findings.items()
+    }
+    symptom = {s: symptom_strength(f) for s, f in findings.items()}
+    anomaly = {s: max(own[s], symptom[s]) for s in findings}
+    closure = _descendants(bundle.edges)
+    scored: list[ScoredService] = []
+    for service, f in findings.items():
+        below = [(anomaly[d], d) for d in closure.get(service, ()) if d in anomaly]
+        worst = max(below, default=(0.0, None))
+        explained = worst[0] if worst[0] > 0.2 else 0.0
+        score = own[service] + symptom[service] * (1.0 - EXPLAINED_DISCOUNT * explained)
+        scored.append(
+            ScoredService(
+                service, round(score, 9), own[service], symptom[service], worst[1] if explained else None, f
+            )
+        )
+    scored.sort(key=lambda s: (-s.score, s.service))
+    return Ranking(change, scored)

@@ -1,0 +1,135 @@
+"""Words for a ranked candidate, in Chinese and English, and the evidence references behind them.
+
+The text only states what the evidence shows (which signal moved, where trace errors start, which
+log line burst) and never claims an action was taken. Each reference carries its query (PromQL,
+LogQL, or trace id) so a human can check it.
+"""
+
+import math
+from datetime import UTC, datetime
+
+from aegis.rca_worker.ranking.candidates import Ranking, ScoredService
+from aegis.rca_worker.ranking.features import ABSENT, SELF_TIME, SignalFinding
+from aegis.shared.rca import Evidence, RootCauseCandidate
+from aegis.shared.settings import Locale
+
+_NAMES = {
+    "error_ratio": ("错误率", "error ratio"),
+    "latency_p95": ("P95 延迟", "p95 latency"),
+    "latency_p99": ("P99 延迟", "p99 latency"),
+    "request_rate": ("请求速率", "request rate"),
+    "cpu": ("CPU 使用", "CPU usage"),
+    "memory": ("内存使用", "memory usage"),
+    "restarts": ("重启次数", "restarts"),
+    SELF_TIME: ("自身耗时（trace）", "self-time in traces"),
+    ABSENT: ("指标消失", "metrics went silent"),
+}
+MAX_EVIDENCE = 5
+
+
+def _clock(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S")
+
+
+def _value(signal: str, value: float) -> str:
+    if signal == "error_ratio":
+        return f"{value * 100:.1f}%"
+    if signal.startswith("latency"):
+        return f"{value * 1000:.0f}ms"
+    if signal == "memory":
+        return f"{value / 2**20:.0f}MiB"
+    if signal == SELF_TIME:
+        return f"{value:.0f}ms"
+    return f"{value:.3g}"
+
+
+def _signal_phrase(f: SignalFinding, locale: Locale) -> str:
+    zh, en = _NAMES.get(f.signal, (f.signal, f.signal))
+    if f.signal == ABSENT:
+        return zh if locale == "zh" else en
+    before, after = _value(f.signal, f.before), _value(f.signal, f.after)
+    return f"{zh} {before}→{after}" if locale == "zh" else f"{en} {before}→{after}"
+
+
+def _top_signals(s: ScoredService) -> list[SignalFinding]:
+    findings = [*s.findings.own.values(), *s.findings.symptoms.values()]
+    return sorted((f for f in findings if abs(f.score) >= 3), key=lambda f: (-abs(f.score), f.signal))
+
+
+def hypothesis(s: ScoredService, change: float, locale: Locale) -> str:
+    """One or two sentences saying why this service may be where it starts."""
+    signals = ", ".join(_signal_phrase(f, locale) for f in _top_signals(s)[:3])
+    origins = len(s.findings.origins)
+    own_logs = sorted(s.findings.own_logs, key=lambda x: -x.burst)
+    at = _clock(change)
+    if locale == "zh":
+        parts = [f"{s.service} 自 {at} 起异常" + (f"：{signals}" if signals else "")]
+        if origins:
+            parts.append(f"{origins} 条出错 trace 的最深错误源自 {s.service}")
+        if own_logs:
+            parts.append(f"日志模式「{own_logs[0].template.template[:80]}」激增")
+        if s.findings.blame_logs:
+            parts.append(f"调用方日志点名 {s.service}")
+        tail = (
+            "。其调用方的症状更可能是受其影响。"
+            if s.explained_by is None
+            else f"。也可能只是受下游 {s.explained_by} 影响。"
+        )
+        return "；".join(parts) + tail
+    parts = [f"{s.service} turned anomalous at {at} UTC" + (f": {signals}" if signals else "")]
+    if origins:
+        parts.append(f"the deepest error of {origins} failing traces starts in {s.service}")
+    if own_logs:
+        parts.append(f"log pattern '{own_logs[0].template.template[:80]}' burst")
+    if s.findings.blame_logs:
+        parts.append(f"its callers' logs name {s.service}")
+    tail = (
+        ". Its callers' symptoms most likely follow from it."
+        if s.explained_by is None
+        else f". It may only be suffering from {s.explained_by} downstream."
+    )
+    return "; ".join(parts) + tail
+
+
+def evidence_for(s: ScoredService) -> list[Evidence]:
+    """References a human can re-run: PromQL with the move, LogQL with a sample line, trace ids."""
+    result: list[Evidence] = []
+    for f in _top_signals(s)[:2]:
+        if f.query.startswith("jaeger:"):
+            continue
+        excerpt = f"{_signal_phrase(f, 'en')} (robust score {f.score:.1f})"
+        result.append(Evidence(kind="metric", query=f.query, excerpt=excerpt))
+    for log in sorted(
+        s.findings.own_logs + s.findings.blame_logs, key=lambda x: (-x.burst, x.template.template)
+    )[:2]:
+        t = log.template
+        excerpt = (
+            f"{t.count} lines from {t.service} {_clock(t.first_seen)}–{_clock(t.last_seen)}: {t.sample[:200]}"
+        )
+        result.append(Evidence(kind="log", query=t.query or t.template, excerpt=excerpt))
+    for origin in s.findings.origins[:1]:
+        result.append(Evidence(kind="trace", query=f"trace {origin.trace_id}", excerpt=origin.excerpt))
+    return result[:MAX_EVIDENCE]
+
+
+def confidence(s: ScoredService, ranking: Ranking) -> float:
+    """The candidate's share of the top scores, damped when the evidence is weak overall."""
+    top = ranking.top(3)
+    total = sum(x.score for x in top)
+    if total <= 0 or s.score <= 0:
+        return 0.0
+    return round(min(0.99, s.score / total * (1.0 - math.exp(-2.0 * s.score))), 2)
+
+
+def candidates(ranking: Ranking, locale: Locale, k: int = 3) -> list[RootCauseCandidate]:
+    """The first `k` candidates as the shared contract's `RootCauseCandidate`s."""
+    return [
+        RootCauseCandidate(
+            rank=i,
+            service=s.service,
+            hypothesis=hypothesis(s, ranking.change, locale),
+            confidence=confidence(s, ranking),
+            evidence=evidence_for(s),
+        )
+        for i, s in enumerate(ranking.top(k), start=1)
+    ]

@@ -1,0 +1,92 @@
+"""Robust statistics: median/IQR baselines, anomaly scores, and where the change starts.
+
+Median and inter-quartile range ignore the odd spike that means and standard deviations chase, so a
+baseline fitted on "before" stays honest. An IQR floor per signal keeps a flat baseline (an error
+ratio of exactly zero) from turning any blip into an infinite score.
+"""
+
+from collections.abc import Sequence
+
+SCORE_CAP = 50.0
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated quantile of `values` (not empty), like numpy's default."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of `values` (not empty)."""
+    return quantile(values, 0.5)
+
+
+def iqr(values: Sequence[float]) -> float:
+    """Inter-quartile range of `values` (not empty)."""
+    return quantile(values, 0.75) - quantile(values, 0.25)
+
+
+def robust_scale(baseline: Sequence[float], floor: float) -> tuple[float, float]:
+    """(median, spread) of `baseline`, the spread at least `floor` and a tenth of |median|."""
+    centre = median(baseline)
+    return centre, max(iqr(baseline), floor, 0.1 * abs(centre), 1e-12)
+
+
+def shift_score(baseline: Sequence[float], after: Sequence[float], floor: float, q: float = 0.75) -> float:
+    """Signed robust shift of `after` from `baseline`: (q-quantile of after − median) / spread."""
+    if len(baseline) < 3 or not after:
+        return 0.0
+    centre, spread = robust_scale(baseline, floor)
+    level = quantile(after, q) if q >= 0.5 else quantile(after, 1 - q)
+    return max(-SCORE_CAP, min(SCORE_CAP, (level - centre) / spread))
+
+
+def drop_score(baseline: Sequence[float], after: Sequence[float], floor: float) -> float:
+    """How far the low quartile of `after` fell below the baseline, in spreads (positive = fell)."""
+    if len(baseline) < 3 or not after:
+        return 0.0
+    centre, spread = robust_scale(baseline, floor)
+    return max(0.0, min(SCORE_CAP, (centre - quantile(after, 0.25)) / spread))
+
+
+def split_at(points: Sequence[tuple[float, float]], at: float) -> tuple[list[float], list[float]]:
+    """Values before `at` and from `at` on."""
+    before = [v for t, v in points if t < at]
+    after = [v for t, v in points if t >= at]
+    return before, after
+
+
+def change_point(
+    series: Sequence[Sequence[tuple[float, float]]], start: float, end: float, floors: Sequence[float]
+) -> float:
+    """Earliest time from which several series stay anomalous against the window's first third.
+
+    Each series is scored point by point against the median/IQR of the first third of the window;
+    the change point is the first timestamp where at least two series (or one, if only one is
+    anomalous at all) exceed 4 spreads for three consecutive timestamps. Without such a run the
+    middle of the window is returned, which splits it into comparable halves.
+    """
+    fit_end = start + (end - start) / 3
+    counts: dict[float, int] = {}
+    grid: set[float] = set()
+    for points, floor in zip(series, floors, strict=True):
+        baseline = [v for t, v in points if t < fit_end]
+        if len(baseline) < 5:
+            continue
+        centre, spread = robust_scale(baseline, floor)
+        for t, v in points:
+            if t >= fit_end:
+                grid.add(t)
+                if abs(v - centre) / spread > 4.0:
+                    counts[t] = counts.get(t, 0) + 1
+    if not counts:
+        return start + (end - start) / 2
+    times = sorted(grid)
+    need = 2 if max(counts.values()) >= 2 else 1
+    for i in range(len(times) - 2):
+        if all(counts.get(times[i + k], 0) >= need for k in range(3)):
+            return times[i]
+    return start + (end - start) / 2

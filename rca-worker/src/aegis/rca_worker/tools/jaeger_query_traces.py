@@ -1,0 +1,104 @@
+"""`jaeger_query_traces`: where errors start and where time goes, from sampled traces.
+
+Per service in scope it searches erroring and slow traces; across the window it samples traces of
+the entry services slice by slice, so that "before" and "after" both have traces. Every trace is
+digested once: deepest erroring span as the likely origin, per-service self-time, call edges.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aegis.rca_worker.backends.jaeger import JaegerClient, Trace
+from aegis.rca_worker.backends.readonly import BackendUnavailable
+from aegis.rca_worker.evidence import EvidenceGap, ServiceTraceStats, TraceOrigin
+from aegis.rca_worker.trace_analysis import TraceDigest
+
+MAX_ORIGINS_KEPT = 200
+
+
+@dataclass
+class JaegerEvidence:
+    """Per-service trace statistics, error origins, the call graph, services Jaeger knows, and gaps."""
+
+    stats: list[ServiceTraceStats] = field(default_factory=list)
+    origins: list[TraceOrigin] = field(default_factory=list)
+    edges: set[tuple[str, str]] = field(default_factory=set)
+    services_known: set[str] = field(default_factory=set)
+    traces_read: int = 0
+    gaps: list[EvidenceGap] = field(default_factory=list)
+
+
+def entry_services(services: Sequence[str], edges: set[tuple[str, str]]) -> list[str]:
+    """Services nobody in scope calls (the front doors); all of them when the graph is unknown."""
+    callees = {callee for _, callee in edges}
+    entries = [s for s in services if s not in callees]
+    return sorted(entries or services)
+
+
+async def jaeger_query_traces(
+    client: JaegerClient,
+    services: Sequence[str] | None,
+    start: float,
+    end: float,
+    *,
+    limit: int = 20,
+    slices: int = 8,
+    slow_ms: int = 500,
+    bucket_s: float = 60.0,
+) -> JaegerEvidence:
+    """Trace evidence for `services` (all Jaeger knows when None) in [start, end]."""
+    evidence = JaegerEvidence()
+    start_us, end_us = int(start * 1e6), int(end * 1e6)
+    known, deps = await asyncio.gather(
+        client.services(),
+        client.dependencies(int(end * 1000), int((end - start) * 1000)),
+        return_exceptions=True,
+    )
+    if isinstance(known, BackendUnavailable):
+        evidence.gaps.append(EvidenceGap(source="jaeger", reason=f"services failed: {known.reason}"))
+        return evidence
+    if isinstance(known, BaseException):
+        raise known
+    evidence.services_known = set(known)
+    if isinstance(deps, BackendUnavailable):
+        evidence.gaps.append(EvidenceGap(source="jaeger", reason=f"dependencies failed: {deps.reason}"))
+    elif isinstance(deps, BaseException):
+        raise deps
+    else:
+        evidence.edges = {(parent, child) for parent, child, _ in deps if parent != child}
+    scope = sorted(s for s in (services if services is not None else known) if s in evidence.services_known)
+    searches: list[tuple[str, int, int, dict[str, str] | None, str | None]] = []
+    for service in scope:
+        searches.append((service, start_us, end_us, {"error": "true"}, None))
+        searches.append((service, start_us, end_us, None, f"{slow_ms}ms"))
+    width = (end_us - start_us) // slices
+    for service in entry_services(scope, evidence.edges):
+        searches.extend(
+            (service, start_us + i * width, start_us + (i + 1) * width, None, None) for i in range(slices)
+        )
+    decoded: set[str] = set()
+    outcomes = await asyncio.gather(
+        *(
+            client.find_traces(svc, lo, hi, limit, tags, slow, decoded)
+            for svc, lo, hi, tags, slow in searches
+        ),
+        return_exceptions=True,
+    )
+    digest = TraceDigest(bucket_s=bucket_s)
+    failed: dict[str, str] = {}
+    for (service, *_), outcome in zip(searches, outcomes, strict=True):
+        if isinstance(outcome, BackendUnavailable):
+            failed.setdefault(service, outcome.reason)
+            continue
+        if isinstance(outcome, BaseException):
+            raise outcome
+        traces: list[Trace] = outcome
+        for trace in sorted(traces, key=lambda t: t.trace_id):
+            digest.add(trace)
+    evidence.gaps.extend(EvidenceGap(source="jaeger", service=s, reason=r) for s, r in sorted(failed.items()))
+    evidence.stats = digest.stats()
+    evidence.origins = sorted(digest.origins, key=lambda o: (o.time, o.trace_id))[-MAX_ORIGINS_KEPT:]
+    evidence.edges |= digest.edges
+    evidence.traces_read = digest.traces_counted
+    return evidence
