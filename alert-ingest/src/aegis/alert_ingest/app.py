@@ -1,8 +1,7 @@
 """The one factory of the alert-ingest ASGI app, used by `__main__`, the tests and the benchmark.
 
 Each app owns its publisher and metrics registry: nothing module-global, so a test can build
-several apps side by side. The analysis API of issue 4 (`/api/ops/analyze…`) will be one more
-router included here, sharing the NATS connection.
+several apps side by side. The analysis API (`/api/ops/analyze…`) shares the NATS connection.
 """
 
 from collections.abc import AsyncIterator
@@ -12,7 +11,10 @@ import structlog
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 
+from aegis.alert_ingest.analysis_api import analysis_router
+from aegis.alert_ingest.answers import AnswerWaiter
 from aegis.alert_ingest.metrics import EXPOSITION_CONTENT_TYPE, IngestMetrics
+from aegis.alert_ingest.openapi import document_webhook
 from aegis.alert_ingest.publisher import AlertPublisher
 from aegis.alert_ingest.settings import IngestSettings
 from aegis.alert_ingest.webhook import webhook_route
@@ -41,6 +43,8 @@ def create_app(settings: IngestSettings) -> FastAPI:
         title="Aegis alert-ingest", lifespan=lifespan, routes=[webhook_route(settings, publisher, metrics)]
     )
     app.include_router(_operations_router(publisher, metrics))
+    app.include_router(analysis_router(settings, publisher, AnswerWaiter()))
+    app.openapi = lambda: document_webhook(app)  # type: ignore[method-assign]
     return app
 
 

@@ -17,8 +17,9 @@ from nats.js import JetStreamContext
 from aegis.alert_ingest.settings import IngestSettings
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.nats import connect_nats
+from aegis.shared.questions import QuestionEvent
 from aegis.shared.streams import Topology, ensure_streams
-from aegis.shared.subjects import alert_subject
+from aegis.shared.subjects import alert_subject, question_subject
 
 log = structlog.get_logger("aegis.alert_ingest.publisher")
 
@@ -33,7 +34,7 @@ class EventTooLarge(Exception):
     """The encoded event exceeds the server's max_payload: retrying the same body cannot succeed."""
 
     def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"the alert group encodes to {size} bytes, more than NATS accepts ({limit} bytes)")
+        super().__init__(f"the event encodes to {size} bytes, more than NATS accepts ({limit} bytes)")
 
 
 class AlertPublisher:
@@ -67,21 +68,34 @@ class AlertPublisher:
 
     async def publish_alert(self, event: AlertGroupEvent) -> bool:
         """Publish `event` and wait for JetStream's ack; True when JetStream saw it as a duplicate."""
+        return await self._publish(
+            alert_subject(event.status), event.model_dump_json().encode(), event.event_id
+        )
+
+    async def publish_question(self, question: QuestionEvent) -> None:
+        """Publish a question asked over HTTP and wait for JetStream's ack."""
+        data = question.model_dump_json().encode()
+        await self._publish(question_subject(question.source), data, question.request_id)
+
+    def connection(self) -> Client:
+        """The live NATS connection, for subscriptions; `PublishUnavailable` when there is none."""
+        reason = self.not_ready_reason()
+        if reason is not None or self._nc is None:
+            raise PublishUnavailable(reason or "not connected to NATS yet")
+        return self._nc
+
+    async def _publish(self, subject: str, data: bytes, msg_id: str) -> bool:
         nc, js = self._nc, self._js
         if nc is None or js is None:
             raise PublishUnavailable("not connected to NATS yet")
         if not nc.is_connected:
             # nats-py would buffer the message and send it after reconnecting; answering 503 now
-            # lets Alertmanager retry instead of waiting here, and the retry is deduplicated.
+            # lets the sender retry instead of waiting here, and the retry is deduplicated.
             raise PublishUnavailable("NATS connection lost; reconnecting")
-        data = event.model_dump_json().encode()
         if len(data) > nc.max_payload:
             raise EventTooLarge(len(data), nc.max_payload)
-        subject = alert_subject(event.status)
         try:
-            ack = await js.publish(
-                subject, data, headers={"Nats-Msg-Id": event.event_id}, timeout=self._timeout
-            )
+            ack = await js.publish(subject, data, headers={"Nats-Msg-Id": msg_id}, timeout=self._timeout)
         except nats.js.errors.NoStreamResponseError:
             self._redeclare_streams()
             raise PublishUnavailable(f"no JetStream stream answers on {subject}") from None

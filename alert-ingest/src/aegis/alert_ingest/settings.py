@@ -37,6 +37,12 @@ class IngestSettings(AegisSettings):
         description="How long a webhook waits for JetStream's ack before answering 503, seconds.",
     )
 
+    analyze_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long /api/ops/analyze waits for the rca-worker's answer before 504, seconds.",
+    )
+
     @field_validator("aegis_webhook_token")
     @classmethod
     def _blank_means_unset(cls, value: SecretStr | None) -> SecretStr | None:

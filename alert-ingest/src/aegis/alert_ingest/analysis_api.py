@@ -1,0 +1,154 @@
+"""`POST /api/ops/analyze` and `/api/ops/analyze/stream`: ask the rca-worker over HTTP.
+
+The sync endpoint answers with the `RcaResult` (504 with the request id when the worker takes
+longer than `ANALYZE_TIMEOUT_S`); the stream endpoint sends server-sent events: `progress` per
+analysis step, then one `result` (or one `error`). Both need the webhook's bearer token when
+`AEGIS_WEBHOOK_TOKEN` is set.
+"""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi.responses import StreamingResponse
+from nats.aio.client import Client
+
+from aegis.alert_ingest.answers import AnswerWaiter, progress_of
+from aegis.alert_ingest.auth import BearerTokenCheck
+from aegis.alert_ingest.ops_request import OpsRequest
+from aegis.alert_ingest.publisher import AlertPublisher, PublishUnavailable
+from aegis.alert_ingest.rejections import Rejection
+from aegis.alert_ingest.settings import IngestSettings
+from aegis.shared.questions import QuestionEvent
+from aegis.shared.rca import RcaResult
+
+KEEPALIVE_S = 15.0
+Ask = Callable[[QuestionEvent], Awaitable[None]]
+log = structlog.get_logger("aegis.alert_ingest.analysis")
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or wrong bearer token (when AEGIS_WEBHOOK_TOKEN is set)"},
+    422: {"description": "the body does not match OpsRequest; `detail` names each bad field"},
+    503: {"description": "NATS cannot take the question now; retry"},
+}
+
+
+def analysis_router(settings: IngestSettings, publisher: AlertPublisher, waiter: AnswerWaiter) -> APIRouter:
+    """The analysis API bound to one app's publisher."""
+    token_check = BearerTokenCheck(settings.aegis_webhook_token)
+    timeout = settings.analyze_timeout_s
+
+    def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
+        try:
+            token_check.check(authorization)
+        except Rejection as rejection:
+            raise HTTPException(401, rejection.detail, headers=rejection.headers) from None
+
+    router = APIRouter(prefix="/api/ops", tags=["analysis"], dependencies=[Depends(authorised)])
+
+    async def ask(question: QuestionEvent) -> None:
+        try:
+            await waiter.attach(publisher.connection())
+            await publisher.publish_question(question)
+        except PublishUnavailable as error:
+            raise HTTPException(
+                503, f"cannot publish the question: {error}", headers={"Retry-After": "5"}
+            ) from None
+
+    @router.post(
+        "/analyze",
+        response_model=RcaResult,
+        summary="Analyse and answer with the RcaResult",
+        responses={
+            **_ERRORS,
+            504: {"description": "no answer within ANALYZE_TIMEOUT_S; `request_id` says which"},
+        },
+    )
+    async def analyze(body: OpsRequest) -> RcaResult:
+        question = body.to_question()
+        async with waiter.expecting(question.request_id) as answered:
+            await ask(question)
+            try:
+                return await asyncio.wait_for(answered, timeout)
+            except TimeoutError:
+                log.warning("analysis timed out", request_id=question.request_id, timeout_s=timeout)
+                raise HTTPException(
+                    504, {"detail": f"no answer within {timeout:g} s", "request_id": question.request_id}
+                ) from None
+
+    @router.post(
+        "/analyze/stream",
+        summary="Analyse and stream progress, then the result, as server-sent events",
+        response_class=StreamingResponse,
+        responses={
+            **_ERRORS,
+            200: {"content": {"text/event-stream": {}}, "description": "progress… then result"},
+        },
+    )
+    async def analyze_stream(body: OpsRequest) -> StreamingResponse:
+        question = body.to_question()
+        client = _connection(publisher)
+        return StreamingResponse(
+            _events(client, question, waiter, ask, timeout),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return router
+
+
+def _connection(publisher: AlertPublisher) -> Client:
+    try:
+        return publisher.connection()
+    except PublishUnavailable as error:
+        raise HTTPException(
+            503, f"cannot publish the question: {error}", headers={"Retry-After": "5"}
+        ) from None
+
+
+def sse(event: str, data: str) -> bytes:
+    """One server-sent event."""
+    return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+async def _events(
+    client: Client, question: QuestionEvent, waiter: AnswerWaiter, ask: Ask, limit_s: float
+) -> AsyncIterator[bytes]:
+    """progress… then result, or one error; keep-alive comments while the worker is quiet."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    async with (
+        waiter.expecting(question.request_id) as answered,
+        progress_of(client, question.request_id) as steps,
+    ):
+        try:
+            await ask(question)
+        except HTTPException as error:
+            yield sse("error", json.dumps({"detail": error.detail, "request_id": question.request_id}))
+            return
+        yield sse("accepted", json.dumps({"request_id": question.request_id}))
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                detail = {"detail": f"no answer within {limit_s:g} s", "request_id": question.request_id}
+                yield sse("error", json.dumps(detail))
+                return
+            next_step = asyncio.ensure_future(steps.get())
+            pending: set[asyncio.Future[Any]] = {next_step, answered}
+            done, _ = await asyncio.wait(
+                pending, timeout=min(remaining, KEEPALIVE_S), return_when=asyncio.FIRST_COMPLETED
+            )
+            if next_step in done:
+                yield sse("progress", next_step.result().model_dump_json())
+            else:
+                next_step.cancel()
+            if answered in done:
+                while not steps.empty():
+                    yield sse("progress", steps.get_nowait().model_dump_json())
+                yield sse("result", answered.result().model_dump_json())
+                return
+            if not done:
+                yield b": keep-alive\n\n"
