@@ -9,11 +9,11 @@ import asyncio
 import contextlib
 
 import nats.errors
-import nats.js.errors
 import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from aegis.alert_ingest.acked_publish import AckedPublisher, AckError, NoStreamError
 from aegis.alert_ingest.settings import IngestSettings
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.nats import connect_nats
@@ -49,6 +49,7 @@ class AlertPublisher:
         )
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
+        self._acks: AckedPublisher | None = None
         self._streams_ready = False
         self._background: asyncio.Task[None] | None = None
 
@@ -85,8 +86,8 @@ class AlertPublisher:
         return self._nc
 
     async def _publish(self, subject: str, data: bytes, msg_id: str) -> bool:
-        nc, js = self._nc, self._js
-        if nc is None or js is None:
+        nc, acks = self._nc, self._acks
+        if nc is None or acks is None:
             raise PublishUnavailable("not connected to NATS yet")
         if not nc.is_connected:
             # nats-py would buffer the message and send it after reconnecting; answering 503 now
@@ -95,15 +96,14 @@ class AlertPublisher:
         if len(data) > nc.max_payload:
             raise EventTooLarge(len(data), nc.max_payload)
         try:
-            ack = await js.publish(subject, data, headers={"Nats-Msg-Id": msg_id}, timeout=self._timeout)
-        except nats.js.errors.NoStreamResponseError:
+            return await acks.publish(subject, data, msg_id)
+        except NoStreamError as error:
             self._redeclare_streams()
-            raise PublishUnavailable(f"no JetStream stream answers on {subject}") from None
-        except nats.errors.TimeoutError:
-            raise PublishUnavailable(f"JetStream did not acknowledge within {self._timeout} s") from None
+            raise PublishUnavailable(str(error)) from None
+        except AckError as error:
+            raise PublishUnavailable(str(error)) from None
         except (nats.errors.Error, OSError) as error:
             raise PublishUnavailable(f"publishing failed: {type(error).__name__}: {error}") from None
-        return bool(ack.duplicate)
 
     async def close(self) -> None:
         """Stop connecting, flush what was published and close the connection."""
@@ -111,7 +111,7 @@ class AlertPublisher:
             self._background.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._background
-        nc, self._nc, self._js = self._nc, None, None
+        nc, self._nc, self._js, self._acks = self._nc, None, None, None
         if nc is None or nc.is_closed:
             return
         try:
@@ -122,6 +122,9 @@ class AlertPublisher:
     async def _connect(self) -> None:
         nc = await connect_nats(self._settings, self._client_name)
         self._nc, self._js = nc, nc.jetstream(timeout=self._timeout)
+        acks = AckedPublisher(nc, self._timeout)
+        await acks.start()
+        self._acks = acks
         await self._declare_streams()
 
     async def _declare_streams(self) -> None:
