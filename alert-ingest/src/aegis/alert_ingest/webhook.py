@@ -6,13 +6,16 @@ read under the limit, parsed, normalised and published. 200 means JetStream has 
 Alertmanager does for any 5xx; 4xx means retrying the same request cannot help.
 """
 
+import json
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import structlog
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aegis.alert_ingest.auth import BearerTokenCheck
 from aegis.alert_ingest.metrics import IngestMetrics
@@ -32,33 +35,40 @@ _ACCEPTED = '{{"status":"accepted","event_id":"{}","duplicate":{},"alerts":{}}}'
 log = structlog.get_logger("aegis.alert_ingest.webhook")
 
 
-def webhook_route(settings: IngestSettings, publisher: AlertPublisher, metrics: IngestMetrics) -> Route:
-    """The route of the Alertmanager webhook, bound to one app's publisher and metrics.
+class WebhookEndpoint:
+    """`POST /alertmanager/webhook` as a bare ASGI app: the one route that carries load.
 
-    A plain Starlette route, not a FastAPI path operation: the body is parsed here from raw bytes,
-    so FastAPI's dependency solving and response serialisation would only add cost per request.
+    It runs ahead of FastAPI's router (see `WebhookFastPath`): no Request object, no dependency
+    solving, no response classes; the body is read under the limit, parsed from raw bytes and
+    answered with pre-encoded headers. bench/ingest.py measured what each layer cost.
     """
-    token_check = BearerTokenCheck(settings.aegis_webhook_token)
-    limit = settings.webhook_max_body_bytes
 
-    async def alertmanager_webhook(request: Request) -> Response:
+    def __init__(self, settings: IngestSettings, publisher: AlertPublisher, metrics: IngestMetrics) -> None:
+        self._token_check = BearerTokenCheck(settings.aegis_webhook_token)
+        self._limit = settings.webhook_max_body_bytes
+        self._publisher = publisher
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = b""
         event: AlertGroupEvent | None = None
+        metrics = self._metrics
         try:
-            headers = request.headers
-            token_check.check(headers.get("authorization"))
+            headers = _headers(scope)
+            self._token_check.check(headers.get("authorization"))
             check_content_type(headers.get("content-type"))
-            check_content_length(headers.get("content-length"), limit)
-            body = await read_limited(request.stream(), limit)
+            check_content_length(headers.get("content-length"), self._limit)
+            body = await read_limited(_body_chunks(receive), self._limit)
             event = normalise(parse_webhook(body), datetime.now(UTC))
-            duplicate = await _publish(publisher, metrics, event)
+            duplicate = await _publish(self._publisher, metrics, event)
         except Rejection as rejection:
-            return _refuse(rejection, metrics, event, body, _peer(request))
+            await _refuse(send, rejection, metrics, event, body, _peer(scope))
+            return
         except ClientDisconnect:
             # The sender gave up mid-body (Alertmanager's own timeout, say): nothing was published,
             # nobody reads an answer, and it is not this service's error.
-            log.info("sender disconnected before the body was complete", peer=_peer(request))
-            return Response(status_code=400)
+            log.info("sender disconnected before the body was complete", peer=_peer(scope))
+            return
 
         for alert in event.alerts:
             metrics.alert_received(alert.status)
@@ -78,9 +88,54 @@ def webhook_route(settings: IngestSettings, publisher: AlertPublisher, metrics: 
         )
         # event_id is hex and the rest are a bool and an int: formatting is safe and skips json.dumps.
         accepted = _ACCEPTED.format(event.event_id, "true" if duplicate else "false", len(event.alerts))
-        return Response(accepted, media_type="application/json")
+        await _answer(send, 200, accepted.encode())
 
-    return Route(WEBHOOK_PATH, alertmanager_webhook, methods=["POST"], name="alertmanager_webhook")
+
+class WebhookFastPath:
+    """ASGI middleware handing `POST /alertmanager/webhook` to `WebhookEndpoint`, all else on."""
+
+    def __init__(self, app: ASGIApp, endpoint: WebhookEndpoint) -> None:
+        self._app = app
+        self._endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == WEBHOOK_PATH and scope["method"] == "POST":
+            await self._endpoint(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
+
+
+def webhook_method_route() -> Route:
+    """The webhook's route in the router: reached only by other methods, which get 405."""
+
+    async def method_not_allowed(_request: Request) -> Response:
+        return Response(status_code=405, headers={"Allow": "POST"})
+
+    return Route(WEBHOOK_PATH, method_not_allowed, methods=["POST"], name="alertmanager_webhook")
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    # ASGI header names are lower-case bytes; latin-1 gives back exactly what was sent.
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
+async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw.extend(
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()
+    )
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _publish(publisher: AlertPublisher, metrics: IngestMetrics, event: AlertGroupEvent) -> bool:
@@ -102,13 +157,19 @@ async def _publish(publisher: AlertPublisher, metrics: IngestMetrics, event: Ale
         metrics.publish_seconds.observe(time.perf_counter() - started)
 
 
-def _peer(request: Request) -> str | None:
-    return request.client.host if request.client else None
+def _peer(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
-def _refuse(
-    rejection: Rejection, metrics: IngestMetrics, event: AlertGroupEvent | None, body: bytes, peer: str | None
-) -> Response:
+async def _refuse(
+    send: Send,
+    rejection: Rejection,
+    metrics: IngestMetrics,
+    event: AlertGroupEvent | None,
+    body: bytes,
+    peer: str | None,
+) -> None:
     metrics.rejected(rejection.reason)
     if event is not None:
         context = {"event_id": event.event_id, "group_key": event.group_key, "receiver": event.receiver}
@@ -125,4 +186,5 @@ def _refuse(
         peer=peer,
         **context,
     )
-    return JSONResponse(rejection.body(), status_code=rejection.status_code, headers=rejection.headers)
+    answer = json.dumps(rejection.body(), ensure_ascii=False).encode()
+    await _answer(send, rejection.status_code, answer, rejection.headers)
