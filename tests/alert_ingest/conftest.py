@@ -42,7 +42,7 @@ async def running_app(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan running, reached through httpx's in-process ASGI transport."""
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with app.api.router.lifespan_context(app.api):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://alert-ingest") as client:
             if wait_ready:
