@@ -33,6 +33,8 @@ fmt: install
 bench: install
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.delivery
+	$(BIN)/python -m bench.gateway
+	$(BIN)/python -m bench.evidence
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from tests.harness.ports import free_port
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
+BOT_INFO_PATH = "/open-apis/bot/v3/info"
 CARD_LIMIT = 30 * 1024
 TEXT_LIMIT = 150 * 1024
 UUID_WINDOW_S = 3600.0
@@ -82,8 +83,10 @@ class FakeFeishu:
         app_id: str = "cli_test",
         app_secret: str = "secret",
         chat_rate_per_s: int = 5,
+        bot_open_id: str = "ou_aegis_bot",
     ) -> None:
         self.app_id = app_id
+        self.bot_open_id = bot_open_id
         self.app_secret = app_secret
         self.chat_rate_per_s = chat_rate_per_s
         self.port = free_port()
@@ -206,6 +209,14 @@ class FakeFeishu:
                 200,
                 {"code": 0, "msg": "ok", "tenant_access_token": f"t-fake-{self.app_id}", "expire": 7200},
             )
+
+        @app.get(BOT_INFO_PATH)
+        async def bot_info(request: Request) -> JSONResponse:
+            auth = request.headers.get("authorization", "")
+            if auth.removeprefix("Bearer ") not in self._tokens:
+                return self._record(request, {}, 401, {"code": 99991663, "msg": "Invalid access token"})
+            bot = {"open_id": self.bot_open_id, "app_name": "Aegis", "activate_status": 2}
+            return self._record(request, {}, 200, {"code": 0, "msg": "ok", "bot": bot})
 
         @app.post("/open-apis/im/v1/messages")
         async def create(request: Request) -> JSONResponse:

@@ -12,6 +12,14 @@ from typing import Any
 from urllib.parse import quote
 
 from aegis.shared.alerts import AlertGroupEvent
+from aegis.shared.card_actions import (
+    ACTION_KEY,
+    ALERT_EVENT_ID_KEY,
+    ANALYSE,
+    CHAT_ID_KEY,
+    LABELS_KEY,
+    STARTS_AT_KEY,
+)
 from aegis.shared.settings import Locale
 
 Card = dict[str, Any]
@@ -21,8 +29,6 @@ MAX_VALUE_CHARS = 600
 MAX_ALERTS_LISTED = 8
 MAX_CARD_BYTES = 28 * 1024
 AT_ALL = "<at id=all></at>"
-# The "Analyse" button's value: the contract with gateway-feishu, which turns a click into a question.
-ANALYSE_ACTION = "analyse"
 
 _TEXT = {
     "zh": {
@@ -177,11 +183,11 @@ def render_digest_card(events: Sequence[AlertGroupEvent], options: CardOptions) 
 def _analyse_button(event: AlertGroupEvent, options: CardOptions, label: str) -> Card:
     """A button whose click reaches gateway-feishu as `card.action.trigger` with this value."""
     value = {
-        "aegis_action": ANALYSE_ACTION,
-        "labels": {k: v[:200] for k, v in list(event.common_labels.items())[:20]},
-        "starts_at": min(alert.starts_at for alert in event.alerts).isoformat(),
-        "event_id": event.event_id,
-        "chat_id": options.chat_id or "",
+        ACTION_KEY: ANALYSE,
+        LABELS_KEY: {k: v[:200] for k, v in list(event.common_labels.items())[:20]},
+        STARTS_AT_KEY: min(alert.starts_at for alert in event.alerts).isoformat(),
+        ALERT_EVENT_ID_KEY: event.event_id,
+        CHAT_ID_KEY: options.chat_id or "",
     }
     return {
         "tag": "button",
