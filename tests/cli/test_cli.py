@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 
 from aegis.cli.__main__ import main
 from aegis.shared.alerts import AlertGroupEvent
-from aegis.shared.streams import ALERTS_STREAM
-from tests.harness.alerts import webhook_payload
+from aegis.shared.streams import ALERTS_STREAM, DLQ_STREAM
+from tests.fakes.feishu import FakeFeishu
+from tests.harness.alerts import alert_event, webhook_payload
+from tests.harness.notifier_runner import CHAT, RunNotifier, publish
+from tests.harness.waiting import wait_for
 
 DEMO_ALERT = Path(__file__).resolve().parents[2] / "demo" / "alert.json"
 
@@ -124,3 +128,45 @@ def test_ask_rejects_a_bad_since(capsys: pytest.CaptureFixture[str]) -> None:
     """`--since soon` exits 2 saying which forms are accepted."""
     assert main(["--nats-url", "nats://127.0.0.1:1", "ask", "q", "--since", "soon"]) == 2
     assert "expected a positive number with s, m, h or d" in capsys.readouterr().err
+
+
+async def test_dead_letters_can_be_listed_shown_and_replayed_once(
+    nats_url: str, nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """A refused alert lands in the DLQ; `aegis dlq list/show` explain it; `replay` delivers it once."""
+    feishu.fail_next(1, status=400)
+    async with run_notifier():
+        await publish(nats_client, alert_event(name="ReplayMe"))
+        await wait_for(lambda: feishu.calls(), what="the refused send")
+        js = nats_client.jetstream()
+        await wait_for_dead_letter(js)
+
+        def cli(*words: str) -> subprocess.CompletedProcess[str]:
+            command = [sys.executable, "-m", "aegis.cli", "--nats-url", nats_url, "dlq", *words]
+            return subprocess.run(command, capture_output=True, text=True, check=False)
+
+        listed = await asyncio.to_thread(cli, "list")
+        assert listed.returncode == 0, listed.stderr
+        assert "aegis.alert.firing" in listed.stdout
+        assert "HTTP 400" in listed.stdout
+        seq = listed.stdout.splitlines()[1].split()[0]
+        shown = await asyncio.to_thread(cli, "show", seq)
+        assert "ReplayMe" in shown.stdout
+        assert "deliveries: 1" in shown.stdout
+        replayed = await asyncio.to_thread(cli, "replay", seq, "--keep")
+        again = await asyncio.to_thread(cli, "replay", seq)
+        assert "replayed" in replayed.stdout
+        assert "already replayed before" in again.stdout
+        await wait_for(lambda: feishu.sent(CHAT), what="the replayed card")
+        await asyncio.sleep(1)
+    assert len(feishu.sent(CHAT)) == 1
+    assert "ReplayMe" in feishu.sent(CHAT)[0].content
+    assert "no dead letters" in (await asyncio.to_thread(cli, "list")).stdout
+
+
+async def wait_for_dead_letter(js: JetStreamContext) -> None:
+    for _ in range(200):
+        if (await js.stream_info(DLQ_STREAM)).state.messages:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no dead letter within 10 s")

@@ -1,10 +1,13 @@
-"""`aegis`: ask questions, publish test alerts and watch subjects."""
+"""`aegis`: ask questions, publish test alerts, watch subjects, handle dead letters, run eval."""
 
 import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
 
+from nats.js.errors import NotFoundError
+
+from aegis.cli import dead_letters
 from aegis.cli.asking import ask, build_question, format_result, parse_since
 from aegis.cli.publishing import InputError, parse_alert, publish_alert
 from aegis.cli.tailing import tail
@@ -33,6 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", choices=MODEL_ALIASES, help="model alias (default: the worker's DEFAULT_MODEL)"
     )
     question.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the answer")
+    dlq = verbs.add_parser("dlq", help="dead letters: list, show, replay")
+    dlq_verbs = dlq.add_subparsers(dest="dlq_verb", required=True)
+    listing = dlq_verbs.add_parser("list", help="the newest dead letters")
+    listing.add_argument("--subject", help="only those from this original subject, e.g. aegis.alert.firing")
+    listing.add_argument("--limit", type=int, default=50)
+    show = dlq_verbs.add_parser("show", help="one dead letter in full")
+    show.add_argument("seq", type=int, help="its sequence in AEGIS_DLQ (from `aegis dlq list`)")
+    again = dlq_verbs.add_parser("replay", help="put dead letters back on their original subject")
+    again.add_argument("seq", type=int, nargs="*", help="sequences to replay")
+    again.add_argument(
+        "--all", action="store_true", help="replay every dead letter (or every one of --subject)"
+    )
+    again.add_argument("--subject", help="with --all: only this original subject")
+    again.add_argument("--keep", action="store_true", help="keep the letters after replaying them")
     verbs.add_parser(
         "eval", help="score the engine on the simulator's scenarios or RCAEval data (aegis eval --help)"
     )
@@ -71,6 +88,8 @@ async def _run(args: argparse.Namespace, settings: AegisSettings, text: str) -> 
         return 0
     if args.verb == "ask":
         return await _ask(args, settings)
+    if args.verb == "dlq":
+        return await _dlq(args, settings)
     client = await connect_nats(settings, "aegis-cli", attempts=3)
     try:
         await tail(client, args.subject, args.count, sys.stdout)
@@ -99,6 +118,37 @@ async def _ask(args: argparse.Namespace, settings: AegisSettings) -> int:
         return 1
     print(format_result(result))
     return 0 if not result.failed else 1
+
+
+async def _dlq(args: argparse.Namespace, settings: AegisSettings) -> int:
+    client = await connect_nats(settings, "aegis-cli", attempts=3)
+    try:
+        js = client.jetstream()
+        await ensure_streams(js, Topology(settings.aegis_stream_replicas, settings.alert_dedup_window_s))
+        if args.dlq_verb == "list":
+            dead_letters.print_list(await dead_letters.letters(js, args.subject, args.limit), sys.stdout)
+            return 0
+        if args.dlq_verb == "show":
+            dead_letters.print_letter(await dead_letters.load(js, args.seq), sys.stdout)
+            return 0
+        if args.all == bool(args.seq):
+            print("aegis dlq replay: give sequences, or --all", file=sys.stderr)
+            return 2
+        chosen = (
+            await dead_letters.letters(js, args.subject, limit=1_000_000)
+            if args.all
+            else [await dead_letters.load(js, seq) for seq in args.seq]
+        )
+        for stored in chosen:
+            again = await dead_letters.replay(js, stored, args.keep)
+            note = " (already replayed before)" if again else ""
+            print(f"replayed {stored.seq} onto {stored.letter.subject}{note}")
+        return 0
+    except NotFoundError:
+        print("aegis dlq: no such dead letter", file=sys.stderr)
+        return 1
+    finally:
+        await client.close()
 
 
 def _eval(argv: list[str]) -> int:

@@ -20,6 +20,16 @@ def mask_secrets(_logger: object, _method: str, event: MutableMapping[str, Any])
     return event
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the time (test runners and daemons swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO", fmt: LogFormat = "auto") -> None:
     """Configure structlog (and the stdlib root logger) once per process."""
     console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
@@ -34,7 +44,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "auto") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
