@@ -14,6 +14,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from aegis.shared.tracing import with_trace
+
 NO_RESPONDERS = "503"
 
 
@@ -47,7 +49,8 @@ class AckedPublisher:
         self._waiting[token] = future
         expiry = loop.call_later(self._ack_wait_s, _expire, future, self._ack_wait_s)
         try:
-            await self._nc.publish(subject, data, reply=self._prefix + token, headers={"Nats-Msg-Id": msg_id})
+            headers = with_trace({"Nats-Msg-Id": msg_id})
+            await self._nc.publish(subject, data, reply=self._prefix + token, headers=headers)
             ack = await future
         finally:
             expiry.cancel()

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import structlog
+from opentelemetry.trace import SpanKind
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -25,6 +26,7 @@ from aegis.alert_ingest.rejections import Rejection
 from aegis.alert_ingest.request_body import check_content_length, check_content_type, read_limited
 from aegis.alert_ingest.settings import IngestSettings
 from aegis.shared.alerts import AlertGroupEvent, normalise
+from aegis.shared.tracing import tracer
 
 WEBHOOK_PATH = "/alertmanager/webhook"
 # Alertmanager ignores it (it backs off on its own); other senders may honour it.
@@ -33,6 +35,7 @@ RETRY_AFTER_S = 5
 _ACCEPTED = '{{"status":"accepted","event_id":"{}","duplicate":{},"alerts":{}}}'
 
 log = structlog.get_logger("aegis.alert_ingest.webhook")
+_TRACER = tracer("aegis.alert_ingest")
 
 
 class WebhookEndpoint:
@@ -50,6 +53,10 @@ class WebhookEndpoint:
         self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with _TRACER.start_as_current_span("POST /alertmanager/webhook", kind=SpanKind.SERVER):
+            await self._handle(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = b""
         event: AlertGroupEvent | None = None
         metrics = self._metrics

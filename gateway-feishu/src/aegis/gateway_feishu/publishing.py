@@ -22,9 +22,11 @@ from typing import Literal
 from nats.aio.client import Client
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
+from opentelemetry.trace import SpanKind
 
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.subjects import question_subject
+from aegis.shared.tracing import tracer, with_trace
 
 SUBJECT = question_subject("feishu")
 _KV_KEY = re.compile(r"^[A-Za-z0-9_=-]{1,128}$")
@@ -82,9 +84,13 @@ class QuestionPublisher:
             pass
         else:
             return "duplicate"
-        ack = await self._js.publish(
-            SUBJECT, question.model_dump_json().encode(), headers={"Nats-Msg-Id": event_id}
-        )
+        with tracer("aegis.gateway_feishu").start_as_current_span(
+            "feishu event → question",
+            kind=SpanKind.PRODUCER,
+            attributes={"aegis.request_id": question.request_id},
+        ):
+            headers = with_trace({"Nats-Msg-Id": event_id})
+            ack = await self._js.publish(SUBJECT, question.model_dump_json().encode(), headers=headers)
         try:
             await self._seen.create(key, question.request_id.encode())
         except KeyWrongLastSequenceError:

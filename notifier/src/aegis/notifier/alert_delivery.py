@@ -32,6 +32,7 @@ from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.dead_letters import dead_letter
 from aegis.shared.streams import ALERTS_STREAM
 from aegis.shared.subjects import ALERTS
+from aegis.shared.tracing import consuming
 
 DURABLE = "notifier-alerts"
 FETCH_BATCH = 200
@@ -171,7 +172,11 @@ class AlertDelivery:
         chat = self._policy.chat_id
         try:
             await self._pacer.acquire(chat)
-            message_id, kind = await self._send(plan)
+            headers = [w.msg.headers for w in chosen]
+            with consuming("feishu send alert card", headers[0], links_from=headers[1:]) as span:
+                span.set_attribute("aegis.event_ids", [w.event.event_id for w in chosen])
+                message_id, kind = await self._send(plan)
+                span.set_attribute("feishu.message_id", message_id)
         except RateLimited as limited:
             metrics.RATE_LIMIT_WAITS.inc()
             log.warning("feishu rate limit, pausing chat", chat_id=chat, reset_s=limited.reset_s)

@@ -17,15 +17,17 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel, ValidationError
 
 from aegis.notifier import metrics
+from aegis.notifier.cards import Card
 from aegis.notifier.consuming import RetryPolicy, consume
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.reply_cards import LinkOptions, render_ack_card, render_result_card
 from aegis.notifier.sinks import CardSink, SendError
-from aegis.shared.questions import QuestionEvent
+from aegis.shared.questions import QuestionEvent, ReplyTo
 from aegis.shared.rca import RcaProgress, RcaResult
 from aegis.shared.settings import Locale
 from aegis.shared.streams import QUESTIONS_STREAM, RCA_STREAM
 from aegis.shared.subjects import question_subject, result_subject
+from aegis.shared.tracing import consuming
 
 PROGRESS_PATCH_INTERVAL_S = 1.0
 log = structlog.get_logger("aegis.notifier.questions")
@@ -104,12 +106,13 @@ class QuestionReplies:
                 return  # acknowledged before (redelivery) or already answered
             self._questions[question.request_id] = question
             await self._pacer.acquire(target.chat_id)
-            message_id = await self._sink.reply_card(
-                target.message_id,
-                render_ack_card(question, [], self._locale),
-                uuid=f"k{question.request_id}"[:50],
-                in_thread=target.thread_id is not None,
-            )
+            with consuming("feishu reply analysing", msg.headers):
+                message_id = await self._sink.reply_card(
+                    target.message_id,
+                    render_ack_card(question, [], self._locale),
+                    uuid=f"k{question.request_id}"[:50],
+                    in_thread=target.thread_id is not None,
+                )
             await self._save(
                 question.request_id, QuestionRecord(chat_id=target.chat_id, ack_message_id=message_id)
             )
@@ -127,23 +130,26 @@ class QuestionReplies:
             if record.answered:
                 return
             await self._pacer.acquire(target.chat_id)
-            if record.ack_message_id is not None:
-                await self._sink.patch_card(record.ack_message_id, card)
-            elif target.message_id is not None:
-                await self._sink.reply_card(
-                    target.message_id,
-                    card,
-                    uuid=f"r{result.request_id}"[:50],
-                    in_thread=target.thread_id is not None,
-                )
-            else:
-                await self._sink.send_card(target.chat_id, card, uuid=f"r{result.request_id}"[:50])
+            with consuming("feishu reply answer", msg.headers):
+                await self._show(result, target, record, card)
             await self._save(result.request_id, record.model_copy(update={"answered": True}))
         metrics.CARDS_SENT.labels("failure" if result.failed else "answer").inc()
         self._forget(result.request_id)
         log.info(
             "answer delivered", request_id=result.request_id, degraded=result.degraded, failed=result.failed
         )
+
+    async def _show(self, result: RcaResult, target: ReplyTo, record: QuestionRecord, card: Card) -> None:
+        """Replace the acknowledgement with `card`, or reply with it when there is none."""
+        uuid = f"r{result.request_id}"[:50]
+        if record.ack_message_id is not None:
+            await self._sink.patch_card(record.ack_message_id, card)
+        elif target.message_id is not None:
+            await self._sink.reply_card(
+                target.message_id, card, uuid=uuid, in_thread=target.thread_id is not None
+            )
+        else:
+            await self._sink.send_card(target.chat_id, card, uuid=uuid)
 
     async def _on_progress(self, msg: Msg) -> None:
         """Patch the acknowledgement with the steps so far, at most once a second, never blocking."""
