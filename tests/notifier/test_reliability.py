@@ -168,3 +168,19 @@ async def test_persistent_server_errors_end_in_the_dead_letter_stream(
     assert letter.headers[REASON].startswith("gave up after 2 deliveries: Feishu answered HTTP 502")
     assert [r.status for r in feishu.calls()] == [502, 502]
     assert feishu.sent(CHAT) == []
+
+
+async def test_dead_letter_depth_is_exported(nats_client: Client) -> None:
+    """`aegis_dlq_messages` follows the number of messages waiting in AEGIS_DLQ."""
+    from prometheus_client import REGISTRY
+
+    from aegis.notifier.service import watch_dead_letters
+
+    js = nats_client.jetstream()
+    for n in range(3):
+        await js.publish("aegis.dlq.aegis.alert.firing", b"{}", headers={"Nats-Msg-Id": f"dead-{n}"})
+    stopped = asyncio.Event()
+    watcher = asyncio.create_task(watch_dead_letters(js, stopped, every_s=0.05))
+    await wait_for(lambda: REGISTRY.get_sample_value("aegis_dlq_messages") == 3, what="the gauge")
+    stopped.set()
+    await watcher

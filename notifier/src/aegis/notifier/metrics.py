@@ -1,6 +1,6 @@
 """The notifier's own Prometheus metrics: what was sent, waited for, retried and dead-lettered."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 CARDS_SENT = Counter("aegis_notifier_cards_sent_total", "Cards sent or patched in Feishu.", ["kind"])
 ALERT_GROUPS_DELIVERED = Counter(
@@ -16,3 +16,4 @@ DELIVERY_SECONDS = Histogram(
     "From alert-ingest receiving the webhook to the card being accepted by Feishu.",
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30, 60),
 )
+DLQ_DEPTH = Gauge("aegis_dlq_messages", "Messages in the dead-letter stream AEGIS_DLQ (all services).")

@@ -5,11 +5,15 @@ same service.
 """
 
 import asyncio
+import contextlib
 import sys
 
 import structlog
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
 
+from aegis.notifier import metrics
 from aegis.notifier.alert_delivery import AlertDelivery, DeliveryPolicy
 from aegis.notifier.cards import CardOptions
 from aegis.notifier.consuming import RetryPolicy
@@ -19,7 +23,7 @@ from aegis.notifier.reply_cards import LinkOptions
 from aegis.notifier.settings import NotifierSettings
 from aegis.notifier.sinks import CardSink, ConsoleSink, FeishuSink
 from aegis.shared.nats import connect_nats
-from aegis.shared.streams import MESSAGES_BUCKET, Topology, ensure_bucket, ensure_streams
+from aegis.shared.streams import DLQ_STREAM, MESSAGES_BUCKET, Topology, ensure_bucket, ensure_streams
 
 log = structlog.get_logger("aegis.notifier")
 CONSOLE_CHAT = "console"
@@ -35,6 +39,17 @@ def make_sink(settings: NotifierSettings) -> CardSink:
             settings.feishu_send_timeout_s,
         )
     return ConsoleSink(sys.stdout)
+
+
+async def watch_dead_letters(js: JetStreamContext, stopped: asyncio.Event, every_s: float = 15.0) -> None:
+    """Keep `aegis_dlq_messages` current: dead letters need a human, so their count is exported."""
+    while not stopped.is_set():
+        try:
+            metrics.DLQ_DEPTH.set((await js.stream_info(DLQ_STREAM)).state.messages)
+        except (NatsError, OSError) as error:
+            log.debug("cannot read the dead-letter stream", error=str(error))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopped.wait(), every_s)
 
 
 class Notifier:
@@ -91,7 +106,11 @@ class Notifier:
             )
             if self._stopped.is_set():
                 return
-            await asyncio.gather(self._delivery.run(), self._replies.run())
+            watcher = asyncio.create_task(watch_dead_letters(js, self._stopped))
+            try:
+                await asyncio.gather(self._delivery.run(), self._replies.run())
+            finally:
+                watcher.cancel()
         finally:
             # Not drain(): a pull subscription's lingering request would hold it for 30 s.
             # Acks are plain publishes, so flushing before closing is what keeps them.
