@@ -97,6 +97,7 @@ class FakeFeishu:
         self._tokens = {f"t-fake-{app_id}"}
         self._chat_sends: dict[str, deque[float]] = {}
         self._faults: deque[_Fault] = deque()
+        self._lost_answers = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
@@ -127,6 +128,11 @@ class FakeFeishu:
     def replies_to(self, message_id: str) -> list[FakeMessage]:
         """Bot messages replying under `message_id`, oldest first."""
         return [m for m in self.sent() if m.parent_id == message_id]
+
+    def lose_answers(self, count: int) -> None:
+        """Store the next `count` created messages but answer 504, as after a timeout in transit."""
+        with self._lock:
+            self._lost_answers += count
 
     def sent(self, chat_id: str | None = None) -> list[FakeMessage]:
         """Messages the bot created or replied, oldest first (optionally in one chat)."""
@@ -340,6 +346,10 @@ class FakeFeishu:
             "create_time": str(int(time.time() * 1000)),
             "body": {"content": message.content},
         }
+        with self._lock:
+            lost, self._lost_answers = self._lost_answers > 0, max(0, self._lost_answers - 1)
+        if lost:
+            return self._record(request, body, 504, {"code": 99991504, "msg": "gateway timeout"})
         return self._record(request, body, 200, {"code": 0, "msg": "success", "data": data})
 
     def _record(

@@ -184,3 +184,25 @@ async def test_dead_letter_depth_is_exported(nats_client: Client) -> None:
     await wait_for(lambda: REGISTRY.get_sample_value("aegis_dlq_messages") == 3, what="the gauge")
     stopped.set()
     await watcher
+
+
+async def test_a_send_whose_answer_was_lost_is_not_shown_twice(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """Feishu stores a digest but its answer is lost: retried beside new groups, each group shows once.
+
+    The retry meets new groups in the queue (a 429 holds the chat meanwhile), so re-planning would
+    form a different digest under a new uuid; the recorded intent sends the old one again instead.
+    """
+    await publish_groups(nats_client, 12)
+    feishu.lose_answers(1)
+    async with run_notifier(notifier_backoff_s="1"):
+        await wait_for(lambda: feishu.calls(), what="the first digest")
+        feishu.fail_next(1, status=429, reset_s=2)
+        await publish_groups(nats_client, 5, start=12)
+        await wait_for(lambda: len(set(groups_shown(feishu.sent(CHAT)))) == 17, timeout=30, what="17 groups")
+        await asyncio.sleep(2)
+    assert sorted(groups_shown(feishu.sent(CHAT))) == list(range(17))
+    statuses = [r.status for r in feishu.calls()]
+    assert 504 in statuses
+    assert 429 in statuses

@@ -8,6 +8,7 @@ failed send is redelivered with backoff, an event that cannot succeed is dead-le
 
 import asyncio
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,10 +24,10 @@ from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
 from aegis.notifier import metrics
-from aegis.notifier.cards import CardOptions, render_alert_card, render_digest_card
+from aegis.notifier.cards import Card, CardOptions, card_json, render_alert_card, render_digest_card
 from aegis.notifier.consuming import RetryPolicy, schema_problems
 from aegis.notifier.pacing import ChatPacer
-from aegis.notifier.planning import CardRecord, SlotPlan, judge, plan_slot
+from aegis.notifier.planning import CardRecord, judge, plan_slot
 from aegis.notifier.sinks import CardSink, PermanentSendError, RateLimited, TransientSendError
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.dead_letters import dead_letter
@@ -42,11 +43,26 @@ log = structlog.get_logger("aegis.notifier.alerts")
 
 @dataclass
 class Waiting:
-    """An event fetched and not yet acknowledged."""
+    """An event fetched and not yet acknowledged.
+
+    `intent` is the Feishu uuid of a send that began for this event before a crash (or a lost
+    ack): such an event goes out again under that uuid, so it shows at most once.
+    """
 
     msg: Msg
     event: AlertGroupEvent
+    intent: str | None = None
     touched: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message about to be sent (`uuid` set) or patched (`patch_of` set)."""
+
+    card: Card
+    kind: str
+    uuid: str | None = None
+    patch_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,25 +174,24 @@ class AlertDelivery:
             log.info("alert event needs no card", event_id=event.event_id, verdict=verdict)
             await msg.ack()
             return
-        self._waiting.append(Waiting(msg=msg, event=event))
+        # Only a redelivery can follow a send that began: first deliveries skip the lookup.
+        intent = await self._intent_of(event) if deliveries > 1 else None
+        self._waiting.append(Waiting(msg=msg, event=event, intent=intent))
 
     async def _deliver_next(self, queued: int) -> None:
-        plan = plan_slot(
-            [w.event for w in self._waiting],
-            queued,
-            self._policy.digest_after,
-            self._policy.digest_max,
-            self._options,
-        )
-        chosen = self._waiting[: len(plan.events)]
+        chosen = self._next_batch(queued)
+        events = tuple(w.event for w in chosen)
         chat = self._policy.chat_id
         try:
+            outgoing = await self._compose(chosen)
             await self._pacer.acquire(chat)
             headers = [w.msg.headers for w in chosen]
             with consuming("feishu send alert card", headers[0], links_from=headers[1:]) as span:
-                span.set_attribute("aegis.event_ids", [w.event.event_id for w in chosen])
-                message_id, kind = await self._send(plan)
+                span.set_attribute("aegis.event_ids", [event.event_id for event in events])
+                message_id = await self._send(outgoing)
                 span.set_attribute("feishu.message_id", message_id)
+            kind = outgoing.kind
+            digest = len(events) > 1
         except RateLimited as limited:
             metrics.RATE_LIMIT_WAITS.inc()
             log.warning("feishu rate limit, pausing chat", chat_id=chat, reset_s=limited.reset_s)
@@ -216,7 +231,7 @@ class AlertDelivery:
                 message_id=message_id,
                 status=event.status,
                 received_at=event.received_at,
-                digest=plan.digest,
+                digest=digest,
             )
         await asyncio.gather(
             *(self._cards.put(key, r.model_dump_json().encode()) for key, r in latest.items())
@@ -224,25 +239,76 @@ class AlertDelivery:
         await asyncio.gather(*(waiting.msg.ack() for waiting in chosen))
         for waiting in chosen:
             event = waiting.event
-            metrics.ALERT_GROUPS_DELIVERED.labels("digest" if plan.digest else "card").inc()
+            metrics.ALERT_GROUPS_DELIVERED.labels("digest" if digest else "card").inc()
             metrics.DELIVERY_SECONDS.observe((now - event.received_at).total_seconds())
             log.info("alert card delivered", event_id=event.event_id, message_id=message_id, kind=kind)
         self._forget(chosen)
 
-    async def _send(self, plan: SlotPlan) -> tuple[str, str]:
-        """Send (or patch) the card for `plan`; returns the message id and what was done."""
-        chat = self._policy.chat_id
-        if plan.digest:
-            card = render_digest_card(plan.events, self._options)
-            uuid = "d" + _digest_uuid(plan.events)
-            return await self._sink.send_card(chat, card, uuid), "digest"
-        event = plan.events[0]
-        card = render_alert_card(event, self._options)
-        record = await self._record(event)
-        if record is not None and judge(event, record) == "patch":
-            await self._sink.patch_card(record.message_id, card)
-            return record.message_id, "patch"
-        return await self._sink.send_card(chat, card, "a" + event.event_id[:40]), "card"
+    def _next_batch(self, queued: int) -> list[Waiting]:
+        """What the next message carries: an interrupted send first, else what `plan_slot` says."""
+        first = self._waiting[0]
+        if first.intent is not None:
+            return [w for w in self._waiting if w.intent == first.intent]
+        fresh = [w for w in self._waiting if w.intent is None]
+        plan = plan_slot(
+            [w.event for w in fresh],
+            queued,
+            self._policy.digest_after,
+            self._policy.digest_max,
+            self._options,
+        )
+        return fresh[: len(plan.events)]
+
+    async def _compose(self, chosen: list[Waiting]) -> Outgoing:
+        """The card for `chosen`, and — before anything is sent — the intent that makes it resendable."""
+        events = tuple(w.event for w in chosen)
+        if chosen[0].intent is not None:
+            uuid = chosen[0].intent
+            stored = await self._stored_card(uuid)
+            card = stored or render_digest_card(events, self._options)
+            return Outgoing(card, "resend", uuid=uuid)
+        if len(events) == 1:
+            event = events[0]
+            record = await self._record(event)
+            card = render_alert_card(event, self._options)
+            if record is not None and judge(event, record) == "patch":
+                return Outgoing(card, "patch", patch_of=record.message_id)  # idempotent: no intent needed
+            outgoing = Outgoing(card, "card", uuid="a" + event.event_id[:40])
+        else:
+            outgoing = Outgoing(
+                render_digest_card(events, self._options), "digest", uuid="d" + _digest_uuid(events)
+            )
+        assert outgoing.uuid is not None
+        await self._cards.put(f"intent.{outgoing.uuid}", card_json(outgoing.card).encode())
+        await asyncio.gather(
+            *(self._cards.put(f"pending.{e.event_id}", outgoing.uuid.encode()) for e in events)
+        )
+        return outgoing
+
+    async def _send(self, outgoing: Outgoing) -> str:
+        """Send or patch; returns the message id."""
+        if outgoing.patch_of is not None:
+            await self._sink.patch_card(outgoing.patch_of, outgoing.card)
+            return outgoing.patch_of
+        assert outgoing.uuid is not None
+        return await self._sink.send_card(self._policy.chat_id, outgoing.card, outgoing.uuid)
+
+    async def _intent_of(self, event: AlertGroupEvent) -> str | None:
+        try:
+            entry = await self._cards.get(f"pending.{event.event_id}")
+        except NotFoundError:
+            return None
+        return entry.value.decode() if entry.value else None
+
+    async def _stored_card(self, uuid: str) -> Card | None:
+        try:
+            entry = await self._cards.get(f"intent.{uuid}")
+        except NotFoundError:
+            return None
+        if not entry.value:
+            return None
+        stored: Card = json.loads(entry.value)
+        return stored
 
     async def _record(self, event: AlertGroupEvent) -> CardRecord | None:
         try:
