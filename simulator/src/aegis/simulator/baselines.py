@@ -20,7 +20,7 @@ def _rank(scores: dict[str, float]) -> list[str]:
 def random_ranking(services: Sequence[str], seed: int) -> list[str]:
     """A seeded shuffle of the services."""
     shuffled = sorted(services)
-    random.Random(seed).shuffle(shuffled)  # noqa: S311 - a seeded simulation, not security
+    random.Random(seed).shuffle(shuffled)
     return shuffled
 
 

@@ -113,7 +113,7 @@ def _step_lines(
 def generate_logs(history: EstateHistory) -> list[LogRecord]:
     """Every line of every service that is up, in time order."""
     s = history.scenario
-    rng = random.Random(s.rng_seed ^ 0x1065)  # noqa: S311 - a seeded simulation, not security
+    rng = random.Random(s.rng_seed ^ 0x1065)
     records: list[LogRecord] = []
     for step, t in enumerate(history.times):
         for service in SERVICES:

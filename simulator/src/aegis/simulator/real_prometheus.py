@@ -53,7 +53,7 @@ class RealPrometheus:
         data, metrics, config = root / "data", root / "metrics.om", root / "prometheus.yml"
         write_openmetrics_file(self.telemetry, metrics)
         config.write_text(CONFIG, encoding="utf-8")
-        backfill = subprocess.run(  # noqa: S603 - our own arguments, no shell
+        backfill = subprocess.run(
             [str(self.promtool), "tsdb", "create-blocks-from", "openmetrics", str(metrics), str(data)],
             capture_output=True,
             timeout=120,
@@ -62,7 +62,7 @@ class RealPrometheus:
         if backfill.returncode != 0:
             raise RuntimeError(f"promtool backfill failed: {backfill.stderr.decode()[-500:]}")
         log = (root / "prometheus.log").open("wb")
-        self._process = subprocess.Popen(  # noqa: S603 - our own arguments, no shell
+        self._process = subprocess.Popen(
             [
                 str(self.prometheus),
                 f"--config.file={config}",
@@ -78,7 +78,7 @@ class RealPrometheus:
             if self._process.poll() is not None:
                 raise RuntimeError(f"prometheus exited: {(root / 'prometheus.log').read_text()[-800:]}")
             try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as answer:  # noqa: S310 - loopback
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as answer:
                     if answer.status == 200:
                         return self
             except OSError:

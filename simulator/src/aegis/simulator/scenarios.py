@@ -68,7 +68,7 @@ def make_scenario(fault: str, root: str, seed: int, start: float | None = None) 
         raise ValueError(f"unknown fault {fault!r}; expected one of {', '.join(FAULTS)}")
     if root not in SERVICES:
         raise ValueError(f"unknown service {root!r}; expected one of {', '.join(SERVICES)}")
-    rng = random.Random(zlib.crc32(f"{fault}/{root}/{seed}".encode()))  # noqa: S311 - a seeded simulation, not security
+    rng = random.Random(zlib.crc32(f"{fault}/{root}/{seed}".encode()))
     inject = rng.randint(int(STEPS * 0.55), int(STEPS * 0.68))
     others = [s for s in SERVICES if s != root]
     herrings: list[Herring] = []

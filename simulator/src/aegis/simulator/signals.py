@@ -40,7 +40,7 @@ def latency_quantile_s(mean_ms: float, z: float) -> float:
 
 def signal_series(history: EstateHistory) -> dict[tuple[str, str], Series]:
     """(service, signal) → points; a service that is down has no points; infrastructure no HTTP ones."""
-    rng = random.Random(history.scenario.rng_seed ^ 0x5EED)  # noqa: S311 - a seeded simulation, not security
+    rng = random.Random(history.scenario.rng_seed ^ 0x5EED)
     result: dict[tuple[str, str], Series] = {}
     for service in SERVICES:
         for signal in (*HTTP_SIGNALS, *CONTAINER_SIGNALS):

@@ -103,7 +103,7 @@ def _leak_fill(s: Scenario, step: int) -> float:
 
 def simulate(s: Scenario) -> EstateHistory:
     """Run the scenario and return every service's state at every step."""
-    rng = random.Random(s.rng_seed)  # noqa: S311 - a seeded simulation, not security
+    rng = random.Random(s.rng_seed)
     base_err = {svc: rng.uniform(0.001, 0.004) for svc in SERVICES}
     base_mem = {svc: rng.uniform(150, 420) * 2**20 for svc in SERVICES}
     cpu_cost = {svc: BASE_SELF_MS[svc] * rng.uniform(0.8, 1.2) / 1000.0 * 0.6 for svc in SERVICES}

@@ -132,7 +132,7 @@ class _Builder:
 
 def generate_traces(history: EstateHistory) -> list[TraceRecord]:
     """`TRACES_PER_STEP` sampled traces from the entry service per step (none while it is down)."""
-    rng = random.Random(history.scenario.rng_seed ^ 0x7ACE)  # noqa: S311 - a seeded simulation, not security
+    rng = random.Random(history.scenario.rng_seed ^ 0x7ACE)
     records: list[TraceRecord] = []
     for step, t in enumerate(history.times):
         if not history.at(ENTRY, step).up:
