@@ -21,7 +21,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src/aegis alert-ingest/src/aegis notifier/src/aegis cli/src/aegis gateway-feishu/src/aegis rca-worker/src/aegis simulator/src/aegis tests bench demo
+	$(BIN)/mypy shared/src/aegis alert-ingest/src/aegis notifier/src/aegis cli/src/aegis gateway-feishu/src/aegis rca-worker/src/aegis simulator/src/aegis tests bench demo deploy/compose
 
 test: lint
 	$(BIN)/pytest
@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python -m bench.delivery
 	$(BIN)/python -m bench.gateway
 	$(BIN)/python -m bench.evidence
+	$(BIN)/python -m bench.worker
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

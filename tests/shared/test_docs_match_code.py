@@ -9,13 +9,15 @@ from aegis.alert_ingest.settings import IngestSettings
 from aegis.gateway_feishu.settings import GatewaySettings
 from aegis.notifier.settings import NotifierSettings
 from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.worker_settings import WorkerSettings
 from aegis.shared.settings import AegisSettings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.mark.parametrize(
-    "settings", [AegisSettings, IngestSettings, NotifierSettings, GatewaySettings, RcaSettings]
+    "settings",
+    [AegisSettings, IngestSettings, NotifierSettings, GatewaySettings, RcaSettings, WorkerSettings],
 )
 def test_every_setting_is_in_the_readme(settings: type[BaseSettings]) -> None:
     """Each field of each settings class appears in README's configuration table."""

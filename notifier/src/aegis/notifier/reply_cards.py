@@ -84,7 +84,8 @@ def evidence_link(evidence: Evidence, links: LinkOptions) -> str | None:
     if evidence.link:
         return evidence.link
     if evidence.kind == "trace" and links.jaeger_ui_base_url:
-        return f"{links.jaeger_ui_base_url.rstrip('/')}/trace/{quote(evidence.query, safe='')}"
+        trace_id = evidence.query.removeprefix("trace ").strip()  # the engine writes "trace <id>"
+        return f"{links.jaeger_ui_base_url.rstrip('/')}/trace/{quote(trace_id, safe='')}"
     if evidence.kind in ("metric", "log") and links.grafana_base_url:
         pane = {"queries": [{"refId": "A", "expr": evidence.query}], "range": {"from": "now-1h", "to": "now"}}
         encoded = quote(json.dumps(pane, separators=(",", ":")), safe="")

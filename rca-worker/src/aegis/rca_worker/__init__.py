@@ -1,6 +1,9 @@
-"""Root-cause analysis worker: read-only evidence from Prometheus, Loki and Jaeger, ranked.
+"""Root-cause analysis worker: read-only evidence from Prometheus, Loki and Jaeger, ranked, explained.
 
 The engine (issue 3): `backends` (the read-only HTTP gate and one client per backend), `tools`
-(the three evidence collectors), `ranking` (pure, deterministic), and `analysis.analyse`, the entry
-point the service (issue 4) wraps into its LangGraph graph.
+(the three evidence collectors), `ranking` (pure, deterministic) and `analysis`. The service
+(issue 4): `graph` (the LangGraph analysis: scope → collect → rank → reason → guard), `llm`
+(providers, evidence digest, prompts, drill-down tools, report parsing), `guard` (what an answer
+may say), `scoping` and `sessions` (what a question and its conversation are about), and
+`service` (the FastStream app on the shared `rca-worker` consumer; `python -m aegis.rca_worker`).
 """

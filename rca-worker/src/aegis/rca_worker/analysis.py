@@ -100,9 +100,14 @@ class Analysis:
         )
 
 
-async def _guarded(source: SourceName, job: Awaitable[T], gaps: list[EvidenceGap]) -> T | None:
+async def _guarded(
+    source: SourceName, job: Awaitable[T], gaps: list[EvidenceGap], budget_s: float | None = None
+) -> T | None:
     try:
-        return await job
+        async with asyncio.timeout(budget_s):
+            return await job
+    except TimeoutError:
+        gaps.append(EvidenceGap(source=source, reason=f"did not finish within {budget_s:g}s"))
     except BackendUnavailable as error:
         gaps.append(EvidenceGap(source=source, reason=error.reason))
     except Exception as error:  # noqa: BLE001 - any failure of one backend must leave the others' evidence usable
@@ -126,15 +131,21 @@ async def collect_evidence(
     window: TimeWindow,
     change_hint: datetime | None = None,
     timings: dict[str, int] | None = None,
+    expand: bool = True,
 ) -> EvidenceBundle:
-    """Run the three tools concurrently over the window (plus the baseline lookback) and bundle the result."""
+    """Run the three tools concurrently over the window (plus the baseline lookback) and bundle the result.
+
+    Named services are widened to what they call (`expand`) unless the caller has done so already.
+    Each backend gets `settings.backend_budget_s` for all its requests together.
+    """
     timings = {} if timings is None else timings
     gaps: list[EvidenceGap] = []
+    budget = settings.backend_budget_s
     start = window.start.timestamp() - settings.baseline_lookback_s
     end = window.end.timestamp()
     jaeger, loki, prometheus = JaegerClient(client), LokiClient(client), PrometheusClient(client)
     scope: list[str] | None = sorted(services) if services else None
-    if scope and client.configured(Backend.JAEGER):
+    if scope and expand and client.configured(Backend.JAEGER):
         deps = await _guarded("jaeger", jaeger.dependencies(int(end * 1000), int((end - start) * 1000)), gaps)
         scope = expand_scope(scope, [(a, b) for a, b, _ in deps or []])
     for backend in Backend:
@@ -163,6 +174,7 @@ async def collect_evidence(
                 custom,
             ),
             gaps,
+            budget,
         )
 
     async def run_loki() -> LokiEvidence | None:
@@ -181,6 +193,7 @@ async def collect_evidence(
                 max_pages=settings.loki_max_pages,
             ),
             gaps,
+            budget,
         )
 
     async def run_jaeger() -> JaegerEvidence | None:
@@ -198,6 +211,7 @@ async def collect_evidence(
                 slow_ms=settings.jaeger_slow_ms,
             ),
             gaps,
+            budget,
         )
 
     prom, logs, traces = await asyncio.gather(

@@ -73,3 +73,9 @@ class RcaSettings(AegisSettings):
         default=1800.0, ge=0, description="Seconds before the window also fetched, as the baseline of normal."
     )
     prometheus_step_s: float = Field(default=15.0, gt=0, description="Resolution of range queries, seconds.")
+    backend_budget_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="The longest one backend's whole evidence collection may take, seconds; past it the "
+        "backend becomes an evidence gap.",
+    )

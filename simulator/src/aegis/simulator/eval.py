@@ -1,9 +1,10 @@
 """`aegis eval`: how often the engine names the root cause, next to baselines, in one harness.
 
-Runs the real engine (read-only client, tools, ranking) over the simulator's scenario set — or over
-RCAEval case folders with `--dataset DIR` — and prints AC@1/3/5 and Avg@5 per fault, for
-propagation-heavy cases and overall, beside random, N-sigma and BARO-style rankings of the same
-evidence. `--json` prints one object with exactly the documented keys.
+Runs the rca-worker's analysis graph with model `none` (read-only client, tools, ranking, guard)
+over the simulator's scenario set — or over RCAEval case folders with `--dataset DIR`, entering the
+graph at its ranking step — and prints AC@1/3/5 and Avg@5 per fault, for propagation-heavy cases and
+overall, beside random, N-sigma and BARO-style rankings of the same evidence. `--json` prints one
+object with exactly the documented keys.
 """
 
 import argparse
@@ -19,9 +20,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from aegis.rca_worker.evidence import EvidenceBundle
-from aegis.rca_worker.ranking.candidates import rank_candidates
 from aegis.simulator.baselines import baro_ranking, nsigma_ranking, random_ranking
-from aegis.simulator.offline import analyse_offline
+from aegis.simulator.offline import analyse_offline, rank_recorded
 from aegis.simulator.rcaeval import DatasetCase, find_cases, load_case
 from aegis.simulator.scenarios import FAULTS, Scenario, scenario_set
 from aegis.simulator.scoring import accuracy, hit_ranks
@@ -90,7 +90,7 @@ def run_scenario(scenario: Scenario) -> CaseOutcome:
 def run_dataset_case(case: DatasetCase) -> CaseOutcome:
     """Load one RCAEval case folder, rank it, and score the engine and the baselines."""
     bundle = load_case(case)
-    ranking = [s.service for s in rank_candidates(bundle).services]
+    ranking = [s.service for s in asyncio.run(rank_recorded(case.case_id, bundle)).ranking.services]
     baro = baro_ranking(bundle.metrics, case.inject_time, bundle.services)
     heavy = bool(baro) and baro[0] != case.root
     return _outcome(

@@ -1,17 +1,23 @@
-"""Running the real engine over a scenario without sockets: the fakes behind an `httpx.MockTransport`.
+"""Running the real analysis graph over a scenario without sockets: the fakes behind an `httpx.MockTransport`.
 
-The benchmark goes through exactly the code a live analysis runs — the read-only client, the three
-tools, the ranking — so its figures say something about the product, not about a shortcut.
+The benchmark goes through exactly the code a live analysis runs — the graph the service runs, with
+the read-only client, the three tools, the ranking and the guard, model `none` — so its figures say
+something about the product, not about a shortcut. Recorded evidence (RCAEval folders) enters the
+same graph at its ranking step.
 """
 
 from datetime import UTC, datetime
+from functools import cache
 
 import httpx
 
-from aegis.rca_worker.analysis import Analysis, analyse
+from aegis.rca_worker.analysis import Analysis
 from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
-from aegis.rca_worker.settings import RcaSettings
-from aegis.shared.questions import TimeWindow
+from aegis.rca_worker.evidence import EvidenceBundle
+from aegis.rca_worker.graph.context import AnalysisContext
+from aegis.rca_worker.graph.graph import AnalysisGraph, make_graph, run_analysis
+from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.shared.questions import QuestionEvent, TimeWindow
 from aegis.simulator.fakes.http import mock_transport
 from aegis.simulator.fakes.jaeger import FakeJaeger
 from aegis.simulator.fakes.loki import FakeLoki
@@ -21,13 +27,14 @@ from aegis.simulator.telemetry import ScenarioTelemetry
 HOSTS = {"prometheus": "prometheus.sim", "loki": "loki.sim", "jaeger": "jaeger.sim"}
 
 
-def offline_settings() -> RcaSettings:
+def offline_settings() -> WorkerSettings:
     """Settings pointing at the in-process fakes, with no lookback (the scenario is the whole window)."""
-    return RcaSettings(
+    return WorkerSettings(
         prometheus_base_url=f"http://{HOSTS['prometheus']}",
         loki_base_url=f"http://{HOSTS['loki']}",
         jaeger_base_url=f"http://{HOSTS['jaeger']}",
         baseline_lookback_s=0.0,
+        default_model="none",
     )
 
 
@@ -37,8 +44,19 @@ def scenario_window(telemetry: ScenarioTelemetry) -> TimeWindow:
     return TimeWindow(start=datetime.fromtimestamp(s.start, UTC), end=datetime.fromtimestamp(s.end + 1, UTC))
 
 
-async def analyse_offline(telemetry: ScenarioTelemetry, settings: RcaSettings | None = None) -> Analysis:
-    """`analyse` over the whole estate of one scenario, answered by the in-process fakes."""
+@cache
+def analysis_graph() -> AnalysisGraph:
+    """The graph, compiled once per process."""
+    return make_graph()
+
+
+def _question(case_id: str, window: TimeWindow) -> QuestionEvent:
+    request_id = "eval-" + "".join(c if c.isalnum() else "-" for c in case_id)[:50]
+    return QuestionEvent(request_id=request_id, source="cli", text="", window=window, model="none")
+
+
+async def analyse_offline(telemetry: ScenarioTelemetry, settings: WorkerSettings | None = None) -> Analysis:
+    """The graph over the whole estate of one scenario, answered by the in-process fakes."""
     settings = settings or offline_settings()
     transport = mock_transport(
         {
@@ -49,4 +67,18 @@ async def analyse_offline(telemetry: ScenarioTelemetry, settings: RcaSettings | 
     )
     async with httpx.AsyncClient(transport=transport) as http:
         client = ReadOnlyClient(http, endpoints_from_settings(settings), settings.evidence_concurrency)
-        return await analyse(client, settings, None, scenario_window(telemetry))
+        question = _question(telemetry.scenario.case_id, scenario_window(telemetry))
+        state = await run_analysis(analysis_graph(), question, AnalysisContext(client, settings))
+    return Analysis(state["bundle"], state["ranking"], dict(state["result"].timings))
+
+
+async def rank_recorded(case_id: str, bundle: EvidenceBundle) -> Analysis:
+    """The graph over evidence recorded elsewhere (an RCAEval case): it starts at the ranking."""
+    settings = WorkerSettings(default_model="none")
+    window = TimeWindow(
+        start=datetime.fromtimestamp(bundle.start, UTC), end=datetime.fromtimestamp(bundle.end + 1, UTC)
+    )
+    async with httpx.AsyncClient() as http:
+        context = AnalysisContext(ReadOnlyClient(http, {}), settings)
+        state = await run_analysis(analysis_graph(), _question(case_id, window), context, bundle)
+    return Analysis(state["bundle"], state["ranking"], dict(state["result"].timings))

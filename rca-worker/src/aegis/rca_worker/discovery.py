@@ -1,0 +1,85 @@
+"""Which services the backends know, so that names in a question can be told from ordinary words.
+
+A question says "payment 5xx 变多了": `payment` is a service because Prometheus, Loki or Jaeger has
+seen it, not because it looks like one. The names are read with the same read-only clients the
+evidence tools use and kept for a short while per process, so a burst of questions costs one lookup.
+"""
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Iterable
+
+import structlog
+
+from aegis.rca_worker.backends.jaeger import JaegerClient
+from aegis.rca_worker.backends.loki import LokiClient
+from aegis.rca_worker.backends.prometheus import PrometheusClient
+from aegis.rca_worker.backends.readonly import Backend, BackendUnavailable, ReadOnlyClient
+from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.tools.promql_templates import RED_CONVENTIONS, SATURATION_CONVENTIONS
+
+log = structlog.get_logger(__name__)
+_WORD_EDGE = r"A-Za-z0-9_\-"
+
+
+def names_in_text(text: str, known: Iterable[str]) -> list[str]:
+    """Known service names written in `text` as whole words (case-insensitive), longest names first.
+
+    Chinese characters around a name count as word boundaries ("payment服务" names payment).
+    """
+    found: list[str] = []
+    lowered = text.lower()
+    for name in sorted(set(known), key=lambda n: (-len(n), n)):
+        pattern = rf"(?<![{_WORD_EDGE}]){re.escape(name.lower())}(?![{_WORD_EDGE}])"
+        if re.search(pattern, lowered):
+            found.append(name)
+    return sorted(found)
+
+
+async def _quietly(job: Awaitable[list[str]]) -> list[str]:
+    try:
+        return await job
+    except BackendUnavailable as error:
+        log.info("service discovery skipped a backend", reason=str(error))
+        return []
+
+
+async def discover_services(
+    client: ReadOnlyClient, settings: RcaSettings, start: float, end: float
+) -> set[str]:
+    """Service names any configured backend has seen in [start, end]; a failing backend adds none."""
+    jobs: list[Awaitable[list[str]]] = []
+    if client.configured(Backend.JAEGER):
+        jobs.append(JaegerClient(client).services())
+    if client.configured(Backend.LOKI):
+        loki = LokiClient(client)
+        jobs.append(loki.label_values(settings.loki_service_label_key, int(start * 1e9), int(end * 1e9)))
+    if client.configured(Backend.PROMETHEUS):
+        prometheus = PrometheusClient(client)
+        for convention in (*RED_CONVENTIONS, *SATURATION_CONVENTIONS):
+            jobs.append(
+                prometheus.label_values(convention.service_label, start, end, [convention.probe_metric])
+            )
+    answers = await asyncio.gather(*(_quietly(job) for job in jobs))
+    return {name for names in answers for name in names if name}
+
+
+class ServiceDirectory:
+    """Known service names, looked up at most once per `ttl_s` per process."""
+
+    def __init__(self, ttl_s: float = 60.0) -> None:
+        self._ttl_s = ttl_s
+        self._names: set[str] = set()
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def known(
+        self, client: ReadOnlyClient, settings: RcaSettings, start: float, end: float
+    ) -> set[str]:
+        """The cached names, refreshed from the backends when older than the TTL."""
+        async with self._lock:
+            if time.monotonic() - self._fetched_at > self._ttl_s or not self._names:
+                self._names = await discover_services(client, settings, start, end)
+                self._fetched_at = time.monotonic()
+            return set(self._names)

@@ -1,0 +1,1 @@
+"""The analysis as a LangGraph `StateGraph`: scope → collect → rank → (reason) → guard."""

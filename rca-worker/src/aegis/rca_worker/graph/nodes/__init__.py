@@ -1,0 +1,1 @@
+"""The bodies of the graph's steps, one module each."""

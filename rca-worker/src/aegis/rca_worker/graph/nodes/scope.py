@@ -1,0 +1,77 @@
+"""scope: which services, which window, which model — from the question, its words and its conversation."""
+
+from aegis.rca_worker.analysis import expand_scope
+from aegis.rca_worker.backends.jaeger import JaegerClient
+from aegis.rca_worker.backends.readonly import Backend, BackendUnavailable
+from aegis.rca_worker.graph.context import AnalysisContext
+from aegis.rca_worker.graph.state import AnalysisState
+from aegis.rca_worker.graph.steps import StepOutcome
+from aegis.rca_worker.scoping import ResolvedScope, resolve_scope
+from aegis.rca_worker.sessions import SessionScope
+from aegis.shared.settings import Locale
+
+
+async def _callees(
+    context: AnalysisContext, named: list[str], end: float, lookback_s: float
+) -> list[str] | None:
+    """`named` plus everything they call, from Jaeger's dependency graph (None: unknown)."""
+    if not context.client.configured(Backend.JAEGER):
+        return None
+    try:
+        edges = await JaegerClient(context.client).dependencies(int(end * 1000), int(lookback_s * 1000))
+    except BackendUnavailable:
+        return None
+    return expand_scope(named, [(caller, callee) for caller, callee, _ in edges])
+
+
+def describe(resolved: ResolvedScope, services: list[str] | None, locale: Locale) -> str:
+    """One line for the asker: what is analysed, over how long, with which model."""
+    minutes = round((resolved.window.end - resolved.window.start).total_seconds() / 60)
+    named = ", ".join(resolved.named)
+    extra = len(services or []) - len(resolved.named)
+    if locale == "zh":
+        what = f"{named}" + (f" 及其 {extra} 个下游" if extra > 0 else "") if named else "全部服务"
+        memo = "（沿用本会话上一问的范围）" if resolved.follow_up else ""
+        return f"{what}，最近 {minutes} 分钟，模型 {resolved.model}{memo}"
+    what = (
+        f"{named}" + (f" and {extra} services they call" if extra > 0 else "") if named else "every service"
+    )
+    memo = " (following up on this conversation)" if resolved.follow_up else ""
+    return f"{what}, last {minutes} min, model {resolved.model}{memo}"
+
+
+async def scope(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
+    """Resolve the scope, widen named services to their callees, and remember it for follow-ups."""
+    question = state["question"]
+    settings = context.settings
+    key = question.conversation_key
+    previous = await context.memory.recall(key) if context.memory and key else None
+    start = question.window.start.timestamp() - settings.baseline_lookback_s
+    end = question.window.end.timestamp()
+    known = (
+        await context.directory.known(context.client, settings, start, end)
+        if question.text.strip()
+        else set()
+    )
+    resolved = resolve_scope(question, known, previous, settings.default_model)
+    services: list[str] | None = None
+    if resolved.named:
+        window_end = resolved.window.end.timestamp()
+        lookback = window_end - resolved.window.start.timestamp() + settings.baseline_lookback_s
+        services = await _callees(context, resolved.named, window_end, lookback) or list(resolved.named)
+    if context.memory and key:
+        window_s = (resolved.window.end - resolved.window.start).total_seconds()
+        await context.memory.remember(
+            key,
+            SessionScope(
+                services=resolved.named,
+                window_s=window_s,
+                model=resolved.model,
+                request_id=question.request_id,
+            ),
+        )
+    return StepOutcome(
+        {"scope": resolved, "services": services, "model": resolved.model},
+        describe(resolved, services, settings.locale),
+        {"services": len(services or [])},
+    )

@@ -1,0 +1,133 @@
+"""The evidence digest: what the LLM reads, compact, within a token budget, untrusted text fenced off.
+
+Never raw dumps: the deterministic ranking in numbers, then evidence items with ids the model must
+cite (`E1`, `E2`, …), most relevant services first, until the budget is spent. Log lines, span
+excerpts and alert labels are data written by systems anyone can influence; they go inside
+`<untrusted>…</untrusted>`, with any such tag inside them defused, so that an instruction hidden in
+a log line reads as what it is.
+
+Token counts are estimated, not tokenized (no tokenizer ships offline for these models): one token
+per CJK character plus one per 3.5 other characters — conservative for both Qwen's and GLM's
+vocabularies on mixed Chinese/English text.
+"""
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aegis.rca_worker.evidence import EvidenceBundle
+from aegis.rca_worker.ranking.candidates import Ranking
+from aegis.rca_worker.ranking.hypothesis import evidence_for
+from aegis.shared.rca import Evidence
+
+TOP_SERVICES = 8
+MAX_EXCERPT = 240
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_TAG = re.compile(r"</?\s*untrusted\s*>", re.IGNORECASE)
+UNTRUSTED_KINDS = ("log", "trace")
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimated tokens of `text`: CJK characters count one each, other characters one per 3.5."""
+    cjk = len(_CJK.findall(text))
+    return cjk + math.ceil((len(text) - cjk) / 3.5)
+
+
+def untrusted(text: str, limit: int = MAX_EXCERPT) -> str:
+    """`text` fenced as data: one line, cut to `limit`, with any untrusted tag inside it defused."""
+    flat = " ".join(_TAG.sub("[tag removed]", text).split())
+    cut = flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return f"<untrusted>{cut}</untrusted>"
+
+
+def _clock(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Digest:
+    """The digest text, the evidence it offers by id, and its estimated size."""
+
+    text: str
+    catalogue: dict[str, Evidence] = field(default_factory=dict)
+    omitted: int = 0
+
+    @property
+    def tokens(self) -> int:
+        """Estimated tokens of the text."""
+        return estimate_tokens(self.text)
+
+
+def _evidence_line(ident: str, service: str, evidence: Evidence) -> str:
+    excerpt = evidence.excerpt[:MAX_EXCERPT]
+    shown = untrusted(excerpt) if evidence.kind in UNTRUSTED_KINDS else excerpt
+    return f"{ident} [{evidence.kind}] {service}: {shown} | query: {evidence.query[:300]}"
+
+
+def _listing(items: list[str], limit: int) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f", … (+{len(items) - limit} more)" if len(items) > limit else "")
+
+
+def _header(
+    bundle: EvidenceBundle, ranking: Ranking, named: list[str], alert_labels: dict[str, str]
+) -> list[str]:
+    lines = [
+        "## Window",
+        f"{_clock(bundle.start)} → {_clock(bundle.end)}; change point ≈ {_clock(ranking.change)}",
+        "## Scope",
+        f"services: {_listing(bundle.services, 60) or '(none found)'}",
+        f"named by the asker: {', '.join(named) or '(none: whole estate)'}",
+    ]
+    if bundle.edges:
+        lines.append("calls (caller→callee): " + _listing([f"{a}→{b}" for a, b in bundle.edges], 80))
+    if alert_labels:
+        pairs = ", ".join(f"{k}={v}" for k, v in sorted(alert_labels.items()))
+        lines.append(f"alert labels: {untrusted(pairs, 400)}")
+    return lines
+
+
+def build_digest(
+    bundle: EvidenceBundle,
+    ranking: Ranking,
+    named: list[str],
+    alert_labels: dict[str, str],
+    budget_tokens: int,
+) -> Digest:
+    """The digest of one analysis, cut to `budget_tokens` (estimated) by leaving out evidence."""
+    ranked = ranking.top(TOP_SERVICES)
+    offered = [(scored, evidence) for scored in ranked for evidence in evidence_for(scored)]
+    tail = ["## Evidence gaps", *(f"- {gap.describe()}" for gap in bundle.gaps)] if bundle.gaps else []
+    head = _header(bundle, ranking, named, alert_labels)
+    # Ranking lines are about 30 tokens each; reserve them before spending the rest on evidence.
+    used = estimate_tokens("\n".join(head + tail)) + 40 * (len(ranked) + 2)
+    catalogue: dict[str, Evidence] = {}
+    evidence_lines: list[str] = []
+    cited: dict[str, list[str]] = {}
+    omitted = 0
+    for scored, evidence in offered:
+        ident = f"E{len(catalogue) + 1}"
+        line = _evidence_line(ident, scored.service, evidence)
+        cost = estimate_tokens(line) + 1
+        if used + cost > budget_tokens:
+            omitted += 1
+            continue
+        catalogue[ident] = evidence
+        evidence_lines.append(line)
+        cited.setdefault(scored.service, []).append(ident)
+        used += cost
+    ranking_lines = ["## Deterministic ranking (higher score = more likely where it starts)"]
+    for position, scored in enumerate(ranked, start=1):
+        explained = f"; may only suffer from {scored.explained_by}" if scored.explained_by else ""
+        ids = " ".join(cited.get(scored.service, [])) or "-"
+        ranking_lines.append(
+            f"{position}. {scored.service} score={scored.score:.2f} own={scored.own:.2f} "
+            f"symptom={scored.symptom:.2f}{explained}; evidence: {ids}"
+        )
+    if not ranked:
+        ranking_lines.append("(no service shows an anomaly)")
+    lines = [*head, *ranking_lines, "## Evidence (cite by id)", *evidence_lines]
+    if omitted:
+        lines.append(f"({omitted} more evidence items left out to stay within the budget)")
+    return Digest("\n".join(lines + tail), catalogue, omitted)

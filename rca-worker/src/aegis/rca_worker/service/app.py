@@ -1,0 +1,177 @@
+"""`make_app`: the rca-worker as a FastStream app — used by `__main__`, the tests and the benchmark.
+
+One NATS broker, one durable pull consumer `rca-worker` on `aegis.question.>` shared by every
+replica (JetStream hands each question to one of them), `RCA_CONCURRENCY` analyses at once per
+replica, and `max_ack_pending` bounding the work handed out overall. Start-up declares the streams,
+the sessions bucket and the consumer (updating its limits when the settings changed), so that
+replicas can start in any order.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+import structlog
+from faststream import AckPolicy
+from faststream.asgi import AsgiFastStream
+from faststream.nats import AckPolicy as ConsumerAckPolicy
+from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, NatsUserPassword, PullSub
+from nats.js import JetStreamContext
+
+from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
+from aegis.rca_worker.discovery import ServiceDirectory
+from aegis.rca_worker.graph.context import AnalysisContext
+from aegis.rca_worker.graph.graph import make_graph
+from aegis.rca_worker.llm.providers import ChatModels
+from aegis.rca_worker.service.health import Readiness, health_routes
+from aegis.rca_worker.service.progress import ProgressPublisher
+from aegis.rca_worker.service.questions import QuestionFlow
+from aegis.rca_worker.sessions import SessionMemory
+from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.shared.streams import QUESTIONS_STREAM, SESSIONS_BUCKET, Topology, ensure_bucket, ensure_streams
+from aegis.shared.subjects import QUESTIONS
+
+log = structlog.get_logger("aegis.rca_worker")
+DURABLE = "rca-worker"
+
+
+def consumer_config(settings: WorkerSettings) -> ConsumerConfig:
+    """The shared consumer: explicit acks, one spare delivery to send the failure answer."""
+    return ConsumerConfig(
+        durable_name=DURABLE,
+        ack_policy=ConsumerAckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=settings.rca_ack_wait_s,
+        max_deliver=settings.rca_max_deliver + 1,
+        max_ack_pending=settings.rca_max_ack_pending,
+        filter_subject=QUESTIONS,
+    )
+
+
+async def ensure_consumer(js: JetStreamContext, settings: WorkerSettings) -> None:
+    """Create the consumer, or bring an existing one's limits in line with the settings."""
+    await js.add_consumer(QUESTIONS_STREAM, consumer_config(settings))
+
+
+@dataclass
+class Worker:
+    """The resources a running worker shares across its analyses."""
+
+    settings: WorkerSettings
+    broker: NatsBroker
+    readiness: Readiness
+    http: httpx.AsyncClient | None = None
+    memory: SessionMemory | None = None
+    directory: ServiceDirectory = field(default_factory=ServiceDirectory)
+    models: ChatModels | None = None
+
+    def context(self, progress: ProgressPublisher) -> AnalysisContext:
+        """The analysis context of one question."""
+        assert self.http is not None, "the worker has not started"
+        client = ReadOnlyClient(
+            self.http, endpoints_from_settings(self.settings), self.settings.evidence_concurrency
+        )
+        return AnalysisContext(client, self.settings, progress, self.directory, self.memory, self.models)
+
+    async def start(self) -> None:
+        """Connect (waiting for NATS), declare streams, bucket and consumer, open the HTTP client."""
+        settings = self.settings
+        delay = 0.2
+        while True:
+            try:
+                await self.broker.connect()
+                break
+            except Exception as error:  # noqa: BLE001 - NATS not up yet: wait for it, not-ready meanwhile
+                log.warning(
+                    "nats not reachable yet", error=str(error) or type(error).__name__, retry_in_s=delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        js = self.broker.connection.jetstream()
+        topology = Topology(settings.aegis_stream_replicas, settings.alert_dedup_window_s)
+        await ensure_streams(js, topology)
+        self.memory = SessionMemory(await ensure_bucket(js, SESSIONS_BUCKET, topology))
+        await ensure_consumer(js, settings)
+        limits = httpx.Limits(max_connections=settings.rca_concurrency * settings.evidence_concurrency + 8)
+        self.http = httpx.AsyncClient(limits=limits)
+        self.directory = ServiceDirectory(settings.rca_services_cache_s)
+        self.models = ChatModels(settings)
+        if settings.default_model != "none":
+            self.models.get(settings.default_model)  # load the client now, not on the first question
+
+    async def started(self) -> None:
+        """The consumer runs: ready for work."""
+        self.readiness.consuming = True
+        log.info("rca-worker consuming", durable=DURABLE, concurrency=self.settings.rca_concurrency)
+
+    async def stopping(self) -> None:
+        """Not ready any more: let in-flight analyses finish within the grace period."""
+        self.readiness.consuming = False
+
+    async def stop(self) -> None:
+        """Close the HTTP client after the broker stopped."""
+        if self.http is not None:
+            await self.http.aclose()
+
+
+async def _nats_error(error: Exception) -> None:
+    log.warning("nats error", error=str(error) or type(error).__name__)
+
+
+async def _nats_disconnected() -> None:
+    log.warning("nats disconnected")
+
+
+async def _nats_reconnected() -> None:
+    log.info("nats reconnected")
+
+
+def make_broker(settings: WorkerSettings) -> NatsBroker:
+    """The NATS broker, reconnecting forever, waiting `RCA_SHUTDOWN_GRACE_S` for handlers on stop."""
+    servers = [url.strip() for url in settings.nats_url.split(",") if url.strip()]
+    security = (
+        NatsUserPassword(settings.nats_user, settings.nats_password.get_secret_value())
+        if settings.nats_user and settings.nats_password
+        else None
+    )
+    return NatsBroker(
+        servers,
+        name="aegis-rca-worker",
+        security=security,
+        error_cb=_nats_error,
+        disconnected_cb=_nats_disconnected,
+        reconnected_cb=_nats_reconnected,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        connect_timeout=2,
+        graceful_timeout=settings.rca_shutdown_grace_s,
+        logger=logging.getLogger("aegis.rca_worker.faststream"),
+        log_level=logging.DEBUG,
+    )
+
+
+def make_app(settings: WorkerSettings) -> AsgiFastStream:
+    """The worker app: consumer, handler, health routes, lifecycle."""
+    broker = make_broker(settings)
+    worker = Worker(settings, broker, Readiness(broker))
+    flow = QuestionFlow(broker, settings, make_graph(), worker.context)
+    broker.subscriber(
+        QUESTIONS,
+        stream=JStream(QUESTIONS_STREAM, declare=False),
+        durable=DURABLE,
+        config=consumer_config(settings),
+        pull_sub=PullSub(batch_size=1, timeout=2.0),
+        max_workers=settings.rca_concurrency,
+        ack_policy=AckPolicy.MANUAL,
+        title="rca-worker",
+        description="Analyses questions; answers on aegis.rca.result.<source>.",
+    )(flow.handle)
+    return AsgiFastStream(
+        broker,
+        asgi_routes=health_routes(worker.readiness),
+        on_startup=[worker.start],
+        after_startup=[worker.started],
+        on_shutdown=[worker.stopping],
+        after_shutdown=[worker.stop],
+    )

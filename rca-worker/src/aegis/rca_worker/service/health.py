@@ -1,0 +1,42 @@
+"""`/healthz`, `/readyz` and `/metrics` on the worker's HTTP port (FastStream's ASGI routes).
+
+Live while the process serves HTTP; ready once the consumer runs on a connected broker, and not
+while shutting down, so a rolling update stops sending work to a replica that is leaving.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from faststream.asgi import AsgiResponse
+from faststream.nats import NatsBroker
+from prometheus_client import make_asgi_app
+
+Asgi = Callable[
+    [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]
+]
+
+
+class Readiness:
+    """Whether this replica should be given work."""
+
+    def __init__(self, broker: NatsBroker) -> None:
+        self.broker = broker
+        self.consuming = False
+
+    async def ready(self) -> bool:
+        """Consuming, and the NATS connection is up."""
+        return self.consuming and await self.broker.ping(timeout=1.0)
+
+
+def health_routes(readiness: Readiness) -> list[tuple[str, Any]]:
+    """The three routes, for `AsgiFastStream(asgi_routes=...)`."""
+
+    async def healthz(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await AsgiResponse(b"ok\n", 200, {"content-type": "text/plain"})(scope, receive, send)
+
+    async def readyz(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        ok = await readiness.ready()
+        body, status = (b"ready\n", 200) if ok else (b"not ready\n", 503)
+        await AsgiResponse(body, status, {"content-type": "text/plain"})(scope, receive, send)
+
+    return [("/healthz", healthz), ("/readyz", readyz), ("/metrics", make_asgi_app())]

@@ -1,0 +1,22 @@
+"""The worker's own Prometheus metrics: outcomes, time per step, degraded answers, work in flight."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+ANALYSES = Counter(
+    "aegis_rca_analyses_total",
+    "Questions handled, by outcome: answered, degraded, failed, help, retried, rejected.",
+    ["outcome"],
+)
+STEP_SECONDS = Histogram(
+    "aegis_rca_step_duration_seconds",
+    "Duration of each analysis step (and of the whole analysis, step=total).",
+    ["step"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
+)
+DEGRADED = Counter(
+    "aegis_rca_degraded_answers_total",
+    "Answers marked degraded, by cause: llm (the model failed), evidence_gaps (a backend failed).",
+    ["cause"],
+)
+IN_FLIGHT = Gauge("aegis_rca_analyses_in_flight", "Analyses running in this replica.")
+DEAD_LETTERS = Counter("aegis_rca_dead_letters_total", "Questions dead-lettered, by reason.", ["reason"])

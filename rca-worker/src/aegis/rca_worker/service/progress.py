@@ -1,0 +1,49 @@
+"""Publishing one analysis's progress on `aegis.rca.progress.<request_id>`.
+
+Plain NATS publishes (the AEGIS_RCA stream keeps them too): progress is advisory, and waiting for a
+stream ack on every step would only slow the answer. The publisher remembers the step under way
+so that an attempt cut short (a timeout) is still reported as failed at the right step.
+"""
+
+import time
+
+import structlog
+from faststream.nats import NatsBroker
+
+from aegis.rca_worker.graph.context import StepStatus
+from aegis.shared.rca import AnalysisStep, RcaProgress
+from aegis.shared.subjects import progress_subject
+
+log = structlog.get_logger(__name__)
+
+
+class ProgressPublisher:
+    """The `ProgressReporter` of one request."""
+
+    def __init__(self, broker: NatsBroker, request_id: str) -> None:
+        self._broker = broker
+        self._request_id = request_id
+        self._began = time.perf_counter()
+        self.running: AnalysisStep | None = None
+
+    async def __call__(
+        self, step: AnalysisStep, status: StepStatus, message: str = "", counts: dict[str, int] | None = None
+    ) -> None:
+        self.running = step if status == "started" else None
+        event = RcaProgress(
+            request_id=self._request_id,
+            step=step,
+            status=status,
+            message=message[:300],
+            counts=counts or {},
+            elapsed_ms=int((time.perf_counter() - self._began) * 1000),
+        )
+        try:
+            await self._broker.publish(event.model_dump_json().encode(), progress_subject(self._request_id))
+        except Exception as error:  # noqa: BLE001 - progress is advisory; it must not fail the analysis
+            log.warning("progress not published", step=step, error=str(error) or type(error).__name__)
+
+    async def cut_short(self, reason: str) -> None:
+        """Report the step under way (if any) as failed."""
+        if self.running is not None:
+            await self(self.running, "failed", reason)

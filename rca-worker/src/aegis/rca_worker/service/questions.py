@@ -1,0 +1,167 @@
+"""Handling one question from the shared consumer: analyse, answer once, or retry, or give up clearly.
+
+Every question ends in exactly one `RcaResult` on `aegis.rca.result.<source>`: an answer, usage
+help for an empty question, or a failure answer after the last attempt. The result carries
+`Nats-Msg-Id = result-<request_id>`, so a redelivery after a crash between publishing and acking
+cannot answer twice. A payload that is not a `QuestionEvent` is rejected at the door into the
+dead-letter stream with the reason, rather than dropped.
+
+Acknowledgement is manual: ack after the result is stored; NAK with backoff after a failed attempt;
+heartbeats (`in_progress`) while an analysis runs so that only a dead worker's questions move on.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import structlog
+from faststream.nats import NatsBroker, NatsMessage
+from nats.aio.msg import Msg
+from pydantic import ValidationError
+
+from aegis.rca_worker.graph.context import AnalysisContext
+from aegis.rca_worker.graph.graph import AnalysisGraph, run_analysis
+from aegis.rca_worker.graph.state import AnalysisState
+from aegis.rca_worker.scoping import is_empty
+from aegis.rca_worker.service import metrics
+from aegis.rca_worker.service.answers import failure_result, usage_result
+from aegis.rca_worker.service.progress import ProgressPublisher
+from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.shared.dead_letters import dead_letter
+from aegis.shared.questions import QuestionEvent
+from aegis.shared.rca import RcaResult
+from aegis.shared.streams import RCA_STREAM
+from aegis.shared.subjects import result_subject
+
+log = structlog.get_logger("aegis.rca_worker.questions")
+
+
+@contextlib.asynccontextmanager
+async def heartbeats(msg: NatsMessage, every_s: float) -> AsyncIterator[None]:
+    """Tell JetStream every `every_s` seconds that `msg` is still being worked on."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await msg.in_progress()
+            except Exception as error:  # noqa: BLE001 - a missed heartbeat only risks a redelivery
+                log.warning("heartbeat failed", error=str(error) or type(error).__name__)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _schema_problems(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5])
+
+
+def _why(error: BaseException, settings: WorkerSettings) -> str:
+    if isinstance(error, TimeoutError):
+        return f"the analysis did not finish within {settings.rca_analysis_timeout_s:g}s"
+    return f"{type(error).__name__}: {str(error)[:200]}"
+
+
+def _record(result: RcaResult, state: AnalysisState) -> None:
+    for name, ms in result.timings.items():
+        if name.endswith("_ms"):
+            metrics.STEP_SECONDS.labels(name.removesuffix("_ms")).observe(ms / 1000)
+    if state.get("degraded"):
+        metrics.DEGRADED.labels("llm").inc()
+    if result.evidence_gaps:
+        metrics.DEGRADED.labels("evidence_gaps").inc()
+    metrics.ANALYSES.labels("degraded" if result.degraded else "answered").inc()
+
+
+@dataclass
+class QuestionFlow:
+    """The handler of the `rca-worker` consumer, with what it needs to analyse and answer."""
+
+    broker: NatsBroker
+    settings: WorkerSettings
+    graph: AnalysisGraph
+    context: Callable[[ProgressPublisher], AnalysisContext]
+
+    async def handle(self, msg: NatsMessage) -> None:
+        """One delivery of one question."""
+        raw: Msg = msg.raw_message
+        deliveries = raw.metadata.num_delivered
+        try:
+            question = QuestionEvent.model_validate_json(raw.data)
+        except ValidationError as error:
+            metrics.ANALYSES.labels("rejected").inc()
+            await self._dead_letter(
+                raw, f"payload is not a QuestionEvent: {_schema_problems(error)}", "invalid"
+            )
+            return
+        bound = log.bind(request_id=question.request_id, source=question.source, delivery=deliveries)
+        if deliveries > self.settings.rca_max_deliver:
+            reason = "no attempt finished: the worker stopped or lost the question on every delivery"
+            await self._give_up(question, raw, reason, deliveries - 1)
+            return
+        if is_empty(question):
+            await self._publish(
+                usage_result(question, self.settings.locale),
+                ProgressPublisher(self.broker, question.request_id),
+            )
+            await msg.ack()
+            metrics.ANALYSES.labels("help").inc()
+            return
+        progress = ProgressPublisher(self.broker, question.request_id)
+        bound.info("analysis started")
+        metrics.IN_FLIGHT.inc()
+        try:
+            async with heartbeats(msg, self.settings.rca_ack_wait_s / 3):
+                async with asyncio.timeout(self.settings.rca_analysis_timeout_s):
+                    state = await run_analysis(self.graph, question, self.context(progress))
+                await self._publish(state["result"], progress)
+        except Exception as error:  # noqa: BLE001 - whatever failed, the question is retried or answered as failed
+            reason = _why(error, self.settings)
+            await progress.cut_short(reason)
+            if deliveries >= self.settings.rca_max_deliver:
+                await self._give_up(question, raw, reason, deliveries)
+            else:
+                delay = self.settings.backoff[min(deliveries, len(self.settings.backoff)) - 1]
+                bound.warning("analysis failed, will retry", reason=reason, retry_in_s=delay)
+                metrics.ANALYSES.labels("retried").inc()
+                await msg.nack(delay=delay)
+            return
+        finally:
+            metrics.IN_FLIGHT.dec()
+        await msg.ack()
+        _record(state["result"], state)
+        bound.info(
+            "answered", degraded=state["result"].degraded, total_ms=state["result"].timings.get("total_ms")
+        )
+
+    async def _publish(self, result: RcaResult, progress: ProgressPublisher) -> None:
+        """Store the result once per request (JetStream drops a second one as a duplicate)."""
+        await progress("result", "failed" if result.failed else "done", result.summary[:160])
+        ack = await self.broker.publish(
+            result.model_dump_json().encode(),
+            result_subject(result.source),
+            headers={"Nats-Msg-Id": f"result-{result.request_id}"},
+            stream=RCA_STREAM,
+        )
+        if ack.duplicate:
+            log.info("result already published; duplicate dropped", request_id=result.request_id)
+
+    async def _give_up(self, question: QuestionEvent, raw: Msg, reason: str, attempts: int) -> None:
+        log.error(
+            "question failed for good", request_id=question.request_id, reason=reason, attempts=attempts
+        )
+        progress = ProgressPublisher(self.broker, question.request_id)
+        await self._publish(failure_result(question, reason, attempts, self.settings.locale), progress)
+        metrics.ANALYSES.labels("failed").inc()
+        await self._dead_letter(raw, f"gave up after {attempts} attempts: {reason}", "exhausted")
+
+    async def _dead_letter(self, raw: Msg, reason: str, kind: str) -> None:
+        log.error("question dead-lettered", subject=raw.subject, reason=reason)
+        metrics.DEAD_LETTERS.labels(kind).inc()
+        await dead_letter(self.broker.connection.jetstream(), raw, reason)

@@ -1,0 +1,50 @@
+"""Running one analysis through the graph in the test's loop, the LLM providers pointing at the fake."""
+
+from typing import Any
+
+import httpx
+
+from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
+from aegis.rca_worker.graph.context import AnalysisContext
+from aegis.rca_worker.graph.graph import make_graph, run_analysis
+from aegis.rca_worker.graph.state import AnalysisState
+from aegis.rca_worker.llm.providers import ChatModels
+from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.shared.questions import ModelAlias
+from aegis.simulator.telemetry import ScenarioTelemetry
+from tests.fakes.llm import Reply, ScriptedLlm
+from tests.worker.asking import Backends, question
+
+
+async def analyse_with(
+    llm: ScriptedLlm,
+    backends: Backends,
+    incident: ScenarioTelemetry,
+    model: ModelAlias,
+    text: str = "payment 5xx went up, why?",
+    alert_labels: dict[str, str] | None = None,
+    **overrides: Any,
+) -> AnalysisState:
+    """One analysis through the graph, providers pointing at the fake; `overrides` are settings."""
+    values: dict[str, Any] = {
+        **backends.urls(),
+        "baseline_lookback_s": 0.0,
+        "ollama_base_url": llm.ollama_url,
+        "doubao_base_url": llm.openai_url,
+        "doubao_api_key": "test-key",
+        "doubao_model": "doubao-seed-1-6",
+        "llm_timeout_s": 5.0,
+        "locale": "en",
+        **overrides,
+    }
+    settings = WorkerSettings(**values)
+    event = question(incident, text, model=model, alert_labels=alert_labels or {})
+    async with httpx.AsyncClient() as http:
+        client = ReadOnlyClient(http, endpoints_from_settings(settings))
+        context = AnalysisContext(client, settings, models=ChatModels(settings))
+        return await run_analysis(make_graph(), event, context)
+
+
+def submitted(body: dict[str, Any]) -> Reply:
+    """A tool call submitting `body` as the report."""
+    return Reply(tool_calls=(("submit_report", body),))
