@@ -36,13 +36,18 @@ def configure_tracing(service: str) -> bool:
     return True
 
 
+def tracing_on() -> bool:
+    """Whether a tracer provider was installed; hot paths skip span bookkeeping when not."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
 def tracer(name: str) -> trace.Tracer:
     return trace.get_tracer(name)
 
 
 def with_trace(headers: dict[str, str]) -> dict[str, str]:
     """`headers` plus the current span's `traceparent` (unchanged when nothing is being traced)."""
-    if trace.get_current_span().get_span_context().is_valid:
+    if tracing_on() and trace.get_current_span().get_span_context().is_valid:
         propagate.inject(headers)
     return headers
 
