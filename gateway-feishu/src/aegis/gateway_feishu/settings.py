@@ -5,11 +5,10 @@ variable (`load_settings`). The field descriptions are what the README's configu
 """
 
 from typing import Literal, Self
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from aegis.shared.settings import AegisSettings
+from aegis.shared.settings import AegisSettings, feishu_origin
 
 EventMode = Literal["ws", "http"]
 
@@ -67,15 +66,7 @@ class GatewaySettings(AegisSettings):
     @field_validator("feishu_base_url")
     @classmethod
     def _origin(cls, value: str) -> str:
-        parsed = urlsplit(value)
-        loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
-        if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
-            raise ValueError("must be an https origin (http only for 127.0.0.1, localhost or ::1)")
-        if parsed.path.strip("/") or parsed.query or parsed.fragment or parsed.username:
-            raise ValueError(
-                "must be an origin only (scheme://host[:port]), without path, query or credentials"
-            )
-        return value.rstrip("/")
+        return feishu_origin(value)
 
     @field_validator("feishu_verification_token", "feishu_encrypt_key", "feishu_app_secret")
     @classmethod

@@ -1,11 +1,10 @@
 """The notifier's settings: where to send, how fast, and how hard to retry."""
 
 from typing import Literal, Self
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from aegis.shared.settings import AegisSettings
+from aegis.shared.settings import AegisSettings, feishu_origin
 
 Sink = Literal["auto", "feishu", "console"]
 
@@ -70,15 +69,7 @@ class NotifierSettings(AegisSettings):
     @field_validator("feishu_base_url")
     @classmethod
     def _origin(cls, value: str) -> str:
-        parsed = urlsplit(value)
-        loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
-        if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
-            raise ValueError("must be an https origin (http only for 127.0.0.1, localhost or ::1)")
-        if parsed.path.strip("/") or parsed.query or parsed.fragment or parsed.username:
-            raise ValueError(
-                "must be an origin only (scheme://host[:port]), without path, query or credentials"
-            )
-        return value.rstrip("/")
+        return feishu_origin(value)
 
     @field_validator("notifier_backoff_s")
     @classmethod

@@ -5,6 +5,7 @@ sentences an operator can act on ("NATS_URL: ...") instead of a traceback.
 """
 
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,17 @@ class AegisSettings(BaseSettings):
 
 
 S = TypeVar("S", bound=AegisSettings)
+
+
+def feishu_origin(value: str) -> str:
+    """`FEISHU_BASE_URL` checked as lark-oapi wants it: an https origin, or http on loopback."""
+    parsed = urlsplit(value)
+    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
+        raise ValueError("must be an https origin (http only for 127.0.0.1, localhost or ::1)")
+    if parsed.path.strip("/") or parsed.query or parsed.fragment or parsed.username:
+        raise ValueError("must be an origin only (scheme://host[:port]), without path, query or credentials")
+    return value.rstrip("/")
 
 
 def describe_validation_error(error: ValidationError) -> str:
