@@ -21,36 +21,13 @@ from pathlib import Path
 
 import httpx
 
+from bench.measuring import percentile, rss_mb, wait_ready
 from tests.fakes.feishu import FakeFeishu
 from tests.harness.alerts import webhook_payload
 from tests.harness.ports import free_port
 
 BIN = Path(sys.executable).parent
 GROUP = re.compile(r"Bench(\d{6})")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def wait_ready(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(url)
 
 
 async def run(rate: float, seconds: float) -> int:

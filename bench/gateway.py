@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import nats
 
 from aegis.shared.streams import QUESTIONS_STREAM
+from bench.measuring import percentile, rss_mb, wait_ready
 from tests.fakes.feishu import FakeFeishu
 from tests.fakes.feishu_ws import Ack, FakeLongConnection
 from tests.gateway.payloads import message_event
@@ -37,30 +37,6 @@ from tests.harness.ports import free_port
 
 BIN = Path(sys.executable).parent
 TARGET_RATE, TARGET_P99_MS, TARGET_RSS_MB = 500.0, 100.0, 120.0
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def wait_ready(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(url)
 
 
 def question(number: int) -> dict[str, Any]:

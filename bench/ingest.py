@@ -31,6 +31,7 @@ import httpx
 import nats
 
 from aegis.shared.streams import ALERTS_STREAM
+from bench.measuring import rss_mb
 from tests.harness.binaries import find_binary
 from tests.harness.nats_server import NatsServer
 from tests.harness.ports import free_port
@@ -68,12 +69,6 @@ class Server:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{WEBHOOK}"
-
-
-def rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    return int(match.group(1)) / 1024 if match else 0.0
 
 
 @contextmanager

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,25 +52,12 @@ from aegis.simulator.offline import analyse_offline
 from aegis.simulator.real_prometheus import RealPrometheus, recent_start
 from aegis.simulator.scenarios import Scenario, make_scenario, scenario_set
 from aegis.simulator.telemetry import ScenarioTelemetry
+from bench.measuring import percentile, rss_mb
 from tests.fakes.llm import Reply, ScriptedLlm, report
 from tests.harness.ports import free_port
 
 BIN = Path(sys.executable).parent
 QUESTION = "payment 5xx went up, why?"
-
-
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """Resident memory (or its peak, `VmHWM`) of a process, MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-quantile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @contextmanager
