@@ -1,7 +1,5 @@
 """Running alert-ingest in-process against the real nats-server, and reading what it published."""
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +14,7 @@ from aegis.alert_ingest.app import create_app
 from aegis.alert_ingest.settings import IngestSettings
 from aegis.shared.streams import ALERTS_STREAM
 from tests.alert_ingest.payloads import encode, webhook
+from tests.harness.asgi import in_process
 
 WEBHOOK = "/alertmanager/webhook"
 JSON = {"Content-Type": "application/json"}
@@ -42,12 +41,8 @@ async def running_app(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan running, reached through httpx's in-process ASGI transport."""
     app = create_app(settings)
-    async with app.api.router.lifespan_context(app.api):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://alert-ingest") as client:
-            if wait_ready:
-                await until_status(client, "/readyz", 200)
-            yield client
+    async with in_process(app.api, "http://alert-ingest", served=app, wait_ready=wait_ready) as client:
+        yield client
 
 
 @pytest.fixture
@@ -55,20 +50,6 @@ async def ingest(ingest_settings: SettingsFactory, nats_client: Client) -> Async
     """A ready app with default settings on the test's NATS (streams declared)."""
     async with running_app(ingest_settings()) as client:
         yield client
-
-
-async def until_status(
-    client: httpx.AsyncClient, path: str, status: int, timeout: float = 15.0
-) -> httpx.Response:
-    """GET `path` until it answers `status`; fail after `timeout` seconds with the last answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = await client.get(path)
-        if response.status_code == status:
-            return response
-        if time.monotonic() > deadline:
-            raise AssertionError(f"GET {path} still {response.status_code} {response.text} after {timeout}s")
-        await asyncio.sleep(0.05)
 
 
 async def post_webhook(

@@ -2,8 +2,9 @@
 
 import nats
 
-from tests.alert_ingest.conftest import alert_messages, make_settings, post_webhook, running_app, until_status
+from tests.alert_ingest.conftest import alert_messages, make_settings, post_webhook, running_app
 from tests.alert_ingest.payloads import numbered_webhook
+from tests.harness.asgi import until_status
 from tests.harness.nats_server import NatsServer
 
 

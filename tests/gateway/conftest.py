@@ -20,6 +20,7 @@ from aegis.shared.subjects import question_subject
 from tests.fakes.feishu import FakeFeishu
 from tests.fakes.feishu_ws import FakeLongConnection
 from tests.gateway.payloads import BOT_OPEN_ID
+from tests.harness.asgi import in_process
 
 SUBJECT = question_subject("feishu")
 SettingsFactory = Callable[..., GatewaySettings]
@@ -58,13 +59,8 @@ async def running_gateway(
     settings: GatewaySettings, *, wait_ready: bool = True
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan running, reached through httpx's in-process ASGI transport."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            if wait_ready:
-                await until_status(client, "/readyz", 200)
-            yield client
+    async with in_process(create_app(settings), "http://gateway", wait_ready=wait_ready) as client:
+        yield client
 
 
 @pytest.fixture
@@ -72,19 +68,6 @@ async def gateway(ws_settings: SettingsFactory, nats_client: Client) -> AsyncIte
     """A ready gateway in long-connection mode with default settings."""
     async with running_gateway(ws_settings()) as client:
         yield client
-
-
-async def until_status(
-    client: httpx.AsyncClient, path: str, status: int, timeout: float = 10.0
-) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = await client.get(path)
-        if response.status_code == status:
-            return response
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path} answered {response.status_code} {response.text}, not {status}")
-        await asyncio.sleep(0.05)
 
 
 async def published_questions(nc: Client) -> list[QuestionEvent]:

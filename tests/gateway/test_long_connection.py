@@ -10,10 +10,10 @@ from tests.gateway.conftest import (
     SettingsFactory,
     published_questions,
     running_gateway,
-    until_status,
     wait_for_questions,
 )
 from tests.gateway.payloads import ASKER_OPEN_ID, GROUP_CHAT, mention, message_event, post_content
+from tests.harness.asgi import until_status
 from tests.harness.waiting import wait_for
 
 

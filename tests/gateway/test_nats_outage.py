@@ -7,8 +7,9 @@ from nats.js.errors import KeyNotFoundError
 from aegis.gateway_feishu.publishing import seen_key
 from aegis.shared.streams import FEISHU_EVENTS_BUCKET
 from tests.fakes.feishu_ws import FakeLongConnection
-from tests.gateway.conftest import make_settings, published_questions, running_gateway, until_status
+from tests.gateway.conftest import make_settings, published_questions, running_gateway
 from tests.gateway.payloads import message_event
+from tests.harness.asgi import until_status
 from tests.harness.nats_server import NatsServer
 
 
