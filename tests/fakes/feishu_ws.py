@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
 from aegis.gateway_feishu.lark_lean import load_lean_events
 from tests.harness.ports import free_port
+from tests.harness.threaded_server import ThreadedServer
 
 load_lean_events()  # the pb module's package imports lark's client; keep the test process lean
 
@@ -108,9 +108,7 @@ class FakeLongConnection:
         self._pending: dict[str, _Pending] = {}
         self._ids = itertools.count(1)
         self._service_ids = itertools.count(7001)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
         self._lock = threading.Lock()
 
     # -- test controls (call from any thread or loop) -------------------------------------------
@@ -142,23 +140,12 @@ class FakeLongConnection:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        config = uvicorn.Config(
-            self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", ws="auto"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._serve, name="fake-feishu-ws", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake long-connection server did not start")
-            time.sleep(0.01)
+        self._server = ThreadedServer(self._app(), self.port, "fake-feishu-ws")
+        self._server.start()
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()
 
     def __enter__(self) -> "FakeLongConnection":
         self.start()
@@ -167,17 +154,10 @@ class FakeLongConnection:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        assert self._server is not None
-        loop.run_until_complete(self._server.serve())
-        loop.close()
-
     async def _on_server_loop(self, coroutine: Any) -> Any:
-        assert self._loop is not None, "start() the fake first"
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        loop = self._server.loop if self._server is not None else None
+        assert loop is not None, "start() the fake first"
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, loop)
         return await asyncio.wrap_future(future)
 
     # -- the protocol (on the server's loop) -----------------------------------------------------
