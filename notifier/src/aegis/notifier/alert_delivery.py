@@ -141,26 +141,21 @@ class AlertDelivery:
             msgs: list[Msg] = await subscription.fetch(batch=room, timeout=timeout)  # type: ignore[attr-defined]
         except NatsTimeoutError:
             return 0
-        records = await asyncio.gather(*(self._record_for(msg) for msg in msgs))
-        for msg, record in zip(msgs, records, strict=True):
-            await self._admit(msg, record)
+        decoded = [_decode(msg) for msg in msgs]
+        records = await asyncio.gather(
+            *(self._record(event) for event in decoded if isinstance(event, AlertGroupEvent))
+        )
+        known = iter(records)
+        for msg, event in zip(msgs, decoded, strict=True):
+            if isinstance(event, ValidationError):
+                await self._dead_letter(msg, f"not an AlertGroupEvent: {schema_problems(event)}", "schema")
+            else:
+                await self._admit(msg, event, next(known))
         return msgs[-1].metadata.num_pending if msgs else 0
 
-    async def _record_for(self, msg: Msg) -> CardRecord | None:
-        """The card record of the message's group, looked up before admission (None if unknown)."""
-        try:
-            return await self._record(AlertGroupEvent.model_validate_json(msg.data))
-        except ValidationError:
-            return None
-
-    async def _admit(self, msg: Msg, record: CardRecord | None) -> None:
-        """Decode one message; dead-letter what cannot be handled, drop what is already shown."""
+    async def _admit(self, msg: Msg, event: AlertGroupEvent, record: CardRecord | None) -> None:
+        """Dead-letter what was tried too often, drop what is already shown, hold the rest."""
         deliveries = msg.metadata.num_delivered
-        try:
-            event = AlertGroupEvent.model_validate_json(msg.data)
-        except ValidationError as error:
-            await self._dead_letter(msg, f"not an AlertGroupEvent: {schema_problems(error)}", "schema")
-            return
         if deliveries > self._policy.retry.max_deliver:
             reason = (
                 f"gave up after {deliveries - 1} deliveries (the last ended without an outcome: a crash?)"
@@ -347,6 +342,13 @@ class AlertDelivery:
     def _forget(self, chosen: list[Waiting]) -> None:
         done = {id(w) for w in chosen}
         self._waiting = [w for w in self._waiting if id(w) not in done]
+
+
+def _decode(msg: Msg) -> AlertGroupEvent | ValidationError:
+    try:
+        return AlertGroupEvent.model_validate_json(msg.data)
+    except ValidationError as error:
+        return error
 
 
 def _key(event: AlertGroupEvent) -> str:
