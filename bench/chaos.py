@@ -37,7 +37,13 @@ from tests.gateway.payloads import message_event
 from tests.harness.alerts import webhook_payload
 from tests.harness.binaries import find_binary
 from tests.harness.nats_server import NatsServer
-from tests.harness.services import Peers, ServiceProcess, SimulatedBackends, service_processes
+from tests.harness.services import (
+    Peers,
+    ServiceProcess,
+    SimulatedBackends,
+    exit_on_sigterm,
+    service_processes,
+)
 
 CHAT = "oc_chaos"
 ALERT_NAME = re.compile(r"\*\*(Chaos\d{5})\*\*")
@@ -336,6 +342,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     workdir = Path(tempfile.mkdtemp(prefix="aegis-chaos-"))
     print(f"chaos run in {workdir} (services' logs there)", file=sys.stderr)
     report = run_chaos(workdir, ChaosPlan(seconds=args.seconds, seed=args.seed))

@@ -29,7 +29,13 @@ from tests.gateway.payloads import message_event
 from tests.harness.alerts import webhook_payload
 from tests.harness.binaries import find_binary
 from tests.harness.nats_server import NatsServer
-from tests.harness.services import Peers, ServiceProcess, SimulatedBackends, service_processes
+from tests.harness.services import (
+    Peers,
+    ServiceProcess,
+    SimulatedBackends,
+    exit_on_sigterm,
+    service_processes,
+)
 
 CHAT = "oc_oncall_demo"
 FAULT, ROOT, SYMPTOM = "exception", "payment", "checkout"
@@ -127,6 +133,7 @@ def start_all(workdir: Path) -> tuple[NatsServer, FakeFeishu, FakeLongConnection
 
 
 def main() -> int:
+    exit_on_sigterm()
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="aegis-demo-"))
     model = model_from_env(os.environ)

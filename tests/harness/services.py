@@ -27,6 +27,12 @@ ESTATE_SERVICES = (
 )
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that `finally:` stops the child processes (they run in a
+    session of their own, which keeps a terminal's Ctrl-C for the parent to handle in order)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
 @dataclass
 class ServiceProcess:
     """One service: its command, environment and log file; `ready_url` answers 200 when it is ready."""
