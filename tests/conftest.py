@@ -9,6 +9,7 @@ from typing import Any
 
 import nats
 import pytest
+import structlog
 from nats.aio.client import Client
 
 from aegis.shared.streams import Topology, ensure_streams
@@ -17,6 +18,15 @@ from tests.harness.binaries import integration_required, require_binary
 from tests.harness.nats_server import NatsServer
 from tests.harness.nats_state import forget_aegis_state
 from tests.harness.notifier_runner import RunNotifier, notifier_settings, running_notifier
+
+
+@pytest.fixture(autouse=True)
+def _structlog_configuration_stays_in_its_test() -> Iterator[None]:
+    """A test that runs a `main()` in-process (the CLI's) configures structlog for the whole
+    process, with a level filter; later tests capturing log lines must not inherit it."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def _docker_available() -> bool:

@@ -1,4 +1,5 @@
-"""One trace runs from the Alertmanager webhook, across NATS, to the notifier's Feishu send."""
+"""One trace runs from the Alertmanager webhook, across NATS, to the notifier's Feishu send; and
+from a question, through the rca-worker, to the answer in Feishu."""
 
 from collections.abc import Iterator
 
@@ -11,11 +12,19 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from aegis.alert_ingest.settings import IngestSettings
+from aegis.rca_worker.service.app import make_app
+from aegis.shared.questions import ReplyTo
+from aegis.shared.subjects import question_subject
+from aegis.shared.tracing import tracer, with_trace
+from aegis.simulator.telemetry import ScenarioTelemetry
 from tests.fakes.feishu import FakeFeishu
 from tests.harness.alerts import webhook_payload
 from tests.harness.ingest_server import serving_ingest
 from tests.harness.notifier_runner import CHAT, RunNotifier
 from tests.harness.waiting import wait_for
+from tests.rca.conftest import incident, jaeger_fake, loki_fake  # noqa: F401
+from tests.worker.asking import Backends, question
+from tests.worker.conftest import backends, prometheus_loopback, running, worker_settings  # noqa: F401
 
 _EXPORTER = InMemorySpanExporter()
 
@@ -56,3 +65,34 @@ async def test_webhook_trace_reaches_the_feishu_send(
     assert send.context.trace_id == webhook.context.trace_id
     assert send.attributes is not None
     assert send.attributes["feishu.message_id"] == feishu.sent(CHAT)[0].message_id
+
+
+async def test_question_trace_runs_through_the_worker_to_the_answer(
+    spans: InMemorySpanExporter,
+    nats_url: str,
+    nats_client: Client,
+    feishu: FakeFeishu,
+    run_notifier: RunNotifier,
+    incident: ScenarioTelemetry,  # noqa: F811
+    backends: Backends,  # noqa: F811
+) -> None:
+    """The worker's span continues the asker's trace, and the notifier's answer send continues it."""
+    asked = feishu.user_message(CHAT, "@_user_1 payment 5xx went up, why?")
+    event = question(incident, source="feishu", reply_to=ReplyTo(chat_id=CHAT, message_id=asked.message_id))
+    async with running(make_app(worker_settings(nats_url, backends))), run_notifier():
+        with tracer("tests").start_as_current_span("asking") as asking:
+            headers = with_trace({"Nats-Msg-Id": event.request_id})
+        await nats_client.jetstream().publish(
+            question_subject("feishu"), event.model_dump_json().encode(), headers=headers
+        )
+        await wait_for(
+            lambda: any(s.name == "feishu reply answer" for s in spans.get_finished_spans()),
+            timeout=30,
+            what="the answer's send span",
+        )
+    finished = {span.name: span for span in spans.get_finished_spans()}
+    trace_id = asking.get_span_context().trace_id
+    for name in ("rca-worker analyse", "feishu reply analysing", "feishu reply answer"):
+        context = finished[name].context
+        assert context is not None
+        assert context.trace_id == trace_id, name

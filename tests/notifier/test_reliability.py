@@ -7,6 +7,7 @@ import time
 
 import nats
 from nats.aio.client import Client
+from prometheus_client import REGISTRY
 
 from aegis.shared.dead_letters import REASON, SUBJECT
 from aegis.shared.streams import DLQ_STREAM, Topology, ensure_streams
@@ -172,8 +173,6 @@ async def test_persistent_server_errors_end_in_the_dead_letter_stream(
 
 async def test_dead_letter_depth_is_exported(nats_client: Client) -> None:
     """`aegis_dlq_messages` follows the number of messages waiting in AEGIS_DLQ."""
-    from prometheus_client import REGISTRY
-
     from aegis.notifier.service import watch_dead_letters
 
     js = nats_client.jetstream()
@@ -184,6 +183,27 @@ async def test_dead_letter_depth_is_exported(nats_client: Client) -> None:
     await wait_for(lambda: REGISTRY.get_sample_value("aegis_dlq_messages") == 3, what="the gauge")
     stopped.set()
     await watcher
+
+
+async def test_rate_limit_waits_and_messages_sent_are_counted(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """A 429 counts one rate-limit wait; the card Feishu then accepts counts one message sent."""
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    waits = value("aegis_notifier_rate_limit_waits_total")
+    cards = value("aegis_notifier_cards_sent_total", kind="card")
+    feishu.fail_next(1, status=429, reset_s=1)
+    async with run_notifier():
+        await publish(nats_client, alert_event(name="Counted"))
+        await wait_for(
+            lambda: value("aegis_notifier_cards_sent_total", kind="card") > cards, what="the card counted"
+        )
+    assert value("aegis_notifier_rate_limit_waits_total") - waits == 1
+    assert value("aegis_notifier_cards_sent_total", kind="card") - cards == 1
+    assert [r.status for r in feishu.calls()] == [429, 200]
 
 
 async def test_a_send_whose_answer_was_lost_is_not_shown_twice(

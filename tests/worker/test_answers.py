@@ -115,10 +115,10 @@ async def test_a_long_analysis_keeps_its_question_with_heartbeats(
     assert not result.failed
 
 
-async def test_health_readiness_and_metrics_are_served(
+async def test_health_and_readiness_are_served(
     worker: AsgiFastStream, nats_client: Client, incident: ScenarioTelemetry
 ) -> None:
-    """/healthz and /readyz answer 200 while consuming; /metrics counts analyses by outcome and step time."""
+    """/healthz and /readyz answer 200 while consuming (/metrics: test_observability.py)."""
     event = question(incident)
     await ask(nats_client, event)
     await answer_to(nats_client, event.request_id)
@@ -126,10 +126,6 @@ async def test_health_readiness_and_metrics_are_served(
     async with httpx.AsyncClient(transport=transport, base_url="http://worker") as client:
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/readyz")).status_code == 200
-        metrics = (await client.get("/metrics")).text
-    assert 'aegis_rca_analyses_total{outcome="answered"}' in metrics
-    assert 'aegis_rca_step_duration_seconds_count{step="collect"}' in metrics
-    assert "aegis_rca_degraded_answers_total" in metrics
 
 
 async def test_a_second_answer_to_the_same_request_is_dropped_by_jetstream(

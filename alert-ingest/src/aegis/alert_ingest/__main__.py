@@ -14,6 +14,7 @@ from aegis.alert_ingest.app import create_app
 from aegis.alert_ingest.settings import IngestSettings
 from aegis.shared.logging import configure_logging
 from aegis.shared.settings import ConfigError, load_settings
+from aegis.shared.tracing import configure_tracing
 
 # Long enough for in-flight webhooks to get their JetStream ack, short enough for a pod's
 # termination grace period (30 s by default).
@@ -54,6 +55,7 @@ def main() -> None:
         print(f"aegis-alert-ingest: {error}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing("aegis-alert-ingest")
     serve(create_app(settings), settings.http_host, settings.http_port)
 
 

@@ -13,6 +13,7 @@ from aegis.gateway_feishu.app import create_app
 from aegis.gateway_feishu.settings import GatewaySettings
 from aegis.shared.logging import configure_logging
 from aegis.shared.settings import ConfigError, load_settings
+from aegis.shared.tracing import configure_tracing
 
 # Long enough for in-flight callbacks to get their JetStream ack, short enough for a pod's
 # termination grace period (30 s by default).
@@ -26,6 +27,7 @@ def main() -> None:
         print(f"aegis-gateway-feishu: {error}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing("aegis-gateway-feishu")
     config = uvicorn.Config(
         create_app(settings),
         host=settings.http_host,

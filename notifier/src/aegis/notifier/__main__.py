@@ -10,6 +10,7 @@ from aegis.notifier.service import Notifier
 from aegis.notifier.settings import NotifierSettings
 from aegis.shared.logging import configure_logging
 from aegis.shared.settings import ConfigError, load_settings
+from aegis.shared.tracing import configure_tracing
 
 
 async def _serve(settings: NotifierSettings) -> None:
@@ -27,6 +28,7 @@ def main() -> None:
         print(f"aegis-notifier: {error}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing("aegis-notifier")
     if settings.notifier_metrics_port:
         start_http_server(settings.notifier_metrics_port)
     asyncio.run(_serve(settings))

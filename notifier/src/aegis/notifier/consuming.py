@@ -3,7 +3,8 @@
 The handler sends; this loop decides what a failure means: a rate limit waits the announced
 reset, a transient failure is redelivered with backoff, a refusal or an undecodable payload is
 dead-lettered with its reason, and so is a message past its delivery budget. An event is acked
-only after its handler returned.
+only after its handler returned. A handler binds its event's request_id into structlog's context,
+so that every line about that event, its outcome included, carries it.
 """
 
 import asyncio
@@ -79,6 +80,9 @@ async def consume(
 async def _process(
     js: JetStreamContext, msg: Msg, handle: Handler, policy: RetryPolicy, durable: str
 ) -> None:
+    # Each message starts from an empty logging context (this loop runs in a task of its own);
+    # what the handler binds (its request_id) stays on the outcome lines logged here after it.
+    structlog.contextvars.clear_contextvars()
     deliveries = msg.metadata.num_delivered
     if deliveries > policy.max_deliver:
         await _dead_letter(

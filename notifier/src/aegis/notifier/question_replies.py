@@ -97,6 +97,7 @@ class QuestionReplies:
 
     async def _acknowledge(self, msg: Msg) -> None:
         question = QuestionEvent.model_validate_json(msg.data)
+        structlog.contextvars.bind_contextvars(request_id=question.request_id)
         target = question.reply_to
         if target is None or target.message_id is None or not question.text.strip():
             return  # nothing to reply under, or an empty question the worker answers with help at once
@@ -120,6 +121,7 @@ class QuestionReplies:
 
     async def _answer(self, msg: Msg) -> None:
         result = RcaResult.model_validate_json(msg.data)
+        structlog.contextvars.bind_contextvars(request_id=result.request_id)
         target = result.reply_to
         if target is None:
             log.warning("result has no reply_to; nothing to answer", request_id=result.request_id)

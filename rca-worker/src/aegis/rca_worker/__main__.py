@@ -8,6 +8,7 @@ from aegis.rca_worker.service.serving import serve
 from aegis.rca_worker.worker_settings import WorkerSettings
 from aegis.shared.logging import configure_logging
 from aegis.shared.settings import ConfigError, load_settings
+from aegis.shared.tracing import configure_tracing
 
 
 def main() -> None:
@@ -18,6 +19,7 @@ def main() -> None:
         print(f"aegis-rca-worker: {error}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing("aegis-rca-worker")
     asyncio.run(serve(make_app(settings), settings))
 
 

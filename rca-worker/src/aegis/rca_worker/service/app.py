@@ -17,6 +17,7 @@ from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
 from faststream.nats import AckPolicy as ConsumerAckPolicy
 from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, NatsUserPassword, PullSub
+from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.js import JetStreamContext
 
 from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
@@ -24,6 +25,7 @@ from aegis.rca_worker.discovery import ServiceDirectory
 from aegis.rca_worker.graph.context import AnalysisContext
 from aegis.rca_worker.graph.graph import make_graph
 from aegis.rca_worker.llm.providers import ChatModels
+from aegis.rca_worker.service import metrics
 from aegis.rca_worker.service.health import Readiness, health_routes
 from aegis.rca_worker.service.progress import ProgressPublisher
 from aegis.rca_worker.service.questions import QuestionFlow
@@ -128,7 +130,11 @@ async def _nats_reconnected() -> None:
 
 
 def make_broker(settings: WorkerSettings) -> NatsBroker:
-    """The NATS broker, reconnecting forever, waiting `RCA_SHUTDOWN_GRACE_S` for handlers on stop."""
+    """The NATS broker, reconnecting forever, waiting `RCA_SHUTDOWN_GRACE_S` for handlers on stop.
+
+    FastStream's Prometheus middleware counts and times what the broker receives and publishes, in
+    the registry of the worker's own metrics, so that one `/metrics` shows both.
+    """
     servers = [url.strip() for url in settings.nats_url.split(",") if url.strip()]
     security = (
         NatsUserPassword(settings.nats_user, settings.nats_password.get_secret_value())
@@ -148,6 +154,7 @@ def make_broker(settings: WorkerSettings) -> NatsBroker:
         graceful_timeout=settings.rca_shutdown_grace_s,
         logger=logging.getLogger("aegis.rca_worker.faststream"),
         log_level=logging.DEBUG,
+        middlewares=[NatsPrometheusMiddleware(registry=metrics.REGISTRY, app_name="aegis-rca-worker")],
     )
 
 
@@ -169,7 +176,7 @@ def make_app(settings: WorkerSettings) -> AsgiFastStream:
     )(flow.handle)
     return AsgiFastStream(
         broker,
-        asgi_routes=health_routes(worker.readiness),
+        asgi_routes=health_routes(worker.readiness, metrics.REGISTRY),
         on_startup=[worker.start],
         after_startup=[worker.started],
         on_shutdown=[worker.stopping],

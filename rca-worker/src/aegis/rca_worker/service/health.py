@@ -9,7 +9,7 @@ from typing import Any
 
 from faststream.asgi import AsgiResponse
 from faststream.nats import NatsBroker
-from prometheus_client import make_asgi_app
+from prometheus_client import CollectorRegistry, make_asgi_app
 
 Asgi = Callable[
     [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]
@@ -28,8 +28,8 @@ class Readiness:
         return self.consuming and await self.broker.ping(timeout=1.0)
 
 
-def health_routes(readiness: Readiness) -> list[tuple[str, Any]]:
-    """The three routes, for `AsgiFastStream(asgi_routes=...)`."""
+def health_routes(readiness: Readiness, registry: CollectorRegistry) -> list[tuple[str, Any]]:
+    """The three routes, for `AsgiFastStream(asgi_routes=...)`; `/metrics` serves `registry`."""
 
     async def healthz(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await AsgiResponse(b"ok\n", 200, {"content-type": "text/plain"})(scope, receive, send)
@@ -39,4 +39,4 @@ def health_routes(readiness: Readiness) -> list[tuple[str, Any]]:
         body, status = (b"ready\n", 200) if ok else (b"not ready\n", 503)
         await AsgiResponse(body, status, {"content-type": "text/plain"})(scope, receive, send)
 
-    return [("/healthz", healthz), ("/readyz", readyz), ("/metrics", make_asgi_app())]
+    return [("/healthz", healthz), ("/readyz", readyz), ("/metrics", make_asgi_app(registry))]

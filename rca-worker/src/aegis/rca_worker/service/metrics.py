@@ -1,6 +1,12 @@
-"""The worker's own Prometheus metrics: outcomes, time per step, degraded answers, work in flight."""
+"""The worker's own Prometheus metrics: outcomes, time per step, degraded answers, work in flight.
 
-from prometheus_client import Counter, Gauge, Histogram
+They live in prometheus-client's process-wide registry, which FastStream's broker metrics share
+and `/metrics` serves: one worker process runs one app.
+"""
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+
+__all__ = ["ANALYSES", "DEAD_LETTERS", "DEGRADED", "IN_FLIGHT", "REGISTRY", "STEP_SECONDS"]
 
 ANALYSES = Counter(
     "aegis_rca_analyses_total",

@@ -1,7 +1,9 @@
 """Publishing one analysis's progress on `aegis.rca.progress.<request_id>`.
 
 Plain NATS publishes (the AEGIS_RCA stream keeps them too): progress is advisory, and waiting for a
-stream ack on every step would only slow the answer. The publisher remembers the step under way
+stream ack on every step would only slow the answer. They go through the NATS client itself, not
+the broker: FastStream's metrics label a publish by its subject, and one subject per request would
+grow a new time series with every question. The publisher remembers the step under way
 so that an attempt cut short (a timeout) is still reported as failed at the right step.
 """
 
@@ -13,6 +15,7 @@ from faststream.nats import NatsBroker
 from aegis.rca_worker.graph.context import StepStatus
 from aegis.shared.rca import AnalysisStep, RcaProgress
 from aegis.shared.subjects import progress_subject
+from aegis.shared.tracing import with_trace
 
 log = structlog.get_logger(__name__)
 
@@ -39,7 +42,11 @@ class ProgressPublisher:
             elapsed_ms=int((time.perf_counter() - self._began) * 1000),
         )
         try:
-            await self._broker.publish(event.model_dump_json().encode(), progress_subject(self._request_id))
+            await self._broker.connection.publish(
+                progress_subject(self._request_id),
+                event.model_dump_json().encode(),
+                headers=with_trace({}) or None,
+            )
         except Exception as error:  # noqa: BLE001 - progress is advisory; it must not fail the analysis
             log.warning("progress not published", step=step, error=str(error) or type(error).__name__)
 

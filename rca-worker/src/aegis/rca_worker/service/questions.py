@@ -33,6 +33,7 @@ from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import RcaResult
 from aegis.shared.streams import RCA_STREAM
 from aegis.shared.subjects import result_subject
+from aegis.shared.tracing import consuming, with_trace
 
 log = structlog.get_logger("aegis.rca_worker.questions")
 
@@ -89,9 +90,12 @@ class QuestionFlow:
     context: Callable[[ProgressPublisher], AnalysisContext]
 
     async def handle(self, msg: NatsMessage) -> None:
-        """One delivery of one question."""
+        """One delivery of one question.
+
+        Every log line written while it is handled, by whichever module, carries its request_id;
+        its span continues the trace of whoever asked, and the result and progress carry it on.
+        """
         raw: Msg = msg.raw_message
-        deliveries = raw.metadata.num_delivered
         try:
             question = QuestionEvent.model_validate_json(raw.data)
         except ValidationError as error:
@@ -100,7 +104,18 @@ class QuestionFlow:
                 raw, f"payload is not a QuestionEvent: {_schema_problems(error)}", "invalid"
             )
             return
-        bound = log.bind(request_id=question.request_id, source=question.source, delivery=deliveries)
+        deliveries = raw.metadata.num_delivered
+        with (
+            structlog.contextvars.bound_contextvars(
+                request_id=question.request_id, source=question.source, delivery=deliveries
+            ),
+            consuming("rca-worker analyse", raw.headers) as span,
+        ):
+            span.set_attribute("aegis.request_id", question.request_id)
+            await self._answer(msg, question, deliveries)
+
+    async def _answer(self, msg: NatsMessage, question: QuestionEvent, deliveries: int) -> None:
+        raw: Msg = msg.raw_message
         if deliveries > self.settings.rca_max_deliver:
             reason = "no attempt finished: the worker stopped or lost the question on every delivery"
             await self._give_up(question, raw, reason, deliveries - 1)
@@ -114,7 +129,7 @@ class QuestionFlow:
             metrics.ANALYSES.labels("help").inc()
             return
         progress = ProgressPublisher(self.broker, question.request_id)
-        bound.info("analysis started")
+        log.info("analysis started")
         metrics.IN_FLIGHT.inc()
         try:
             async with heartbeats(msg, self.settings.rca_ack_wait_s / 3):
@@ -128,7 +143,7 @@ class QuestionFlow:
                 await self._give_up(question, raw, reason, deliveries)
             else:
                 delay = self.settings.backoff[min(deliveries, len(self.settings.backoff)) - 1]
-                bound.warning("analysis failed, will retry", reason=reason, retry_in_s=delay)
+                log.warning("analysis failed, will retry", reason=reason, retry_in_s=delay)
                 metrics.ANALYSES.labels("retried").inc()
                 await msg.nack(delay=delay)
             return
@@ -136,7 +151,7 @@ class QuestionFlow:
             metrics.IN_FLIGHT.dec()
         await msg.ack()
         _record(state["result"], state)
-        bound.info(
+        log.info(
             "answered", degraded=state["result"].degraded, total_ms=state["result"].timings.get("total_ms")
         )
 
@@ -146,7 +161,7 @@ class QuestionFlow:
         ack = await self.broker.publish(
             result.model_dump_json().encode(),
             result_subject(result.source),
-            headers={"Nats-Msg-Id": f"result-{result.request_id}"},
+            headers=with_trace({"Nats-Msg-Id": f"result-{result.request_id}"}),
             stream=RCA_STREAM,
         )
         if ack.duplicate:
