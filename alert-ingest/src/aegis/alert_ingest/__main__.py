@@ -55,7 +55,7 @@ def main() -> None:
         print(f"aegis-alert-ingest: {error}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level, settings.log_format)
-    configure_tracing("aegis-alert-ingest")
+    configure_tracing("aegis-alert-ingest", settings.otel_exporter_otlp_endpoint)
     serve(create_app(settings), settings.http_host, settings.http_port)
 
 

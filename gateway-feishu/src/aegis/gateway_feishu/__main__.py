@@ -27,7 +27,7 @@ def main() -> None:
         print(f"aegis-gateway-feishu: {error}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level, settings.log_format)
-    configure_tracing("aegis-gateway-feishu")
+    configure_tracing("aegis-gateway-feishu", settings.otel_exporter_otlp_endpoint)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.http_host,

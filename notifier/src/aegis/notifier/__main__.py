@@ -28,7 +28,7 @@ def main() -> None:
         print(f"aegis-notifier: {error}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level, settings.log_format)
-    configure_tracing("aegis-notifier")
+    configure_tracing("aegis-notifier", settings.otel_exporter_otlp_endpoint)
     if settings.notifier_metrics_port:
         start_http_server(settings.notifier_metrics_port)
     asyncio.run(_serve(settings))

@@ -19,7 +19,7 @@ def main() -> None:
         print(f"aegis-rca-worker: {error}", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_level, settings.log_format)
-    configure_tracing("aegis-rca-worker")
+    configure_tracing("aegis-rca-worker", settings.otel_exporter_otlp_endpoint)
     asyncio.run(serve(make_app(settings), settings))
 
 

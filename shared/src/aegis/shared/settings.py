@@ -37,6 +37,10 @@ class AegisSettings(BaseSettings):
         default="auto", description="json, console, or auto (console on a terminal)."
     )
     locale: Locale = Field(default="zh", description="Language of messages users read: zh or en.")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector origin spans are exported to (e.g. http://jaeger:4318); unset: none.",
+    )
 
 
 S = TypeVar("S", bound=AegisSettings)

@@ -2,11 +2,10 @@
 
 Publishers put the W3C `traceparent` into the message headers; consumers continue the trace from
 them. Without an SDK configured every call here is a cheap no-op, so the hot paths pay nothing
-unless tracing is on. `configure_tracing` turns it on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set
-(and the `otel` extra of aegis-shared is installed).
+unless tracing is on. `configure_tracing` turns it on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set;
+the SDK is imported only then.
 """
 
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -18,21 +17,21 @@ log = structlog.get_logger("aegis.tracing")
 TRACEPARENT = "traceparent"
 
 
-def configure_tracing(service: str) -> bool:
-    """Export spans over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; True when enabled."""
-    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+def configure_tracing(service: str, endpoint: str | None) -> bool:
+    """Export `service`'s spans over OTLP/HTTP to the collector at `endpoint` (the setting
+    OTEL_EXPORTER_OTLP_ENDPOINT, an origin: `/v1/traces` is appended); True when enabled."""
+    if not endpoint:
         return False
-    try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    except ImportError:
-        log.warning("OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry SDK is not installed")
-        return False
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces")
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+    log.info("exporting spans", endpoint=endpoint, service=service)
     return True
 
 
