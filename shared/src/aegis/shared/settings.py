@@ -39,7 +39,7 @@ class AegisSettings(BaseSettings):
     locale: Locale = Field(default="zh", description="Language of messages users read: zh or en.")
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
-        description="OTLP/HTTP collector origin spans are exported to (e.g. http://jaeger:4318); unset: none.",
+        description="OTLP/HTTP collector origin for spans (e.g. http://jaeger:4318); unset: no export.",
     )
 
 
