@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from demo.__main__ import model_from_env
+from demo.chat import lark_md_html
 from tests.harness.binaries import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +29,9 @@ def test_demo_shows_alert_question_progress_and_names_the_injected_root_cause() 
     assert "**#1 payment**" in out
     assert "✔ root cause: payment" in out.splitlines()[-1]
     assert "from `make demo` to the answer card" in out
+    page = Path(out.split("the chat as a web page: file://", 1)[1].split()[0]).read_text()
+    assert page.count('class="msg bot') == 2
+    assert "<b>#1 payment</b>" in page
 
 
 def test_demo_uses_the_model_the_environment_configures() -> None:
@@ -37,3 +41,9 @@ def test_demo_uses_the_model_the_environment_configures() -> None:
     assert model_from_env(doubao) == "doubao"
     assert model_from_env({**doubao, "DOUBAO_MODEL": ""}) == "none"
     assert model_from_env({"DEFAULT_MODEL": "glm", "OLLAMA_BASE_URL": "http://x"}) == "glm"
+
+
+def test_the_chat_page_shows_card_markdown_and_escapes_everything_else() -> None:
+    assert lark_md_html('**#1 payment** `up{x="<a>"}`') == '<b>#1 payment</b> <code>up{x="&lt;a&gt;"}</code>'
+    assert lark_md_html("<at id=all></at>\n<script>") == "@all<br>&lt;script&gt;"
+    assert lark_md_html("[↗](http://grafana/x?a=1&b=2)") == '<a href="http://grafana/x?a=1&amp;b=2">↗</a>'
