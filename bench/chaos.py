@@ -71,7 +71,8 @@ class ChaosPlan:
     kill_every_s: tuple[float, float] = (4.0, 10.0)
     outage_s: tuple[float, float] = (0.5, 4.0)
     drain_timeout_s: float = 180.0
-    settle_s: float = 5.0
+    # Longer than the ack waits in CHAOS_ENV, so that a redelivery's duplicate would show.
+    settle_s: float = 15.0
 
 
 @dataclass

