@@ -130,6 +130,13 @@ def is_answer(message: FakeMessage) -> bool:
     return any(title in message.current for title in ANSWERED)
 
 
+def question_outcome(replies: list[FakeMessage]) -> str:
+    """`answered` (one reply, now the answer), `duplicated` (more than one reply) or `lost`."""
+    if len(replies) > 1:
+        return "duplicated"
+    return "answered" if replies and is_answer(replies[0]) else "lost"
+
+
 class Chaos:
     """One run: the estate, the traffic sources, the monkey, and the books."""
 
@@ -281,10 +288,11 @@ class Chaos:
     def _unsettled(self) -> int:
         shown = alert_cards(self.feishu)
         missing = sum(1 for name in self.accepted if shown[name] == 0)
-        unanswered = 0
-        for asked in self.questions:
-            replies = self.feishu.replies_to(asked.message_id)
-            unanswered += not (replies and is_answer(replies[0]))
+        unanswered = sum(
+            1
+            for asked in self.questions
+            if question_outcome(self.feishu.replies_to(asked.message_id)) == "lost"
+        )
         return missing + unanswered
 
     async def drain(self) -> None:
@@ -305,9 +313,10 @@ class Chaos:
         report.questions_asked = len(self.questions)
         for asked in self.questions:
             replies = self.feishu.replies_to(asked.message_id)
-            if len(replies) > 1:
+            outcome = question_outcome(replies)
+            if outcome == "duplicated":
                 report.questions_duplicated.append(asked.message_id)
-            elif not replies or not is_answer(replies[0]):
+            elif outcome == "lost":
                 report.questions_lost.append(asked.message_id)
             else:
                 report.questions_answered_once += 1
