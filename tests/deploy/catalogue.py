@@ -1,8 +1,8 @@
 """What the deployables are and which settings each reads, found in the code rather than listed here.
 
-A service's settings are the class its console script passes to `load_settings`, so a variable
-added to any service shows up in every deployment check at once (compose, .env.example, the chart,
-the README) without anyone editing these tests.
+A service's settings are the class its console script passes to `start_service` (or, like the CLI,
+to `load_settings`), so a variable added to any service shows up in every deployment check at once
+(compose, .env.example, the chart, the README) without anyone editing these tests.
 """
 
 import ast
@@ -80,7 +80,8 @@ def settings_of(cls: type[BaseSettings]) -> tuple[Setting, ...]:
 
 
 def _loaded_settings_classes(module_file: Path) -> list[type[BaseSettings]]:
-    """The classes `module_file` passes to `load_settings(...)`, resolved through its imports."""
+    """The classes `module_file` passes to `start_service(...)` or `load_settings(...)`, resolved
+    through its imports."""
     tree = ast.parse(module_file.read_text(encoding="utf-8"))
     imported = {
         alias.asname or alias.name: node.module
@@ -93,7 +94,7 @@ def _loaded_settings_classes(module_file: Path) -> list[type[BaseSettings]]:
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
-            and node.func.id == "load_settings"
+            and node.func.id in ("start_service", "load_settings")
             and node.args
             and isinstance(node.args[0], ast.Name)
         ):

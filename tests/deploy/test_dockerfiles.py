@@ -63,7 +63,7 @@ def test_entrypoint_is_the_distributions_console_script(folder: str) -> None:
     assert re.search(rf"^def {service.entry_function}\(", module_file.read_text(encoding="utf-8"), re.M), (
         f"{service.entry_module} defines no {service.entry_function}()"
     )
-    assert service.settings, f"{service.entry_module} loads no settings class with load_settings(...)"
+    assert service.settings, f"{service.entry_module} loads no settings class with start_service(...)"
 
 
 @pytest.mark.parametrize("folder", DEPLOYABLES)

@@ -12,9 +12,7 @@ from starlette.types import ASGIApp
 
 from aegis.alert_ingest.app import create_app
 from aegis.alert_ingest.settings import IngestSettings
-from aegis.shared.logging import configure_logging
-from aegis.shared.settings import ConfigError, load_settings
-from aegis.shared.tracing import configure_tracing
+from aegis.shared.startup import start_service
 
 # Long enough for in-flight webhooks to get their JetStream ack, short enough for a pod's
 # termination grace period (30 s by default).
@@ -49,13 +47,7 @@ def serve(app: ASGIApp, host: str, port: int) -> None:
 
 
 def main() -> None:
-    try:
-        settings = load_settings(IngestSettings)
-    except ConfigError as error:
-        print(f"aegis-alert-ingest: {error}", file=sys.stderr)
-        sys.exit(2)
-    configure_logging(settings.log_level, settings.log_format)
-    configure_tracing("aegis-alert-ingest", settings.otel_exporter_otlp_endpoint)
+    settings = start_service(IngestSettings, "aegis-alert-ingest")
     serve(create_app(settings), settings.http_host, settings.http_port)
 
 

@@ -11,9 +11,7 @@ import uvicorn
 
 from aegis.gateway_feishu.app import create_app
 from aegis.gateway_feishu.settings import GatewaySettings
-from aegis.shared.logging import configure_logging
-from aegis.shared.settings import ConfigError, load_settings
-from aegis.shared.tracing import configure_tracing
+from aegis.shared.startup import start_service
 
 # Long enough for in-flight callbacks to get their JetStream ack, short enough for a pod's
 # termination grace period (30 s by default).
@@ -21,13 +19,7 @@ GRACEFUL_SHUTDOWN_S = 10
 
 
 def main() -> None:
-    try:
-        settings = load_settings(GatewaySettings)
-    except ConfigError as error:
-        print(f"aegis-gateway-feishu: {error}", file=sys.stderr)
-        sys.exit(2)
-    configure_logging(settings.log_level, settings.log_format)
-    configure_tracing("aegis-gateway-feishu", settings.otel_exporter_otlp_endpoint)
+    settings = start_service(GatewaySettings, "aegis-gateway-feishu")
     config = uvicorn.Config(
         create_app(settings),
         host=settings.http_host,
