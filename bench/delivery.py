@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,10 +20,11 @@ from pathlib import Path
 
 import httpx
 
-from bench.measuring import percentile, rss_mb, wait_ready
+from bench.measuring import percentile, rss_mb
 from tests.fakes.feishu import FakeFeishu
 from tests.harness.alerts import webhook_payload
-from tests.harness.ports import free_port
+from tests.harness.nats_server import NatsServer
+from tests.harness.services import ServiceProcess
 
 BIN = Path(sys.executable).parent
 GROUP = re.compile(r"Bench(\d{6})")
@@ -32,14 +32,14 @@ GROUP = re.compile(r"Bench(\d{6})")
 
 async def run(rate: float, seconds: float) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="aegis-bench-"))
-    nats_port, http_port = free_port(), free_port()
     feishu = FakeFeishu()
     feishu.start()
+    nats_server = NatsServer(BIN / "nats-server", workdir / "nats")
+    nats_server.start()
     env = {
         **os.environ,
-        "NATS_URL": f"nats://127.0.0.1:{nats_port}",
+        "NATS_URL": nats_server.url,
         "HTTP_HOST": "127.0.0.1",
-        "HTTP_PORT": str(http_port),
         "NOTIFIER_SINK": "feishu",
         "FEISHU_APP_ID": feishu.app_id,
         "FEISHU_APP_SECRET": feishu.app_secret,
@@ -48,30 +48,15 @@ async def run(rate: float, seconds: float) -> int:
         "NOTIFIER_METRICS_PORT": "0",
         "LOG_LEVEL": "WARNING",
     }
-    log = (workdir / "services.log").open("w")
-    nats = subprocess.Popen(
-        [
-            str(BIN / "nats-server"),
-            "-js",
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(nats_port),
-            "-sd",
-            str(workdir / "nats"),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    ingest = subprocess.Popen(
-        [str(BIN / "aegis-alert-ingest")], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    notifier = subprocess.Popen([str(BIN / "aegis-notifier")], env=env, stdout=log, stderr=subprocess.STDOUT)
-    services = {"alert-ingest": ingest, "notifier": notifier}
+    log = workdir / "services.log"
+    ingest = ServiceProcess.http_service("alert-ingest", "aegis-alert-ingest", env, log).start()
+    notifier = ServiceProcess("notifier", [str(BIN / "aegis-notifier")], env, log).start()
+    pids = {"alert-ingest": ingest.pid, "notifier": notifier.pid}
+    http_port = ingest.port
     try:
-        await wait_ready(f"http://127.0.0.1:{http_port}/readyz")
+        await ingest.ready()
         await asyncio.sleep(3)
-        idle = {name: rss_mb(p.pid) for name, p in services.items()}
+        idle = {name: rss_mb(pid) for name, pid in pids.items()}
         peak = dict(idle)
         sent_at: dict[int, float] = {}
         total = int(rate * seconds)
@@ -89,7 +74,7 @@ async def run(rate: float, seconds: float) -> int:
                 await asyncio.sleep(max(0.0, started + number / rate - time.monotonic()))
                 tasks.append(asyncio.create_task(post(number)))
                 if number % 25 == 0:
-                    peak = {name: max(peak[name], rss_mb(p.pid)) for name, p in services.items()}
+                    peak = {name: max(peak[name], rss_mb(pid)) for name, pid in pids.items()}
             await asyncio.gather(*tasks)
         deadline = time.monotonic() + 60
         shown: dict[int, float] = {}
@@ -97,7 +82,7 @@ async def run(rate: float, seconds: float) -> int:
             for message in feishu.sent("oc_bench"):
                 for number in GROUP.findall(message.content):
                     shown.setdefault(int(number), message.created_at)
-            peak = {name: max(peak[name], rss_mb(p.pid)) for name, p in services.items()}
+            peak = {name: max(peak[name], rss_mb(pid)) for name, pid in pids.items()}
             await asyncio.sleep(0.2)
         latencies = [shown[n] - sent_at[n] for n in shown]
         messages = feishu.sent("oc_bench")
@@ -110,13 +95,13 @@ async def run(rate: float, seconds: float) -> int:
         worst = max(latencies) * 1000
         print(f"  latency p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {worst:.0f} ms (target p99 ≤ 300)")
         print(f"  max sends to the chat in any 1 s: {feishu.max_sends_in_any_second('oc_bench')} (limit 5)")
-        for name in services:
+        for name in pids:
             print(f"  {name} RSS idle {idle[name]:.0f} MB, under load {peak[name]:.0f} MB (target ≤ 120 MB)")
         return 0 if len(shown) == total else 1
     finally:
-        for process in (notifier, ingest, nats):
-            process.terminate()
-            process.wait(timeout=10)
+        for service in (notifier, ingest):
+            service.stop()
+        nats_server.stop()
         feishu.stop()
 
 

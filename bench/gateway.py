@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,11 +28,12 @@ from typing import Any
 import nats
 
 from aegis.shared.streams import QUESTIONS_STREAM
-from bench.measuring import percentile, rss_mb, wait_ready
+from bench.measuring import percentile, rss_mb
 from tests.fakes.feishu import FakeFeishu
 from tests.fakes.feishu_ws import Ack, FakeLongConnection
 from tests.gateway.payloads import message_event
-from tests.harness.ports import free_port
+from tests.harness.nats_server import NatsServer
+from tests.harness.services import ServiceProcess
 
 BIN = Path(sys.executable).parent
 TARGET_RATE, TARGET_P99_MS, TARGET_RSS_MB = 500.0, 100.0, 120.0
@@ -116,8 +116,9 @@ async def stream_count(nats_url: str) -> int:
 
 async def run(events: int, in_flight: int, duplicates: float, rate: float, seconds: float) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="aegis-bench-gateway-"))
-    nats_port, http_port = free_port(), free_port()
-    nats_url = f"nats://127.0.0.1:{nats_port}"
+    nats_server = NatsServer(BIN / "nats-server", workdir / "nats")
+    nats_server.start()
+    nats_url = nats_server.url
     feishu = FakeFeishu()
     feishu.start()
     fake = FakeLongConnection(feishu.app_id, feishu.app_secret, upstream=feishu.base_url)
@@ -130,30 +131,14 @@ async def run(events: int, in_flight: int, duplicates: float, rate: float, secon
         "FEISHU_BASE_URL": fake.base_url,
         "FEISHU_EVENT_MODE": "ws",
         "HTTP_HOST": "127.0.0.1",
-        "HTTP_PORT": str(http_port),
         "LOG_LEVEL": "WARNING",
         "LOG_FORMAT": "json",
     }
-    log = (workdir / "services.log").open("w")
-    nats_server = subprocess.Popen(
-        [
-            str(BIN / "nats-server"),
-            "-js",
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(nats_port),
-            "-sd",
-            str(workdir / "nats"),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    gateway = subprocess.Popen(
-        [str(BIN / "aegis-gateway-feishu")], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    gateway = ServiceProcess.http_service(
+        "gateway-feishu", "aegis-gateway-feishu", env, workdir / "services.log"
+    ).start()
     try:
-        await wait_ready(f"http://127.0.0.1:{http_port}/readyz")
+        await gateway.ready()
         await asyncio.sleep(2)
         idle = rss_mb(gateway.pid)
         await saturate(
@@ -194,9 +179,8 @@ async def run(events: int, in_flight: int, duplicates: float, rate: float, secon
         )
         return 0 if met else 1
     finally:
-        for process in (gateway, nats_server):
-            process.terminate()
-            process.wait(timeout=15)
+        gateway.stop()
+        nats_server.stop()
         fake.stop()
         feishu.stop()
 

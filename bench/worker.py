@@ -28,18 +28,14 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import nats
 from nats.aio.client import Client
 
@@ -54,79 +50,30 @@ from aegis.simulator.scenarios import Scenario, make_scenario, scenario_set
 from aegis.simulator.telemetry import ScenarioTelemetry
 from bench.measuring import percentile, rss_mb
 from tests.fakes.llm import Reply, ScriptedLlm, report
-from tests.harness.ports import free_port
+from tests.harness.nats_server import NatsServer
+from tests.harness.services import ServiceProcess, SimulatedBackends
 
 BIN = Path(sys.executable).parent
 QUESTION = "payment 5xx went up, why?"
-
-
-@contextmanager
-def process(
-    command: list[str], log: Path, env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[str]]:
-    """A child process, terminated at the end."""
-    with log.open("a") as out:
-        child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
-    try:
-        yield child
-    finally:
-        child.terminate()
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
-@contextmanager
-def fakes(start: float, latency_ms: float, log: Path) -> Iterator[dict[str, str]]:
-    """The scenario's Prometheus/Loki/Jaeger fakes in a process of their own; their URLs."""
-    command = [sys.executable, "-m", "aegis.simulator.serve", "--fault", "exception", "--root", "payment"]
-    command += ["--seed", "1", "--start", repr(start), "--latency-ms", str(latency_ms)]
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log.open("a"), text=True)
-    try:
-        assert child.stdout is not None
-        yield json.loads(child.stdout.readline())
-    finally:
-        child.terminate()
-        child.wait(timeout=10)
 
 
 class Workers:
     """`count` aegis-rca-worker processes with one environment."""
 
     def __init__(self, count: int, env: dict[str, str], log: Path) -> None:
-        self.ports = [free_port() for _ in range(count)]
         self.children = [
-            subprocess.Popen(
-                [str(BIN / "aegis-rca-worker")],
-                env={**env, "HTTP_PORT": str(port)},
-                stdout=log.open("a"),
-                stderr=subprocess.STDOUT,
-            )
-            for port in self.ports
+            ServiceProcess.http_service(f"rca-worker-{n}", "aegis-rca-worker", env, log).start()
+            for n in range(count)
         ]
 
     async def ready(self) -> None:
         """Until every `/readyz` answers 200."""
-        async with httpx.AsyncClient() as http:
-            for port in self.ports:
-                for _ in range(600):
-                    try:
-                        if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.1)
-                else:
-                    raise TimeoutError(f"worker on {port} not ready")
+        await asyncio.gather(*(child.ready() for child in self.children))
 
     def stop(self) -> None:
         """SIGTERM every worker and wait."""
         for child in self.children:
-            child.terminate()
-        for child in self.children:
-            child.wait(timeout=30)
+            child.stop()
 
 
 class Answers:
@@ -272,36 +219,27 @@ def digest_sizes(jobs: int) -> dict[str, Any]:
 async def serve_benchmarks(
     args: argparse.Namespace, workdir: Path, prometheus: str, promtool: str
 ) -> dict[str, Any]:
-    nats_port = free_port()
-    nats_url = f"nats://127.0.0.1:{nats_port}"
     log = workdir / "bench.log"
-    nats_command = [
-        str(BIN / "nats-server"),
-        "-js",
-        "-a",
-        "127.0.0.1",
-        "-p",
-        str(nats_port),
-        "-sd",
-        str(workdir / "js"),
-    ]
     results: dict[str, Any] = {}
-    with process(nats_command, log):
-        await asyncio.sleep(0.5)
+    with NatsServer(BIN / "nats-server", workdir / "js") as nats_server:
+        nats_url = nats_server.url
         client = await nats.connect(nats_url)
         await ensure_streams(client.jetstream(), Topology())
         await client.close()
         start = recent_start()
         telemetry = ScenarioTelemetry(make_scenario("exception", "payment", 1, start=start))
         with (
-            fakes(start, 0.0, log) as urls,
+            SimulatedBackends(workdir, "exception", "payment", start_at=start) as fakes,
             RealPrometheus(telemetry, Path(prometheus), Path(promtool)) as real,
         ):
             results["latency"] = await latency_and_memory(
-                nats_url, {**urls, "prometheus": real.url}, args.questions, log
+                nats_url, {**fakes.urls, "prometheus": real.url}, args.questions, log
             )
         results["scaling"] = []
-        with fakes(start, 300.0, log) as slow:
+        with SimulatedBackends(
+            workdir, "exception", "payment", latency_ms=300.0, start_at=start
+        ) as slow_fakes:
+            slow = slow_fakes.urls
             for concurrency in args.concurrency:
                 one = await throughput(nats_url, slow, 1, concurrency, args.rounds, log)
                 four = await throughput(nats_url, slow, 4, concurrency, args.rounds, log)

