@@ -26,7 +26,7 @@ from aegis.shared.questions import QuestionEvent, ReplyTo
 from aegis.shared.rca import RcaProgress, RcaResult
 from aegis.shared.settings import Locale
 from aegis.shared.streams import QUESTIONS_STREAM, RCA_STREAM
-from aegis.shared.subjects import question_subject, result_subject
+from aegis.shared.subjects import progress_subject, question_subject, result_subject
 from aegis.shared.tracing import consuming
 
 PROGRESS_PATCH_INTERVAL_S = 1.0
@@ -70,7 +70,7 @@ class QuestionReplies:
 
     async def run(self) -> None:
         js = self._nc.jetstream()
-        progress = await self._nc.subscribe("aegis.rca.progress.*", cb=self._on_progress)
+        progress = await self._nc.subscribe(progress_subject("*"), cb=self._on_progress)
         try:
             await asyncio.gather(
                 consume(
