@@ -63,7 +63,7 @@ def connections(sock: socket.socket, wait_s: float = 0.3) -> int:
 
 def client_for(http: httpx.AsyncClient, sock: socket.socket) -> ReadOnlyClient:
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    return ReadOnlyClient(http, {b: BackendEndpoint(url, 0.3) for b in Backend})
+    return ReadOnlyClient(http, {b: BackendEndpoint(url, 0.3, attempts=1) for b in Backend})
 
 
 @pytest.mark.parametrize(("backend", "method", "path"), FORBIDDEN)

@@ -59,7 +59,8 @@ def injected_loki(incident: ScenarioTelemetry) -> Iterator[LoopbackServer]:
 
     def handle(method: str, path: str, params: Params) -> FakeResponse:
         answer = fake.handle(method, path, params)
-        if path.endswith("/query_range") and answer.status == 200:
+        streams = answer.status == 200 and answer.body["data"].get("resultType") == "streams"
+        if path.endswith("/query_range") and streams:
             for stream in answer.body["data"]["result"]:
                 if stream["stream"].get("app") == "payment":
                     stream["values"] = [[t, f"{INJECTION}. {line}"] for t, line in stream["values"]]

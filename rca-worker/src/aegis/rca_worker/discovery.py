@@ -17,7 +17,8 @@ from aegis.rca_worker.backends.loki import LokiClient
 from aegis.rca_worker.backends.prometheus import PrometheusClient
 from aegis.rca_worker.backends.readonly import Backend, BackendUnavailable, ReadOnlyClient
 from aegis.rca_worker.settings import RcaSettings
-from aegis.rca_worker.tools.promql_templates import RED_CONVENTIONS, SATURATION_CONVENTIONS
+from aegis.rca_worker.tools.prometheus_query_range import discover
+from aegis.rca_worker.tools.promql_templates import RED_FAMILIES, SATURATION_FAMILIES
 
 log = structlog.get_logger(__name__)
 _WORD_EDGE = r"A-Za-z0-9_\-"
@@ -45,6 +46,13 @@ async def _quietly(job: Awaitable[list[str]]) -> list[str]:
         return []
 
 
+async def _prometheus_services(client: PrometheusClient, start: float, end: float) -> list[str]:
+    """Services of every metric family present, named as the family's identity reads them."""
+    names = set(await client.label_values("__name__", start, end))
+    found = await discover(client, (*RED_FAMILIES, *SATURATION_FAMILIES), names, None, start, end)
+    return sorted({service for f in found for service in f.services})
+
+
 async def discover_services(
     client: ReadOnlyClient, settings: RcaSettings, start: float, end: float
 ) -> set[str]:
@@ -56,11 +64,7 @@ async def discover_services(
         loki = LokiClient(client)
         jobs.append(loki.label_values(settings.loki_service_label_key, int(start * 1e9), int(end * 1e9)))
     if client.configured(Backend.PROMETHEUS):
-        prometheus = PrometheusClient(client)
-        for convention in (*RED_CONVENTIONS, *SATURATION_CONVENTIONS):
-            jobs.append(
-                prometheus.label_values(convention.service_label, start, end, [convention.probe_metric])
-            )
+        jobs.append(_prometheus_services(PrometheusClient(client), start, end))
     answers = await asyncio.gather(*(_quietly(job) for job in jobs))
     return {name for names in answers for name in names if name}
 

@@ -19,7 +19,26 @@ LATENCY_P99 = "latency_p99"
 CPU = "cpu"
 MEMORY = "memory"
 RESTARTS = "restarts"
-KNOWN_SIGNALS = (REQUEST_RATE, ERROR_RATIO, LATENCY_P95, LATENCY_P99, CPU, MEMORY, RESTARTS)
+# Added with the real-cluster families (issue 11): saturation and Kubernetes state.
+CPU_THROTTLING = "cpu_throttling"
+OOM_KILLED = "oom_killed"
+CRASH_LOOP = "crash_loop"
+REPLICAS_UNAVAILABLE = "replicas_unavailable"
+ROLLOUT = "rollout"
+KNOWN_SIGNALS = (
+    REQUEST_RATE,
+    ERROR_RATIO,
+    LATENCY_P95,
+    LATENCY_P99,
+    CPU,
+    MEMORY,
+    RESTARTS,
+    CPU_THROTTLING,
+    OOM_KILLED,
+    CRASH_LOOP,
+    REPLICAS_UNAVAILABLE,
+    ROLLOUT,
+)
 
 
 class _Frozen(BaseModel):
@@ -33,6 +52,8 @@ class MetricSeries(_Frozen):
     signal: str
     query: str
     points: list[tuple[float, float]]
+    family: str = Field(default="", description="The metric family it came from, e.g. istio, cadvisor.")
+    namespace: str = ""
 
 
 class LogTemplate(_Frozen):
@@ -75,6 +96,17 @@ class TraceOrigin(_Frozen):
     excerpt: str
 
 
+class Change(_Frozen):
+    """Something that changed on a service, read from kube-state-metrics: a rollout, a restart."""
+
+    service: str
+    time: float
+    kind: Literal["rollout", "oom_killed", "restart", "crash_loop", "replicas_unavailable"]
+    detail: str
+    query: str
+    namespace: str = ""
+
+
 class EvidenceGap(_Frozen):
     """Evidence that could not be gathered, and why; never fatal to an analysis."""
 
@@ -102,6 +134,14 @@ class EvidenceBundle(_Frozen):
     gaps: list[EvidenceGap] = Field(default_factory=list)
     sources: dict[str, str] = Field(
         default_factory=dict, description="Which source said what, e.g. the convention."
+    )
+    changes: list[Change] = Field(
+        default_factory=list, description="Rollouts and restarts in or just before the window."
+    )
+    aliases: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Per service, the name each backend knows it by when that differs "
+        "({service: {backend: name}}).",
     )
     change_hint: float | None = Field(
         default=None, description="When the incident is known to start, if known."

@@ -48,6 +48,28 @@ class RcaSettings(AegisSettings):
         default=None, description="Authorization header value for Jaeger."
     )
 
+    prometheus_extra_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON {header: value} sent to Prometheus, e.g. {"X-Scope-OrgID": "team"} (Mimir, '
+        'Cortex) or {"THANOS-TENANT": "team"}; not for credentials (PROMETHEUS_AUTH_HEADER is secret).',
+    )
+    loki_extra_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON {header: value} sent to Loki besides X-Scope-OrgID; not for credentials.",
+    )
+    jaeger_extra_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON {header: value} sent to Jaeger, e.g. {"x-tenant": "team"} (multi-tenant '
+        "Jaeger); not for credentials.",
+    )
+    backend_attempts: int = Field(
+        default=3, ge=1, le=10, description="Tries of one backend request on 429, 5xx and timeouts."
+    )
+    backend_max_backoff_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="The longest wait between tries, seconds (Retry-After is capped to it).",
+    )
     evidence_concurrency: int = Field(
         default=16, ge=1, le=128, description="Backend requests in flight per analysis."
     )

@@ -1,4 +1,10 @@
-"""Jaeger's query HTTP API (the one its UI uses), read-only: services, trace search, traces, dependencies."""
+"""Jaeger's query HTTP API (the one its UI uses), read-only: services, trace search, traces, dependencies.
+
+Shaped by what real Jaeger and VictoriaTraces answer: `"data": null` is an empty list (the in-memory
+store with nothing in it), `errors` next to `data` keep the data (per-trace "not found"), and a span
+is erroring by `error=true`, `otel.status_code=ERROR`, an HTTP status ≥ 500, a non-zero gRPC code or
+an `exception`/`error` event. A FOLLOWS_FROM reference is a parent too (async consumers, OTel links).
+"""
 
 import json
 from dataclasses import dataclass, field
@@ -31,13 +37,42 @@ class Trace:
 
 
 def _data(payload: Any, path: str) -> Any:
-    if not isinstance(payload, dict) or "data" not in payload or payload.get("errors"):
+    if not isinstance(payload, dict) or "data" not in payload:
         raise BackendUnavailable(Backend.JAEGER, f"unexpected answer on {path}: {str(payload)[:120]}")
+    if payload["data"] is None and payload.get("errors"):
+        raise BackendUnavailable(Backend.JAEGER, f"{path} answered errors: {str(payload['errors'])[:120]}")
     return payload["data"]
 
 
-def _is_error(tags: dict[str, str]) -> bool:
-    return tags.get("error") == "true" or tags.get("otel.status_code") == "ERROR"
+def _int_tag(tags: dict[str, str], *keys: str) -> int | None:
+    for key in keys:
+        try:
+            return int(float(tags[key]))
+        except (KeyError, ValueError):
+            continue
+    return None
+
+
+def is_error(tags: dict[str, str], events: list[dict[str, str]] = []) -> bool:  # noqa: B006
+    """Whether a span with these tags and span-log events failed, by every convention in use."""
+    if tags.get("error") == "true" or tags.get("otel.status_code") == "ERROR":
+        return True
+    status = _int_tag(tags, "http.status_code", "http.response.status_code")
+    if status is not None and status >= 500:
+        return True
+    grpc = _int_tag(tags, "rpc.grpc.status_code")
+    if grpc is not None and grpc != 0:
+        return True
+    return any(e.get("event") in ("exception", "error") or "exception.type" in e for e in events)
+
+
+def _fields(items: Any) -> dict[str, str]:
+    return {
+        str(t["key"]): str(t.get("value")).lower()
+        if isinstance(t.get("value"), bool)
+        else str(t.get("value"))
+        for t in items or []
+    }
 
 
 def parse_trace(raw: Any) -> Trace:
@@ -45,16 +80,22 @@ def parse_trace(raw: Any) -> Trace:
     processes = {pid: str(p.get("serviceName", "")) for pid, p in raw.get("processes", {}).items()}
     spans: list[Span] = []
     for item in raw["spans"]:
-        tags = {
-            str(t["key"]): str(t.get("value")).lower()
-            if isinstance(t.get("value"), bool)
-            else str(t.get("value"))
-            for t in item.get("tags", [])
-        }
+        tags = _fields(item.get("tags"))
+        events = [_fields(entry.get("fields")) for entry in item.get("logs") or []]
+        references = item.get("references") or []
         parent = next(
-            (str(r["spanID"]) for r in item.get("references", []) or [] if r.get("refType") == "CHILD_OF"),
+            (
+                str(r["spanID"])
+                for kind in ("CHILD_OF", "FOLLOWS_FROM")
+                for r in references
+                if r.get("refType") == kind and r.get("traceID", raw["traceID"]) == raw["traceID"]
+            ),
             None,
         )
+        if "exception.message" not in tags:
+            message = next((e["exception.message"] for e in events if "exception.message" in e), None)
+            if message is not None:
+                tags["exception.message"] = message
         spans.append(
             Span(
                 trace_id=str(item["traceID"]),
@@ -64,7 +105,7 @@ def parse_trace(raw: Any) -> Trace:
                 operation=str(item.get("operationName", "")),
                 start_us=int(item["startTime"]),
                 duration_us=int(item["duration"]),
-                error=_is_error(tags),
+                error=is_error(tags, events),
                 tags=tags,
             )
         )
@@ -80,6 +121,7 @@ class JaegerClient:
     async def services(self) -> list[str]:
         """Service names Jaeger has seen."""
         data = _data(await self._client.get_json(Backend.JAEGER, "/api/services"), "/api/services")
+        data = [] if data is None else data
         if not isinstance(data, list):
             raise BackendUnavailable(Backend.JAEGER, "/api/services did not answer a list")
         return sorted(str(s) for s in data)
@@ -138,6 +180,8 @@ class JaegerClient:
         """One full trace by id."""
         path = f"/api/traces/{trace_id}"
         data = _data(await self._client.get_json(Backend.JAEGER, path), path)
+        if not data:
+            raise BackendUnavailable(Backend.JAEGER, f"{path}: trace not found")
         try:
             return parse_trace(data[0])
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):

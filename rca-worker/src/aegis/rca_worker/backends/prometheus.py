@@ -1,12 +1,21 @@
-"""Prometheus's HTTP query API, read-only: range queries, series and label values, decoded.
+"""Prometheus's HTTP query API, read-only: range queries, series, label values and the scrape interval.
 
 Only shapes are checked here; what the numbers mean is the `prometheus_query_range` tool's business.
+What the real server imposes is handled here once: at most 11,000 points per series (the step grows
+with the window), `warnings`/`infos` annotations kept in `notes` (partial data is still data, but the
+answer must say so), and the scrape interval read from the server so rate windows can cover it.
 """
 
-from dataclasses import dataclass
+import math
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from aegis.rca_worker.backends.readonly import Backend, BackendUnavailable, ReadOnlyClient
+
+MAX_POINTS = 11_000
+_INTERVAL = re.compile(r"^\s*scrape_interval:\s*(\d+(?:\.\d+)?)(ms|s|m|h)\s*$", re.M)
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 @dataclass(frozen=True)
@@ -17,26 +26,45 @@ class RangeSeries:
     points: list[tuple[float, float]]
 
 
-def _data(payload: Any, path: str) -> Any:
+def fit_step(start: float, end: float, step: float, max_points: int = MAX_POINTS) -> float:
+    """`step`, grown (to whole seconds) so that [start, end] has at most `max_points` points."""
+    span = max(0.0, end - start)
+    needed = span / (max_points - 1) if max_points > 1 else span
+    return float(max(step, math.ceil(needed)))
+
+
+def scrape_interval_in(config_yaml: str) -> float | None:
+    """The longest `scrape_interval` of a Prometheus configuration (global or per job), in seconds."""
+    found = [float(value) * _UNIT_S[unit] for value, unit in _INTERVAL.findall(config_yaml)]
+    return max(found) if found else None
+
+
+def _data(payload: Any, path: str, notes: list[str] | None = None) -> Any:
     if not isinstance(payload, dict) or payload.get("status") != "success" or "data" not in payload:
         error = payload.get("error") if isinstance(payload, dict) else None
         raise BackendUnavailable(
             Backend.PROMETHEUS, f"unexpected answer on {path}: {str(error or payload)[:120]}"
         )
+    if notes is not None:
+        for kind in ("warnings", "infos"):
+            notes.extend(f"{kind[:-1]}: {str(n)[:200]}" for n in payload.get(kind) or [])
     return payload["data"]
 
 
+@dataclass
 class PrometheusClient:
-    """Typed reads of one Prometheus through the read-only client."""
+    """Typed reads of one Prometheus through the read-only client; annotations collect in `notes`."""
 
-    def __init__(self, client: ReadOnlyClient) -> None:
-        self._client = client
+    client: ReadOnlyClient
+    notes: list[str] = field(default_factory=list)
 
     async def query_range(self, query: str, start: float, end: float, step: float) -> list[RangeSeries]:
-        """Evaluate `query` over [start, end] every `step` seconds."""
+        """Evaluate `query` over [start, end] every `step` seconds (grown to stay under 11,000 points)."""
         path = "/api/v1/query_range"
+        step = fit_step(start, end, step)
         params = [("query", query), ("start", f"{start:.3f}"), ("end", f"{end:.3f}"), ("step", f"{step:g}")]
-        data = _data(await self._client.get_json(Backend.PROMETHEUS, path, params), path)
+        payload = await self.client.get_json(Backend.PROMETHEUS, path, params)
+        data = _data(payload, path, self.notes)
         if not isinstance(data, dict) or data.get("resultType") != "matrix":
             raise BackendUnavailable(Backend.PROMETHEUS, f"{path} did not answer a matrix")
         result: list[RangeSeries] = []
@@ -53,7 +81,7 @@ class PrometheusClient:
         path = "/api/v1/series"
         params: list[tuple[str, str | int | float]] = [("match[]", m) for m in matchers]
         params += [("start", f"{start:.3f}"), ("end", f"{end:.3f}")]
-        data = _data(await self._client.get_json(Backend.PROMETHEUS, path, params), path)
+        data = _data(await self.client.get_json(Backend.PROMETHEUS, path, params), path, self.notes)
         if not isinstance(data, list):
             raise BackendUnavailable(Backend.PROMETHEUS, f"{path} did not answer a list")
         return [{str(k): str(v) for k, v in item.items()} for item in data if isinstance(item, dict)]
@@ -63,7 +91,29 @@ class PrometheusClient:
         path = f"/api/v1/label/{label}/values"
         params: list[tuple[str, str | int | float]] = [("start", f"{start:.3f}"), ("end", f"{end:.3f}")]
         params += [("match[]", m) for m in matchers]
-        data = _data(await self._client.get_json(Backend.PROMETHEUS, path, params), path)
+        data = _data(await self.client.get_json(Backend.PROMETHEUS, path, params), path, self.notes)
         if not isinstance(data, list):
             raise BackendUnavailable(Backend.PROMETHEUS, f"{path} did not answer a list")
         return sorted(str(v) for v in data)
+
+    async def label_names(self, matchers: list[str], start: float, end: float) -> list[str]:
+        """Label names of the series matching `matchers` in [start, end]."""
+        path = "/api/v1/labels"
+        params: list[tuple[str, str | int | float]] = [("match[]", m) for m in matchers]
+        params += [("start", f"{start:.3f}"), ("end", f"{end:.3f}")]
+        data = _data(await self.client.get_json(Backend.PROMETHEUS, path, params), path, self.notes)
+        if not isinstance(data, list):
+            raise BackendUnavailable(Backend.PROMETHEUS, f"{path} did not answer a list")
+        return sorted(str(v) for v in data)
+
+    async def scrape_interval(self) -> float | None:
+        """The longest scrape interval in the server's configuration; None when it does not say.
+
+        Thanos, Mimir and Cortex do not serve `/api/v1/status/config`: that is not an error.
+        """
+        path = "/api/v1/status/config"
+        try:
+            data = _data(await self.client.get_json(Backend.PROMETHEUS, path), path)
+        except BackendUnavailable:
+            return None
+        return scrape_interval_in(str(data.get("yaml", ""))) if isinstance(data, dict) else None

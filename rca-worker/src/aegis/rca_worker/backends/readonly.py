@@ -3,18 +3,23 @@
 Aegis must never change the systems it observes. Instead of trusting each caller to only read, every
 request is checked against a per-backend allowlist of (method, path) *before* it reaches httpx, so a
 delete, a push or a shutdown raises `ForbiddenRequest` without a byte on the wire. Failures of a
-backend (down, slow, garbage) become `BackendUnavailable`, which the tools record as evidence gaps.
+backend (down, slow, garbage) become `BackendUnavailable`, which the tools record as evidence gaps;
+a 400/422 becomes `QueryRejected` (the query is wrong, not the backend), and what a gateway or an
+overloaded server answers with 429, 5xx or a timeout is retried with back-off, honouring `Retry-After`.
 """
 
 import asyncio
+import json
+import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from aegis.rca_worker.settings import RcaSettings
 
@@ -39,6 +44,7 @@ ALLOWED_PATHS: Mapping[Backend, tuple[str, ...]] = {
         r"/api/v1/metadata",
         r"/api/v1/rules",
         r"/api/v1/alerts",
+        r"/api/v1/status/config",
     ),
     Backend.LOKI: (
         r"/loki/api/v1/query",
@@ -74,13 +80,27 @@ class BackendUnavailable(Exception):
         self.reason = reason
 
 
+class QueryRejected(BackendUnavailable):
+    """The backend refused the query itself (HTTP 400/422): ours or the user's template is wrong."""
+
+
+class _Retryable(BackendUnavailable):
+    """A failure worth another try (429, 5xx, timeout, connection), with the server's `Retry-After`."""
+
+    def __init__(self, backend: Backend, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(backend, reason)
+        self.retry_after_s = retry_after_s
+
+
 @dataclass(frozen=True)
 class BackendEndpoint:
-    """Where one backend lives, how long a request to it may take, and headers it needs."""
+    """Where one backend lives, how long a request to it may take, headers it needs, and retries."""
 
     base_url: str
     timeout_s: float
     headers: Mapping[str, str] = field(default_factory=dict)
+    attempts: int = 3
+    max_backoff_s: float = 5.0
 
 
 def check_allowed(backend: Backend, method: str, path: str) -> None:
@@ -115,11 +135,32 @@ class ReadOnlyClient:
     async def request(
         self, backend: Backend, method: str, path: str, params: QueryParams = ()
     ) -> httpx.Response:
-        """Send one request after the allowlist check; transport failures become `BackendUnavailable`."""
+        """Send one request after the allowlist check, retrying what a retry can fix.
+
+        Transport failures and 429/5xx after the last attempt become `BackendUnavailable`; 400/422
+        `QueryRejected`, naming the query; other statuses (401 tenant, 404) `BackendUnavailable`.
+        """
         check_allowed(backend, method, path)
         endpoint = self._endpoints.get(backend)
         if endpoint is None:
             raise BackendUnavailable(backend, "not configured")
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(1, endpoint.attempts)),
+            wait=_backoff(endpoint.max_backoff_s),
+            retry=retry_if_exception_type(_Retryable),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._send_once(backend, endpoint, path, params)
+        except _Retryable as error:
+            raise BackendUnavailable(backend, error.reason) from None
+        raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
+
+    async def _send_once(
+        self, backend: Backend, endpoint: BackendEndpoint, path: str, params: QueryParams
+    ) -> httpx.Response:
         url = endpoint.base_url.rstrip("/") + path
         try:
             async with self._in_flight, asyncio.timeout(endpoint.timeout_s):
@@ -131,14 +172,29 @@ class ReadOnlyClient:
                     timeout=endpoint.timeout_s,
                 )
         except (httpx.TimeoutException, TimeoutError):
-            raise BackendUnavailable(backend, f"timed out after {endpoint.timeout_s:g}s on {path}") from None
+            raise _Retryable(backend, f"timed out after {endpoint.timeout_s:g}s on {path}") from None
         except httpx.HTTPError as error:
-            raise BackendUnavailable(backend, f"unreachable on {path}: {type(error).__name__}") from None
-        if response.status_code >= 400:
-            raise BackendUnavailable(
-                backend, f"HTTP {response.status_code} on {path}: {response.text[:160]!r}"
+            raise _Retryable(backend, f"unreachable on {path}: {type(error).__name__}") from None
+        status = response.status_code
+        if status < 400:
+            return response
+        said = error_text(response)
+        if status in (400, 422):
+            query = next((str(v) for k, v in params if k == "query"), "")
+            raise QueryRejected(
+                backend,
+                f"rejected the query as wrong (HTTP {status} on {path}): {said}"
+                + (f"; query: {query[:200]}" if query else ""),
             )
-        return response
+        if status == 429 or status >= 500:
+            raise _Retryable(
+                backend, f"HTTP {status} on {path}: {said}", _retry_after(response.headers.get("Retry-After"))
+            )
+        if status in (401, 403):
+            raise BackendUnavailable(
+                backend, f"HTTP {status} on {path} (credentials or tenant header refused): {said}"
+            )
+        raise BackendUnavailable(backend, f"HTTP {status} on {path}: {said}")
 
     async def get_json(self, backend: Backend, path: str, params: QueryParams = ()) -> Any:
         """GET `path` and decode its JSON body, or raise `BackendUnavailable` saying what was wrong."""
@@ -151,8 +207,44 @@ class ReadOnlyClient:
             ) from None
 
 
+def error_text(response: httpx.Response) -> str:
+    """What an error answer says: the `error`/`errors` of a JSON body, or the start of a text one."""
+    text = response.text
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text.strip()[:200]
+    if isinstance(body, dict):
+        said = body.get("error") or body.get("errors") or body.get("message")
+        if said:
+            kind = body.get("errorType")
+            return (f"{kind}: " if kind else "") + str(said)[:200]
+    return text.strip()[:200]
+
+
+def _retry_after(value: str | None) -> float | None:
+    """`Retry-After` in seconds (the delta form; an HTTP date is treated as absent)."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _backoff(cap_s: float) -> Callable[[RetryCallState], float]:
+    """Exponential back-off with jitter, or the server's `Retry-After` when it gave one, capped."""
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, _Retryable) and error.retry_after_s is not None:
+            return min(cap_s, error.retry_after_s)
+        exponent: int = state.attempt_number - 1
+        return min(cap_s, 0.2 * 2.0**exponent * (1 + random.random() / 2))  # noqa: S311
+
+    return wait
+
+
 def endpoints_from_settings(settings: RcaSettings) -> dict[Backend, BackendEndpoint]:
-    """Endpoints for every backend whose base URL `settings` names, with their timeouts and headers."""
+    """Endpoints for every backend whose base URL `settings` names, with timeouts, headers, retries."""
     result: dict[Backend, BackendEndpoint] = {}
     for backend in Backend:
         base_url: str | None = getattr(settings, f"{backend.value}_base_url")
@@ -164,6 +256,10 @@ def endpoints_from_settings(settings: RcaSettings) -> dict[Backend, BackendEndpo
             headers["Authorization"] = auth.get_secret_value()
         if backend is Backend.LOKI and settings.loki_tenant_id:
             headers["X-Scope-OrgID"] = settings.loki_tenant_id
+        extra: Mapping[str, str] = getattr(settings, f"{backend.value}_extra_headers")
+        headers |= extra
         timeout_s: float = getattr(settings, f"{backend.value}_timeout_s")
-        result[backend] = BackendEndpoint(base_url, timeout_s, headers)
+        result[backend] = BackendEndpoint(
+            base_url, timeout_s, headers, settings.backend_attempts, settings.backend_max_backoff_s
+        )
     return result

@@ -3,6 +3,8 @@
 Per service in scope it searches erroring and slow traces; across the window it samples traces of
 the entry services slice by slice, so that "before" and "after" both have traces. Every trace is
 digested once: deepest erroring span as the likely origin, per-service self-time, call edges.
+When the dependencies API has no edges (the usual case on real storage), the entry services are
+found from the call edges of the erroring and slow traces, read first; `graph_note` says so once.
 """
 
 import asyncio
@@ -15,6 +17,7 @@ from aegis.rca_worker.evidence import EvidenceGap, ServiceTraceStats, TraceOrigi
 from aegis.rca_worker.trace_analysis import TraceDigest
 
 MAX_ORIGINS_KEPT = 200
+Search = tuple[str, int, int, dict[str, str] | None, str | None]
 
 
 @dataclass
@@ -27,6 +30,8 @@ class JaegerEvidence:
     services_known: set[str] = field(default_factory=set)
     traces_read: int = 0
     gaps: list[EvidenceGap] = field(default_factory=list)
+    graph_note: str = ""
+    requests: int = 0
 
 
 def entry_services(services: Sequence[str], edges: set[tuple[str, str]]) -> list[str]:
@@ -62,40 +67,51 @@ async def jaeger_query_traces(
         raise known
     evidence.services_known = set(known)
     if isinstance(deps, BackendUnavailable):
-        evidence.gaps.append(EvidenceGap(source="jaeger", reason=f"dependencies failed: {deps.reason}"))
+        evidence.graph_note = f"dependencies API failed ({deps.reason}); call graph derived from traces"
     elif isinstance(deps, BaseException):
         raise deps
     else:
         evidence.edges = {(parent, child) for parent, child, _ in deps if parent != child}
+        if not evidence.edges:
+            evidence.graph_note = "dependencies API answered no edges; call graph derived from traces"
     scope = sorted(s for s in (services if services is not None else known) if s in evidence.services_known)
-    searches: list[tuple[str, int, int, dict[str, str] | None, str | None]] = []
+    targeted: list[Search] = []
     for service in scope:
-        searches.append((service, start_us, end_us, {"error": "true"}, None))
-        searches.append((service, start_us, end_us, None, f"{slow_ms}ms"))
-    width = (end_us - start_us) // slices
-    for service in entry_services(scope, evidence.edges):
-        searches.extend(
-            (service, start_us + i * width, start_us + (i + 1) * width, None, None) for i in range(slices)
-        )
-    decoded: set[str] = set()
-    outcomes = await asyncio.gather(
-        *(
-            client.find_traces(svc, lo, hi, limit, tags, slow, decoded)
-            for svc, lo, hi, tags, slow in searches
-        ),
-        return_exceptions=True,
-    )
+        targeted.append((service, start_us, end_us, {"error": "true"}, None))
+        targeted.append((service, start_us, end_us, None, f"{slow_ms}ms"))
     digest = TraceDigest(bucket_s=bucket_s)
+    decoded: set[str] = set()
     failed: dict[str, str] = {}
-    for (service, *_), outcome in zip(searches, outcomes, strict=True):
-        if isinstance(outcome, BackendUnavailable):
-            failed.setdefault(service, outcome.reason)
-            continue
-        if isinstance(outcome, BaseException):
-            raise outcome
-        traces: list[Trace] = outcome
-        for trace in sorted(traces, key=lambda t: t.trace_id):
-            digest.add(trace)
+
+    async def run(searches: list[Search]) -> None:
+        outcomes = await asyncio.gather(
+            *(
+                client.find_traces(svc, lo, hi, limit, tags, slow, decoded)
+                for svc, lo, hi, tags, slow in searches
+            ),
+            return_exceptions=True,
+        )
+        evidence.requests += len(searches)
+        for (service, *_), outcome in zip(searches, outcomes, strict=True):
+            if isinstance(outcome, BackendUnavailable):
+                failed.setdefault(service, outcome.reason)
+                continue
+            if isinstance(outcome, BaseException):
+                raise outcome
+            traces: list[Trace] = outcome
+            for trace in sorted(traces, key=lambda t: t.trace_id):
+                digest.add(trace)
+
+    await run(targeted)
+    graph = evidence.edges or digest.edges
+    width = (end_us - start_us) // slices
+    await run(
+        [
+            (service, start_us + i * width, start_us + (i + 1) * width, None, None)
+            for service in entry_services(scope, graph)
+            for i in range(slices)
+        ]
+    )
     evidence.gaps.extend(EvidenceGap(source="jaeger", service=s, reason=r) for s, r in sorted(failed.items()))
     evidence.stats = digest.stats()
     evidence.origins = sorted(digest.origins, key=lambda o: (o.time, o.trace_id))[-MAX_ORIGINS_KEPT:]

@@ -3,13 +3,18 @@
 The stream selector comes from `LOKI_SELECTOR_TEMPLATE` and `LOKI_SERVICE_LABEL_KEY`, so estates
 that label streams `app`, `service_name` or `container` all work. Raw lines never leave this module:
 they are clustered into templates with counts over time, first/last seen and one sample each.
+
+The incident is read first: one `count_over_time` metric query per service finds whether and when
+it logged error-ish lines at all (a quiet service costs one request and no line budget), then its
+lines are read newest first, so a chatty window before the fault cannot spend the budget. Service
+names are checked against the values Loki reports and escaped, so no name can become LogQL.
 """
 
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aegis.rca_worker.backends.loki import LokiClient
+from aegis.rca_worker.backends.loki import LokiClient, logql_string
 from aegis.rca_worker.backends.readonly import BackendUnavailable
 from aegis.rca_worker.evidence import EvidenceGap, LogTemplate
 from aegis.rca_worker.log_templates import TemplateCounter
@@ -28,25 +33,33 @@ class LokiEvidence:
     truncated: list[str] = field(default_factory=list)
     gaps: list[EvidenceGap] = field(default_factory=list)
     lines_read: int = 0
+    requests: int = 0
 
 
 def selector_for(service: str, selector_template: str, label_key: str) -> str:
-    """The LogQL stream selector of one service, e.g. `{app="payment"}`."""
-    return selector_template.format(label_key=label_key, service=service)
+    """The LogQL stream selector of one service, e.g. `{app="payment"}`, the name escaped."""
+    return selector_template.format(label_key=label_key, service=logql_string(service)[1:-1])
 
 
 async def _read_service(
-    client: LokiClient, query: str, start_ns: int, end_ns: int, page_limit: int, max_pages: int
-) -> tuple[list[tuple[int, str]], bool]:
-    lines: list[tuple[int, str]] = []
-    cursor = start_ns
-    for _ in range(max_pages):
-        page = await client.query_range(query, cursor, end_ns, page_limit)
-        lines.extend((line.time_ns, line.line) for line in page)
-        if len(page) < page_limit:
-            return lines, False
-        cursor = page[-1].time_ns + 1
-    return lines, True
+    client: LokiClient,
+    query: str,
+    start_ns: int,
+    end_ns: int,
+    page_limit: int,
+    max_pages: int,
+    bucket_s: float,
+) -> tuple[list[tuple[int, str]], bool, int]:
+    """(lines, truncated, requests): none read when the count query says there are none."""
+    step = max(bucket_s, (end_ns - start_ns) / 1e9 / 1000)
+    counted = await client.metric_range(
+        f"sum(count_over_time({query} [{int(step)}s]))", start_ns, end_ns, step
+    )
+    total = sum(float(v) for row in counted for _, v in row.get("values", []))
+    if total <= 0:
+        return [], False, 1
+    pages = await client.read_pages(query, start_ns, end_ns, page_limit, max_pages)
+    return [(line.time_ns, line.line) for line in pages.lines], pages.truncated, 1 + pages.requests
 
 
 async def loki_collect_evidence(
@@ -71,11 +84,14 @@ async def loki_collect_evidence(
             evidence.gaps.append(EvidenceGap(source="loki", reason=f"label values failed: {error.reason}"))
             return evidence
     scope = sorted(services) if services is not None else sorted(evidence.services_known)
-    if evidence.services_known and services is not None:
+    if services is not None and evidence.services_known:
         scope = [s for s in scope if s in evidence.services_known]
     queries = {s: f"{selector_for(s, selector_template, label_key)} {ERROR_FILTER}" for s in scope}
     outcomes = await asyncio.gather(
-        *(_read_service(client, queries[s], start_ns, end_ns, page_limit, max_pages) for s in scope),
+        *(
+            _read_service(client, queries[s], start_ns, end_ns, page_limit, max_pages, bucket_s)
+            for s in scope
+        ),
         return_exceptions=True,
     )
     counter = TemplateCounter(bucket_s=bucket_s)
@@ -85,7 +101,8 @@ async def loki_collect_evidence(
             continue
         if isinstance(outcome, BaseException):
             raise outcome
-        lines, truncated = outcome
+        lines, truncated, requests = outcome
+        evidence.requests += requests
         if truncated:
             evidence.truncated.append(service)
         evidence.lines_read += len(lines)

@@ -1,110 +1,189 @@
-"""`prometheus_query_range`: RED and saturation signals per service, under whichever convention exists.
+"""`prometheus_query_range`: RED and saturation signals per service, from whichever families exist.
 
-Discovery first (which services carry which probe metric, and which label holds the HTTP status),
-then one range query per signal for all services in scope, concurrently. The result says which
-convention it used; a convention that is absent is not an error, a backend that fails is a gap.
+Discovery first: which metric names exist (`/api/v1/label/__name__/values`), then per family found
+which label names its services and which holds the status (`/api/v1/labels`), and the services
+(`/api/v1/label/<l>/values`). Then one range query per signal and family for every service in
+scope, concurrently, with the rate window at least four scrape intervals (read from the server) and
+the step grown with the window. Every series names its family; a scope with no RED signal at all is
+a gap, as are the server's warnings. A service name reaches PromQL only escaped, and a rejected
+batch is retried service by service, so one odd label value cannot take the others' evidence along.
 """
 
 import asyncio
+import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aegis.rca_worker.backends.prometheus import PrometheusClient
-from aegis.rca_worker.backends.readonly import BackendUnavailable
+from aegis.rca_worker.backends.prometheus import PrometheusClient, RangeSeries, fit_step
+from aegis.rca_worker.backends.readonly import BackendUnavailable, QueryRejected
 from aegis.rca_worker.evidence import EvidenceGap, MetricSeries
 from aegis.rca_worker.tools.promql_templates import (
-    RED_CONVENTIONS,
-    SATURATION_CONVENTIONS,
-    Convention,
+    NAMESPACE,
+    RED_FAMILIES,
+    SATURATION_FAMILIES,
+    SERVICE,
+    CustomTemplates,
+    Family,
+    Identity,
     render,
 )
+
+TARGET_POINTS = 1000
+DEFAULT_SCRAPE_S = 30.0
 
 
 @dataclass
 class PrometheusEvidence:
-    """Series per (service, signal), the conventions used, the services Prometheus knows, and gaps."""
+    """Series per (service, signal), the families used, the services Prometheus knows, and gaps."""
 
     series: list[MetricSeries] = field(default_factory=list)
     conventions: list[str] = field(default_factory=list)
     services_known: set[str] = field(default_factory=set)
     gaps: list[EvidenceGap] = field(default_factory=list)
+    found: list["Found"] = field(default_factory=list)
+    window: str = ""
+    step: float = 0.0
 
     def describe(self) -> str:
-        """Which conventions supplied the series, for `EvidenceBundle.sources`."""
-        return ", ".join(self.conventions) or "no known convention found"
+        """Which families supplied the series, for `EvidenceBundle.sources`."""
+        found = ", ".join(self.conventions) or "no known family found"
+        return f"{found}; rate window {self.window}, step {self.step:g}s" if self.window else found
 
 
 @dataclass(frozen=True)
-class _Found:
-    convention: Convention
+class Found:
+    """A family present in the window: the identity naming its services, them, and the status label."""
+
+    family: Family
+    identity: Identity
     services: list[str]
-    status_label: str
+    status: str
 
 
-async def _discover(
-    client: PrometheusClient, convention: Convention, wanted: Sequence[str] | None, start: float, end: float
-) -> _Found | None:
-    known = await client.label_values(convention.service_label, start, end, [convention.probe_metric])
-    services = [s for s in known if wanted is None or s in wanted]
-    if not services:
-        return None
-    status = "code"
-    if convention.status_labels:
-        labels = await client.series(
-            [f'{convention.probe_metric}{{{convention.service_label}="{services[0]}"}}'], start, end
+def rate_window(step: float, scrape_s: float | None, configured_s: float) -> str:
+    """The `rate()` window: at least 4 scrape intervals, one step, and what the settings ask."""
+    seconds = max(configured_s, 4 * (scrape_s or DEFAULT_SCRAPE_S), step)
+    return f"{math.ceil(seconds)}s"
+
+
+def window_seconds(text: str) -> float:
+    """`1m`, `90s`, `1h` in seconds."""
+    return float(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
+
+
+def analysis_step(start: float, end: float, minimum: float) -> float:
+    """The step: the settings' minimum, grown so the window has about `TARGET_POINTS` points."""
+    return fit_step(start, end, minimum, TARGET_POINTS)
+
+
+async def discover(
+    client: PrometheusClient,
+    families: Sequence[Family],
+    names: set[str],
+    wanted: Sequence[str] | None,
+    start: float,
+    end: float,
+) -> list[Found]:
+    """The families whose probe metric exists, with the services each has (within `wanted`)."""
+
+    async def one(family: Family) -> Found | None:
+        probe = (
+            f"{family.probe_metric}{{{', '.join(family.matchers)}}}"
+            if family.matchers
+            else family.probe_metric
         )
-        names = {name for labelset in labels for name in labelset}
-        status = next((s for s in convention.status_labels if s in names), convention.status_labels[0])
-    return _Found(convention, services, status)
+        labels = set(await client.label_names([probe], start, end))
+        for identity in family.identities:
+            if identity.label not in labels:
+                continue
+            values = await client.label_values(identity.label, start, end, [probe])
+            services = sorted({s for v in values if (s := identity.service_of(v))})
+            if services:
+                status = next((s for s in family.status_labels if s in labels), "code")
+                chosen = [s for s in services if wanted is None or s in wanted]
+                return Found(family, identity, chosen, status) if chosen else None
+        return None
 
-
-async def _first_present(
-    client: PrometheusClient,
-    conventions: Sequence[Convention],
-    wanted: Sequence[str] | None,
-    start: float,
-    end: float,
-) -> list[_Found]:
-    """The first convention of `conventions` that has series for the wanted services (RED)."""
-    for convention in conventions:
-        found = await _discover(client, convention, wanted, start, end)
-        if found is not None:
-            return [found]
-    return []
-
-
-async def _all_present(
-    client: PrometheusClient,
-    conventions: Sequence[Convention],
-    wanted: Sequence[str] | None,
-    start: float,
-    end: float,
-) -> list[_Found]:
-    found = await asyncio.gather(*(_discover(client, c, wanted, start, end) for c in conventions))
+    found = await asyncio.gather(*(one(f) for f in families if f.probe_metric in names))
     return [f for f in found if f is not None]
 
 
-async def _query_signal(
+def _series(rows: list[RangeSeries], found: Found, signal: str, window: str) -> list[MetricSeries]:
+    wanted = set(found.services)
+    kept = [(row, row.labels.get(SERVICE, ""), row.labels.get(NAMESPACE, "")) for row in rows]
+    kept = [(row, service, ns) for row, service, ns in kept if service in wanted]
+    homes = Counter(service for _, service, _ in kept)
+    result = []
+    for row, service, namespace in kept:
+        points = [(t, v) for t, v in row.points if v == v and abs(v) != float("inf")]
+        name = f"{namespace}/{service}" if homes[service] > 1 and namespace else service
+        query = render(found.family, signal, found.identity, [service], window, found.status)
+        result.append(
+            MetricSeries(
+                service=name,
+                signal=signal,
+                query=query,
+                points=points,
+                family=found.family.name,
+                namespace=namespace,
+            )
+        )
+    return result
+
+
+async def query_signal(
     client: PrometheusClient,
-    found: _Found,
+    found: Found,
     signal: str,
-    template: str,
     start: float,
     end: float,
     step: float,
     window: str,
 ) -> list[MetricSeries]:
-    label = found.convention.service_label
-    query = render(template, label, found.services, window, found.status_label)
-    rows = await client.query_range(query, start, end, step)
-    result = []
-    for row in rows:
-        service = row.labels.get(label)
-        if service is None:
+    """One signal of one family for its services; a rejected batch is retried one service at a time."""
+    query = render(found.family, signal, found.identity, found.services, window, found.status)
+    try:
+        return _series(await client.query_range(query, start, end, step), found, signal, window)
+    except QueryRejected:
+        if len(found.services) == 1:
+            raise
+    result: list[MetricSeries] = []
+    for service in found.services:
+        alone = Found(found.family, found.identity, [service], found.status)
+        try:
+            result += await query_signal(client, alone, signal, start, end, step, window)
+        except QueryRejected:
             continue
-        points = [(t, v) for t, v in row.points if v == v and abs(v) != float("inf")]
-        single = render(template, label, [service], window, found.status_label)
-        result.append(MetricSeries(service=service, signal=signal, query=single, points=points))
+    return result
+
+
+async def _custom_series(
+    client: PrometheusClient,
+    custom: CustomTemplates,
+    wanted: Sequence[str] | None,
+    start: float,
+    end: float,
+    step: float,
+    window: str,
+) -> list[MetricSeries]:
+    values = await client.label_values(custom.service_label, start, end, [custom.probe_metric])
+    services = [v for v in values if wanted is None or v in wanted]
+    if not services:
+        return []
+    result = []
+    for signal in custom.templates:
+        rows = await client.query_range(custom.render(signal, services, window), start, end, step)
+        for row in rows:
+            service = row.labels.get(custom.service_label)
+            if service in services:
+                points = [(t, v) for t, v in row.points if v == v and abs(v) != float("inf")]
+                query = custom.render(signal, [service], window)
+                result.append(
+                    MetricSeries(
+                        service=service, signal=signal, query=query, points=points, family=custom.name
+                    )
+                )
     return result
 
 
@@ -115,43 +194,73 @@ async def prometheus_query_range(
     end: float,
     step: float = 15.0,
     window: str = "1m",
-    custom: Convention | None = None,
+    custom: CustomTemplates | None = None,
 ) -> PrometheusEvidence:
     """RED + saturation series for `services` (all that Prometheus knows when None) in [start, end]."""
     evidence = PrometheusEvidence()
-    red_choices = ((custom,) if custom else ()) + RED_CONVENTIONS
+    step = analysis_step(start, end, step)
     try:
-        red, saturation = await asyncio.gather(
-            _first_present(client, red_choices, services, start, end),
-            _all_present(client, SATURATION_CONVENTIONS, services, start, end),
+        names, scrape_s = await asyncio.gather(
+            client.label_values("__name__", start, end), client.scrape_interval()
+        )
+        found = await discover(
+            client, (*RED_FAMILIES, *SATURATION_FAMILIES), set(names), services, start, end
         )
     except BackendUnavailable as error:
         evidence.gaps.append(EvidenceGap(source="prometheus", reason=f"discovery failed: {error.reason}"))
         return evidence
-    jobs = [
-        (found, signal, template)
-        for found in red + saturation
-        for signal, template in found.convention.templates.items()
-    ]
-    for found in red + saturation:
-        evidence.services_known.update(found.services)
-        if found.convention.name not in evidence.conventions:
-            evidence.conventions.append(found.convention.name)
+    evidence.window, evidence.step, evidence.found = (
+        rate_window(step, scrape_s, window_seconds(window)),
+        step,
+        found,
+    )
+    jobs = [(f, signal) for f in found for signal in f.family.signals]
+    for f in found:
+        evidence.services_known.update(f.services)
+        if f.family.name not in evidence.conventions:
+            evidence.conventions.append(f.family.name)
+    extra = (
+        [_custom_series(client, custom, services, start, end, step, evidence.window)]
+        if custom is not None and custom.probe_metric in names
+        else []
+    )
     outcomes = await asyncio.gather(
-        *(_query_signal(client, f, sig, tpl, start, end, step, window) for f, sig, tpl in jobs),
+        *(query_signal(client, f, sig, start, end, step, evidence.window) for f, sig in jobs),
+        *extra,
         return_exceptions=True,
     )
-    for (found, signal, _), outcome in zip(jobs, outcomes, strict=True):
+    labels = [f"{sig} ({f.family.name})" for f, sig in jobs] + ["custom templates"] * len(extra)
+    for label, outcome in zip(labels, outcomes, strict=True):
         if isinstance(outcome, BackendUnavailable):
-            reason = f"{signal} ({found.convention.name}) failed: {outcome.reason}"
-            evidence.gaps.append(EvidenceGap(source="prometheus", reason=reason))
+            evidence.gaps.append(EvidenceGap(source="prometheus", reason=f"{label} failed: {outcome.reason}"))
         elif isinstance(outcome, BaseException):
             raise outcome
         else:
             evidence.series.extend(outcome)
-    if not red and not saturation:
-        evidence.gaps.append(
-            EvidenceGap(source="prometheus", reason="no series of any known convention in the window")
-        )
-    evidence.series.sort(key=lambda s: (s.service, s.signal))
+    if extra and custom is not None:
+        evidence.conventions.insert(0, custom.name)
+    _red_gap(evidence, found, services)
+    for note in dict.fromkeys(client.notes):
+        evidence.gaps.append(EvidenceGap(source="prometheus", reason=f"partial answer: {note}"))
+    evidence.series.sort(key=lambda s: (s.service, s.signal, s.family))
     return evidence
+
+
+def _red_gap(evidence: PrometheusEvidence, found: list[Found], services: Sequence[str] | None) -> None:
+    """A gap when the scope has no request rate, error ratio or latency from any family."""
+    if not found:
+        evidence.gaps.append(
+            EvidenceGap(source="prometheus", reason="no series of any known metric family in the window")
+        )
+        return
+    if any(f.family.kind == "red" for f in found):
+        return
+    looked = ", ".join(f.probe_metric for f in RED_FAMILIES)
+    where = f" for {', '.join(sorted(services))[:120]}" if services else ""
+    evidence.gaps.append(
+        EvidenceGap(
+            source="prometheus",
+            reason=f"no request rate, error ratio or latency{where}: none of {looked} has series "
+            "(set PROMQL_TEMPLATES for the estate's own metrics)",
+        )
+    )

@@ -20,14 +20,22 @@ Params = list[tuple[str, str]]
 
 @dataclass(frozen=True)
 class FakeResponse:
-    """Status and JSON body of one answer."""
+    """Status and body of one answer: JSON, or plain text when `body` is a `str` (Loki's errors)."""
 
     status: int
     body: Any
+    headers: Mapping[str, str] | None = None
 
     def encode(self) -> bytes:
-        """The body as JSON bytes."""
+        """The body as bytes."""
+        if isinstance(self.body, str):
+            return self.body.encode()
         return json.dumps(self.body, separators=(",", ":")).encode()
+
+    @property
+    def content_type(self) -> str:
+        """`text/plain; charset=utf-8` for text bodies, else `application/json`."""
+        return "text/plain; charset=utf-8" if isinstance(self.body, str) else "application/json"
 
 
 Handler = Callable[[str, str, Params], FakeResponse]
@@ -73,13 +81,18 @@ class LoopbackServer:
                     time.sleep(outer.delay_s)
                 elif outer.latency_s:
                     time.sleep(outer.latency_s)
+                extra: Mapping[str, str] = {}
+                kind = "application/json"
                 if outer.mode == "garbage":
                     body, status = b"<html>502 Bad Gateway? no: garbage {", 200
                 else:
                     answer = outer.handler(self.command, parts.path, params)
-                    body, status = answer.encode(), answer.status
+                    body, status, kind = answer.encode(), answer.status, answer.content_type
+                    extra = answer.headers or {}
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -134,7 +147,9 @@ def mock_transport(routes: Mapping[str, Handler]) -> httpx.MockTransport:
         params = [(k, v) for k, v in request.url.params.multi_items()]
         answer = handler(request.method, request.url.path, params)
         return httpx.Response(
-            answer.status, content=answer.encode(), headers={"Content-Type": "application/json"}
+            answer.status,
+            content=answer.encode(),
+            headers={"Content-Type": answer.content_type, **(answer.headers or {})},
         )
 
     return httpx.MockTransport(handle)

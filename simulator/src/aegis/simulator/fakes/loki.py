@@ -1,8 +1,11 @@
 """A loopback Loki: `query_range`, `labels`, `label/<name>/values` and `series` over a scenario's logs.
 
 LogQL support is what log *queries* need: a stream selector with `=`, `!=`, `=~`, `!~` matchers and
-line filters `|=`, `!=`, `|~`, `!~`, with `limit` and `direction`, answered in Loki's `streams` shape.
-Metric queries (`rate(...)`) answer Loki's parse error. `X-Scope-OrgID` is recorded by the server.
+line filters `|=`, `!=`, `|~`, `!~`, with `limit` and `direction`, answered in Loki's `streams` shape,
+plus the one metric shape the engine sends, `sum [by (label)] (count_over_time(<log query> [Ns]))`.
+It answers the way Loki 3.3 does: errors as `text/plain` 400s (parse error, `limit` above
+`max_entries_limit` 5,000, a range over 721 h), a label with no values as `success` without `data`.
+`X-Scope-OrgID` is recorded by the server.
 """
 
 import re
@@ -13,9 +16,15 @@ from aegis.simulator.fakes.http import FakeResponse, Params, not_found
 from aegis.simulator.logs import LogRecord
 from aegis.simulator.telemetry import ScenarioTelemetry
 
-_SELECTOR = re.compile(r"^\s*\{([^}]*)\}\s*(.*)$", re.S)
+_SELECTOR = re.compile(r'^\s*\{((?:[^}"]|"(?:[^"\\]|\\.)*")*)\}\s*(.*)$', re.S)
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
 _FILTER = re.compile(r'\s*(\|=|!=|\|~|!~)\s*"((?:[^"\\]|\\.)*)"')
+_COUNT = re.compile(
+    r"^\s*sum\s*(?:by\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*)?\(\s*count_over_time\s*\((.*)\[(\d+)s\]\s*\)\s*\)\s*$",
+    re.S,
+)
+MAX_ENTRIES = 5000
+MAX_RANGE_NS = 721 * 3600 * 10**9
 
 
 def _unquote(text: str) -> str:
@@ -80,22 +89,32 @@ class FakeLoki:
         if path.startswith("/loki/api/v1/label/") and path.endswith("/values"):
             name = path.split("/")[5]
             values = sorted({labels_of(r).get(name, "") for r in self.records} - {""})
-            return FakeResponse(200, {"status": "success", "data": values})
+            return FakeResponse(200, {"status": "success", **({"data": values} if values else {})})
         if path == "/loki/api/v1/series":
             streams = sorted({tuple(sorted(labels_of(r).items())) for r in self.records})
             return FakeResponse(200, {"status": "success", "data": [dict(s) for s in streams]})
         return not_found(path)
 
     def _range(self, args: dict[str, str]) -> FakeResponse:
-        parsed = parse_log_query(args.get("query", ""))
-        if parsed is None:
-            return FakeResponse(
-                400, {"status": "error", "error": "parse error: only log queries are supported"}
-            )
-        matchers, filters = parsed
         start = int(args.get("start", "0"))
         end = int(args.get("end", str(2**62)))
+        if end - start > MAX_RANGE_NS:
+            return FakeResponse(
+                400, "the query time range exceeds the limit (query length: 30d, limit: 30d1h)"
+            )
+        counting = _COUNT.match(args.get("query", ""))
+        if counting is not None:
+            return self._count(counting, start, end, args)
+        parsed = parse_log_query(args.get("query", ""))
+        if parsed is None:
+            return FakeResponse(400, "parse error at line 1, col 1: syntax error: unexpected IDENTIFIER")
+        matchers, filters = parsed
         limit = int(args.get("limit", "100"))
+        if limit > MAX_ENTRIES:
+            return FakeResponse(
+                400,
+                f"max entries limit per query exceeded, limit > max_entries_limit ({limit} > {MAX_ENTRIES})",
+            )
         forward = args.get("direction", "backward") == "forward"
         lo, hi = bisect_left(self.times, start), bisect_right(self.times, end - 1)
         window = self.records[lo:hi] if forward else list(reversed(self.records[lo:hi]))
@@ -115,3 +134,34 @@ class FakeLoki:
             "stats": {"summary": {"totalLinesProcessed": hi - lo}},
         }
         return FakeResponse(200, {"status": "success", "data": data})
+
+    def _count(self, counting: re.Match[str], start: int, end: int, args: dict[str, str]) -> FakeResponse:
+        by, inner, range_s = counting.group(1), counting.group(2), int(counting.group(3))
+        parsed = parse_log_query(inner.strip())
+        step_text = args.get("step", "60s").rstrip("s")
+        if parsed is None or not step_text.replace(".", "", 1).isdigit():
+            return FakeResponse(400, "parse error at line 1, col 1: syntax error: unexpected IDENTIFIER")
+        matchers, filters = parsed
+        step_ns = int(float(step_text) * 1e9)
+        range_ns = range_s * 10**9
+        grid = list(range(start, end + 1, max(1, step_ns)))
+        counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(grid))
+        lo, hi = bisect_left(self.times, start - range_ns), bisect_right(self.times, end)
+        for record in self.records[lo:hi]:
+            labels = labels_of(record)
+            if not (_label_ok(labels, matchers) and _line_ok(record.line, filters)):
+                continue
+            key = labels.get(by, "") if by else ""
+            first = bisect_left(grid, record.time_ns)
+            last = bisect_right(grid, record.time_ns + range_ns)
+            for i in range(first, last):
+                if grid[i] - range_ns < record.time_ns <= grid[i]:
+                    counts[key][i] += 1
+        result = [
+            {
+                "metric": {by: key} if by else {},
+                "values": [[t / 1e9, str(c)] for t, c in zip(grid, row, strict=True) if c],
+            }
+            for key, row in sorted(counts.items())
+        ]
+        return FakeResponse(200, {"status": "success", "data": {"resultType": "matrix", "result": result}})

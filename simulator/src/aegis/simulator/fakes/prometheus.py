@@ -1,9 +1,11 @@
 """A loopback Prometheus for environments without the binary: the query API over a scenario's signals.
 
 It does not evaluate PromQL. It recognises the query shapes of the built-in templates (the
-`prometheus-http` convention plus cAdvisor and kube-state-metrics, which is what the simulator
-exports) and answers them from the same signal series the OpenMetrics file is written from.
-Anything else gets Prometheus's own `bad_data` error. Tests that need real PromQL use the real binary.
+`prometheus-http` family plus cAdvisor and kube-state-metrics, which is what the simulator
+exports) and answers them from the same signal series the OpenMetrics file is written from; a
+query over metrics it does not hold answers an empty matrix, as Prometheus does. Like the real
+server it refuses more than 11,000 points per series (400 `bad_data`), serves its configuration's
+scrape interval and answers the discovery endpoints. Tests that need real PromQL use the real binary.
 """
 
 import re
@@ -32,7 +34,9 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "kube_pod_container_status_restarts_total": ("container", RESTARTS),
 }
 GAUGES = {MEMORY, RESTARTS}
-_MATCHER = re.compile(r'(service|container)=~?"([^"]*)"')
+_MATCHER = re.compile(r'(service|container)=~?"((?:[^"\\]|\\.)*)"')
+MAX_POINTS = 11_000
+CONFIG = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nscrape_configs: []\n"
 
 
 def _ok(data: object) -> FakeResponse:
@@ -68,7 +72,7 @@ def _signal(query: str) -> tuple[str, str] | None:
 
 def _services(query: str) -> list[str]:
     match = _MATCHER.search(query)
-    if match is None:
+    if match is None or match.group(0).endswith('!=""') or '!="' in match.group(0):
         return list(SERVICES)
     wanted = set(match.group(2).replace("\\\\", "\\").replace("\\", "").split("|"))
     return [s for s in SERVICES if s in wanted]
@@ -96,7 +100,9 @@ class FakePrometheus:
         if path == "/api/v1/query_range":
             return self._range(args)
         if path == "/api/v1/labels":
-            return _ok(["__name__", "code", "container", "le", "service"])
+            return _ok(self._label_names(matches))
+        if path == "/api/v1/status/config":
+            return _ok({"yaml": CONFIG})
         if path.startswith("/api/v1/label/") and path.endswith("/values"):
             return _ok(self._label_values(path.split("/")[4], matches))
         if path == "/api/v1/series":
@@ -104,6 +110,15 @@ class FakePrometheus:
         if path in ("/api/v1/metadata", "/api/v1/rules", "/api/v1/alerts"):
             return _ok({} if path == "/api/v1/metadata" else {"groups": [], "alerts": []})
         return not_found(path)
+
+    def _label_names(self, matches: list[str]) -> list[str]:
+        families = [f for m in matches for f in _families_in(m)] if matches else list(FAMILIES)
+        names = {"__name__"}
+        for family in families:
+            names |= {FAMILIES[family][0], "namespace"}
+            if family.startswith("http_"):
+                names |= {"code"} if family == "http_requests_total" else {"le"}
+        return sorted(names)
 
     def _label_values(self, label: str, matches: list[str]) -> list[str]:
         families = [f for m in matches for f in _families_in(m)] if matches else list(FAMILIES)
@@ -139,10 +154,20 @@ class FakePrometheus:
             )
         except (KeyError, ValueError):
             return _bad("query, start, end and step are required")
+        if step <= 0:
+            return _bad(
+                'invalid parameter "step": zero or negative query resolution step widths are not accepted'
+            )
+        if (end - start) / step > MAX_POINTS:
+            return _bad(
+                "exceeded maximum resolution of 11,000 points per timeseries. "
+                "Try decreasing the query resolution (?step=XX)"
+            )
         recognised = _signal(query)
-        if recognised is None or step <= 0:
-            return _bad(f"the fake Prometheus cannot evaluate {query[:80]!r}")
+        if recognised is None:
+            return _ok({"resultType": "matrix", "result": []})
         label, signal = recognised
+        relabelled = "aegis_service" in query
         lookback = 300.0 if signal in GAUGES else 60.0
         grid = [start + i * step for i in range(int((end - start) / step) + 1)]
         result = []
@@ -157,5 +182,8 @@ class FakePrometheus:
                 if value is not None:
                     values.append([round(t, 3), repr(float(value))])
             if values:
-                result.append({"metric": {label: service}, "values": values})
+                metric = (
+                    {"aegis_service": service, "aegis_namespace": "shop"} if relabelled else {label: service}
+                )
+                result.append({"metric": metric, "values": values})
         return _ok({"resultType": "matrix", "result": result})
