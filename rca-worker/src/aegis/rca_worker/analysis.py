@@ -23,6 +23,7 @@ from aegis.rca_worker.evidence import EvidenceBundle, EvidenceGap, SourceName
 from aegis.rca_worker.ranking.candidates import Ranking, rank_candidates
 from aegis.rca_worker.ranking.hypothesis import candidates
 from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.tools.call_graph import call_graph
 from aegis.rca_worker.tools.jaeger_query_traces import JaegerEvidence, jaeger_query_traces
 from aegis.rca_worker.tools.loki_collect_evidence import LokiEvidence, loki_collect_evidence
 from aegis.rca_worker.tools.prometheus_query_range import PrometheusEvidence, prometheus_query_range
@@ -146,8 +147,8 @@ async def collect_evidence(
     jaeger, loki, prometheus = JaegerClient(client), LokiClient(client), PrometheusClient(client)
     scope: list[str] | None = sorted(services) if services else None
     if scope and expand and client.configured(Backend.JAEGER):
-        deps = await _guarded("jaeger", jaeger.dependencies(int(end * 1000), int((end - start) * 1000)), gaps)
-        scope = expand_scope(scope, [(a, b) for a, b, _ in deps or []])
+        graph = await _guarded("jaeger", call_graph(jaeger, scope, start, end), gaps)
+        scope = expand_scope(scope, sorted(graph.edges) if graph else [])
     for backend in Backend:
         if not client.configured(backend):
             gaps.append(EvidenceGap(source=backend.value, reason="not configured"))
@@ -246,7 +247,9 @@ def _bundle(
     if traces is not None:
         gaps.extend(traces.gaps)
         known |= traces.services_known
-        sources["jaeger"] = f"{traces.traces_read} traces, {len(traces.origins)} error origins"
+        sources["jaeger"] = f"{traces.traces_read} traces, {len(traces.origins)} error origins" + (
+            f"; {traces.graph_note}" if traces.graph_note else ""
+        )
     services = scope if scope is not None else sorted(known)
     edges = sorted(traces.edges) if traces is not None else []
     return EvidenceBundle(
@@ -255,6 +258,7 @@ def _bundle(
         services=services,
         edges=edges,
         metrics=prom.series if prom else [],
+        changes=prom.changes if prom else [],
         log_templates=logs.templates if logs else [],
         trace_stats=traces.stats if traces else [],
         trace_origins=traces.origins if traces else [],

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from aegis.rca_worker.backends.prometheus import PrometheusClient, RangeSeries, fit_step
 from aegis.rca_worker.backends.readonly import BackendUnavailable, QueryRejected
-from aegis.rca_worker.evidence import EvidenceGap, MetricSeries
+from aegis.rca_worker.evidence import Change, EvidenceGap, MetricSeries
+from aegis.rca_worker.tools.kube_state import kube_state
 from aegis.rca_worker.tools.promql_templates import (
     NAMESPACE,
     RED_FAMILIES,
@@ -42,6 +43,7 @@ class PrometheusEvidence:
     services_known: set[str] = field(default_factory=set)
     gaps: list[EvidenceGap] = field(default_factory=list)
     found: list["Found"] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     window: str = ""
     step: float = 0.0
 
@@ -224,11 +226,15 @@ async def prometheus_query_range(
         if custom is not None and custom.probe_metric in names
         else []
     )
+    state_job = asyncio.create_task(kube_state(client, services, start, end, step, set(names)))
     outcomes = await asyncio.gather(
         *(query_signal(client, f, sig, start, end, step, evidence.window) for f, sig in jobs),
         *extra,
         return_exceptions=True,
     )
+    state = await state_job
+    evidence.series += state.series
+    evidence.changes, evidence.gaps = state.changes, state.gaps
     labels = [f"{sig} ({f.family.name})" for f, sig in jobs] + ["custom templates"] * len(extra)
     for label, outcome in zip(labels, outcomes, strict=True):
         if isinstance(outcome, BackendUnavailable):

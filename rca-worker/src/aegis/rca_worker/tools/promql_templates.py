@@ -103,7 +103,7 @@ def _red(count: str, bucket: str, scale: float = 1.0) -> dict[str, Builder]:
 
     def errors(q: Query) -> str:
         failing = q.total(
-            f"rate({count}{{{q.with_matchers(f'{q.status}=~{_quote(q.failures)}')}}}[{q.window}])"
+            f"rate({count}{{{q.with_matchers(f'{q.status}=~{quote(q.failures)}')}}}[{q.window}])"
         )
         return f"({failing} or {rate(q)} * 0) / {rate(q)}"
 
@@ -118,7 +118,7 @@ def _red(count: str, bucket: str, scale: float = 1.0) -> dict[str, Builder]:
     return {REQUEST_RATE: rate, ERROR_RATIO: errors, LATENCY_P95: quantile(0.95), LATENCY_P99: quantile(0.99)}
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     """`text` as a PromQL double-quoted string that stays one string whatever it holds."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     return f'"{escaped}"'
@@ -200,7 +200,7 @@ RED_FAMILIES: tuple[Family, ...] = (
     ),
 )
 
-_NOT_SIDECAR = f"container!~{_quote('|'.join(SIDECARS))}"
+_NOT_SIDECAR = f"container!~{quote('|'.join(SIDECARS))}"
 SATURATION_FAMILIES: tuple[Family, ...] = (
     Family(
         "cadvisor",
@@ -235,7 +235,7 @@ def regex_alternatives(names: Sequence[str]) -> str:
 
 def quote_label_name(name: str) -> str:
     """A label name as a selector may carry it: bare when legacy-valid, else quoted (Prometheus 3)."""
-    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else _quote(name)
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else quote(name)
 
 
 def selector(family: Family, identity: Identity, names: Sequence[str] | None) -> str:
@@ -243,7 +243,7 @@ def selector(family: Family, identity: Identity, names: Sequence[str] | None) ->
     parts = list(family.matchers)
     if names is not None:
         pattern = identity.select.replace("{names}", regex_alternatives(names))
-        parts.insert(0, f"{quote_label_name(identity.label)}=~{_quote(pattern)}")
+        parts.insert(0, f"{quote_label_name(identity.label)}=~{quote(pattern)}")
     else:
         parts.insert(0, f'{quote_label_name(identity.label)}!=""')
     return ", ".join(parts)
@@ -271,7 +271,7 @@ class CustomTemplates:
 
     def render(self, signal: str, names: Sequence[str], window: str) -> str:
         """One query of the user's template for `names`."""
-        sel = f"{quote_label_name(self.service_label)}=~{_quote(regex_alternatives(names))}"
+        sel = f"{quote_label_name(self.service_label)}=~{quote(regex_alternatives(names))}"
         return self.templates[signal].format(label=self.service_label, sel=sel, w=window, status=self.status)
 
 

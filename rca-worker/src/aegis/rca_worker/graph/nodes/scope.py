@@ -8,20 +8,21 @@ from aegis.rca_worker.graph.state import AnalysisState
 from aegis.rca_worker.graph.steps import StepOutcome
 from aegis.rca_worker.scoping import ResolvedScope, resolve_scope
 from aegis.rca_worker.sessions import SessionScope
+from aegis.rca_worker.tools.call_graph import call_graph
 from aegis.shared.settings import Locale
 
 
 async def _callees(
     context: AnalysisContext, named: list[str], end: float, lookback_s: float
 ) -> list[str] | None:
-    """`named` plus everything they call, from Jaeger's dependency graph (None: unknown)."""
+    """`named` plus everything they call, from Jaeger's dependencies or its traces (None: unknown)."""
     if not context.client.configured(Backend.JAEGER):
         return None
     try:
-        edges = await JaegerClient(context.client).dependencies(int(end * 1000), int(lookback_s * 1000))
+        graph = await call_graph(JaegerClient(context.client), named, end - lookback_s, end)
     except BackendUnavailable:
         return None
-    return expand_scope(named, [(caller, callee) for caller, callee, _ in edges])
+    return expand_scope(named, sorted(graph.edges)) if graph.edges else None
 
 
 def describe(resolved: ResolvedScope, services: list[str] | None, locale: Locale) -> str:

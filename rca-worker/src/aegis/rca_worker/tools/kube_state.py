@@ -1,0 +1,240 @@
+"""Kubernetes state and what changed, read-only, from kube-state-metrics through Prometheus.
+
+Restarts with their reason (OOMKilled, Error), CrashLoopBackOff, unavailable replicas, and rollouts
+(a new ReplicaSet of the deployment, or a generation change) in or just before the window. Each
+becomes a series (so the ranking weighs it like any other own signal: `oom_killed`, `crash_loop`,
+`replicas_unavailable`, `rollout`) and a `Change` with its time, so that "payment was rolled out
+two minutes before the errors began" can be said. Nothing here writes to the cluster: it is PromQL.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from aegis.rca_worker.backends.prometheus import PrometheusClient, RangeSeries
+from aegis.rca_worker.backends.readonly import BackendUnavailable
+from aegis.rca_worker.evidence import (
+    CRASH_LOOP,
+    OOM_KILLED,
+    REPLICAS_UNAVAILABLE,
+    ROLLOUT,
+    Change,
+    EvidenceGap,
+    MetricSeries,
+)
+from aegis.rca_worker.tools.promql_templates import (
+    NAMESPACE,
+    POD,
+    SERVICE,
+    SIDECARS,
+    Identity,
+    Query,
+    quote,
+    regex_alternatives,
+)
+
+FAMILY = "kube-state-metrics"
+DEPLOYMENT = Identity("deployment")
+OWNER = Identity("owner_name")
+
+
+@dataclass
+class KubeStateEvidence:
+    """Kubernetes state series, the changes found in them, and gaps."""
+
+    series: list[MetricSeries] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    gaps: list[EvidenceGap] = field(default_factory=list)
+
+
+def _selector(identity: Identity, services: Sequence[str] | None, *extra: str) -> str:
+    label = identity.label
+    first = (
+        f"{label}=~{quote(identity.select.replace('{names}', regex_alternatives(services)))}"
+        if services is not None
+        else f'{label}!=""'
+    )
+    return ", ".join([first, *extra])
+
+
+def _query(identity: Identity, services: Sequence[str] | None, *extra: str) -> Query:
+    return Query(_selector(identity, services, *extra), "", "", identity, "")
+
+
+NOT_SIDECAR = f"container!~{quote('|'.join(SIDECARS))}"
+
+
+def queries(services: Sequence[str] | None) -> dict[str, tuple[str, str]]:
+    """signal -> (probe metric, PromQL) of every state signal for `services`."""
+    oom = _query(POD, services, 'reason="OOMKilled"', NOT_SIDECAR)
+    crash = _query(POD, services, 'reason="CrashLoopBackOff"', NOT_SIDECAR)
+    unavailable = _query(DEPLOYMENT, services)
+    generation = _query(DEPLOYMENT, services)
+    owned = _query(OWNER, services, 'owner_kind="Deployment"')
+    created = (
+        "kube_replicaset_created * on (namespace, replicaset) group_left (owner_name) "
+        f"kube_replicaset_owner{{{owned.selector}}}"
+    )
+    return {
+        OOM_KILLED: (
+            "kube_pod_container_status_last_terminated_reason",
+            oom.total(f"kube_pod_container_status_last_terminated_reason{{{oom.selector}}}"),
+        ),
+        CRASH_LOOP: (
+            "kube_pod_container_status_waiting_reason",
+            crash.total(f"kube_pod_container_status_waiting_reason{{{crash.selector}}}"),
+        ),
+        REPLICAS_UNAVAILABLE: (
+            "kube_deployment_status_replicas_unavailable",
+            unavailable.total(f"kube_deployment_status_replicas_unavailable{{{unavailable.selector}}}"),
+        ),
+        "generation": (
+            "kube_deployment_metadata_generation",
+            generation.total(f"kube_deployment_metadata_generation{{{generation.selector}}}"),
+        ),
+        "replicaset_created": ("kube_replicaset_created", owned.total(f"({created})", by="replicaset")),
+    }
+
+
+def rises(points: list[tuple[float, float]], start: float) -> list[tuple[float, float, float]]:
+    """(time, before, after) of each increase, counting a series that appears after `start` from 0."""
+    found = []
+    if points and points[0][0] > start + 1 and points[0][1] > 0:
+        found.append((points[0][0], 0.0, points[0][1]))
+    for (_, before), (t, after) in pairwise(points):
+        if after > before:
+            found.append((t, before, after))
+    return found
+
+
+def _changes(signal: str, row: RangeSeries, start: float, end: float, query: str) -> list[Change]:
+    service, namespace = row.labels.get(SERVICE, ""), row.labels.get(NAMESPACE, "")
+    result = []
+    if signal == "replicaset_created":
+        created = max((v for _, v in row.points), default=0.0)
+        if start <= created <= end:
+            name = row.labels.get("replicaset", "?")
+            result.append(
+                Change(
+                    service=service,
+                    time=created,
+                    kind="rollout",
+                    detail=f"new ReplicaSet {name}",
+                    query=query,
+                    namespace=namespace,
+                )
+            )
+        return result
+    for t, before, after in rises(row.points, start):
+        if signal == "generation":
+            if before > 0:
+                detail = f"deployment generation {before:g} → {after:g}"
+                result.append(
+                    Change(
+                        service=service,
+                        time=t,
+                        kind="rollout",
+                        detail=detail,
+                        query=query,
+                        namespace=namespace,
+                    )
+                )
+        elif signal == OOM_KILLED:
+            result.append(
+                Change(
+                    service=service,
+                    time=t,
+                    kind="oom_killed",
+                    detail="container restarted after OOMKilled",
+                    query=query,
+                    namespace=namespace,
+                )
+            )
+        elif signal == CRASH_LOOP:
+            result.append(
+                Change(
+                    service=service,
+                    time=t,
+                    kind="crash_loop",
+                    detail="container in CrashLoopBackOff",
+                    query=query,
+                    namespace=namespace,
+                )
+            )
+        elif signal == REPLICAS_UNAVAILABLE and before == 0:
+            result.append(
+                Change(
+                    service=service,
+                    time=t,
+                    kind="replicas_unavailable",
+                    detail=f"{after:g} replicas unavailable",
+                    query=query,
+                    namespace=namespace,
+                )
+            )
+    return result
+
+
+def _rollout_series(changes: list[Change], grid: list[float]) -> list[MetricSeries]:
+    """A 0/1 step per service at its first rollout, so the ranking sees the change as a signal."""
+    first: dict[str, Change] = {}
+    for change in sorted(changes, key=lambda c: c.time):
+        if change.kind == "rollout":
+            first.setdefault(change.service, change)
+    return [
+        MetricSeries(
+            service=service,
+            signal=ROLLOUT,
+            query=change.query,
+            points=[(t, 1.0 if t >= change.time else 0.0) for t in grid],
+            family=FAMILY,
+            namespace=change.namespace,
+        )
+        for service, change in sorted(first.items())
+    ]
+
+
+async def kube_state(
+    client: PrometheusClient,
+    services: Sequence[str] | None,
+    start: float,
+    end: float,
+    step: float,
+    metric_names: set[str],
+) -> KubeStateEvidence:
+    """State series and changes of `services` (every deployment when None) in [start, end]."""
+    evidence = KubeStateEvidence()
+    wanted = {signal: q for signal, (probe, q) in queries(services).items() if probe in metric_names}
+    outcomes = await asyncio.gather(
+        *(client.query_range(q, start, end, step) for q in wanted.values()), return_exceptions=True
+    )
+    grid: list[float] = []
+    for (signal, query), outcome in zip(wanted.items(), outcomes, strict=True):
+        if isinstance(outcome, BackendUnavailable):
+            evidence.gaps.append(
+                EvidenceGap(source="prometheus", reason=f"{signal} ({FAMILY}) failed: {outcome.reason}")
+            )
+            continue
+        if isinstance(outcome, BaseException):
+            raise outcome
+        for row in outcome:
+            service = row.labels.get(SERVICE, "")
+            if not service or (services is not None and service not in services):
+                continue
+            grid = grid or [t for t, _ in row.points]
+            evidence.changes += _changes(signal, row, start, end, query)
+            if signal in (OOM_KILLED, CRASH_LOOP, REPLICAS_UNAVAILABLE):
+                evidence.series.append(
+                    MetricSeries(
+                        service=service,
+                        signal=signal,
+                        query=query,
+                        points=row.points,
+                        family=FAMILY,
+                        namespace=row.labels.get(NAMESPACE, ""),
+                    )
+                )
+    evidence.series += _rollout_series(evidence.changes, grid)
+    evidence.changes.sort(key=lambda c: (c.time, c.service, c.kind))
+    return evidence
