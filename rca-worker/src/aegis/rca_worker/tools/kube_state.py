@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Literal
 
 from aegis.rca_worker.backends.prometheus import PrometheusClient, RangeSeries
 from aegis.rca_worker.backends.readonly import BackendUnavailable
@@ -108,72 +109,38 @@ def rises(points: list[tuple[float, float]], start: float) -> list[tuple[float, 
     return found
 
 
+ChangeKind = Literal["rollout", "oom_killed", "crash_loop", "replicas_unavailable"]
+
+
+def describe_rise(signal: str, before: float, after: float) -> tuple[ChangeKind, str] | None:
+    """What an increase of a state series means, or None when it means nothing new."""
+    if signal == "generation":
+        return ("rollout", f"deployment generation {before:g} → {after:g}") if before > 0 else None
+    if signal == OOM_KILLED:
+        return "oom_killed", "container restarted after OOMKilled"
+    if signal == CRASH_LOOP:
+        return "crash_loop", "container in CrashLoopBackOff"
+    if signal == REPLICAS_UNAVAILABLE and before == 0:
+        return "replicas_unavailable", f"{after:g} replicas unavailable"
+    return None
+
+
 def _changes(signal: str, row: RangeSeries, start: float, end: float, query: str) -> list[Change]:
     service, namespace = row.labels.get(SERVICE, ""), row.labels.get(NAMESPACE, "")
-    result = []
+    found: list[tuple[float, ChangeKind, str]] = []
     if signal == "replicaset_created":
         created = max((v for _, v in row.points), default=0.0)
         if start <= created <= end:
-            name = row.labels.get("replicaset", "?")
-            result.append(
-                Change(
-                    service=service,
-                    time=created,
-                    kind="rollout",
-                    detail=f"new ReplicaSet {name}",
-                    query=query,
-                    namespace=namespace,
-                )
-            )
-        return result
-    for t, before, after in rises(row.points, start):
-        if signal == "generation":
-            if before > 0:
-                detail = f"deployment generation {before:g} → {after:g}"
-                result.append(
-                    Change(
-                        service=service,
-                        time=t,
-                        kind="rollout",
-                        detail=detail,
-                        query=query,
-                        namespace=namespace,
-                    )
-                )
-        elif signal == OOM_KILLED:
-            result.append(
-                Change(
-                    service=service,
-                    time=t,
-                    kind="oom_killed",
-                    detail="container restarted after OOMKilled",
-                    query=query,
-                    namespace=namespace,
-                )
-            )
-        elif signal == CRASH_LOOP:
-            result.append(
-                Change(
-                    service=service,
-                    time=t,
-                    kind="crash_loop",
-                    detail="container in CrashLoopBackOff",
-                    query=query,
-                    namespace=namespace,
-                )
-            )
-        elif signal == REPLICAS_UNAVAILABLE and before == 0:
-            result.append(
-                Change(
-                    service=service,
-                    time=t,
-                    kind="replicas_unavailable",
-                    detail=f"{after:g} replicas unavailable",
-                    query=query,
-                    namespace=namespace,
-                )
-            )
-    return result
+            found.append((created, "rollout", f"new ReplicaSet {row.labels.get('replicaset', '?')}"))
+    else:
+        for t, before, after in rises(row.points, start):
+            meaning = describe_rise(signal, before, after)
+            if meaning is not None:
+                found.append((t, *meaning))
+    return [
+        Change(service=service, time=t, kind=kind, detail=detail, query=query, namespace=namespace)
+        for t, kind, detail in found
+    ]
 
 
 def _rollout_series(changes: list[Change], grid: list[float]) -> list[MetricSeries]:
