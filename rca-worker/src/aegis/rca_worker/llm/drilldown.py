@@ -16,7 +16,7 @@ from aegis.rca_worker.backends.jaeger import JaegerClient
 from aegis.rca_worker.backends.loki import LokiClient
 from aegis.rca_worker.backends.prometheus import PrometheusClient
 from aegis.rca_worker.backends.readonly import BackendUnavailable, ForbiddenRequest, ReadOnlyClient
-from aegis.rca_worker.llm.digest import untrusted
+from aegis.rca_worker.guard.fencing import untrusted
 from aegis.rca_worker.llm.report import Report
 from aegis.rca_worker.settings import RcaSettings
 from aegis.shared.rca import Evidence
@@ -165,7 +165,7 @@ class Drilldown:
         trace = await JaegerClient(self.client).trace(args.trace_id.strip())
         spans = sorted(trace.spans, key=lambda s: s.start_us)[:MAX_SPANS]
         rows = [
-            f"{s.service} {untrusted(s.operation, 80)} {s.duration_us / 1000:.1f}ms"
+            f"{untrusted(s.service, 60)} {untrusted(s.operation, 80)} {s.duration_us / 1000:.1f}ms"
             + (" ERROR" if s.error else "")
             for s in spans
         ]
