@@ -15,7 +15,7 @@ from aegis.simulator.offline import analyse_offline
 from aegis.simulator.scenarios import make_scenario
 from aegis.simulator.telemetry import ScenarioTelemetry
 
-TEMPLATES = ("system", "tool_rules", "text_rules", "question", "finish")
+TEMPLATES = ("system", "tool_rules", "text_rules", "question", "finish", "repair")
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
@@ -25,7 +25,15 @@ def test_every_template_file_exists_and_names_only_known_placeholders(name: str)
         m.group("named") or m.group("braced")
         for m in Template.pattern.finditer(prompts.template(name).template)
     }
-    assert found - {None} <= {"language", "tool_rules", "max_tool_calls", "question", "digest"}
+    assert found - {None} <= {
+        "language",
+        "tool_rules",
+        "max_tool_calls",
+        "question",
+        "digest",
+        "example",
+        "problem",
+    }
 
 
 @pytest.mark.parametrize(("locale", "language"), [("zh", "Simplified Chinese"), ("en", "English")])

@@ -38,11 +38,12 @@ def _clock(ts: float) -> str:
 
 @dataclass
 class Digest:
-    """The digest text, the evidence it offers by id, and its estimated size."""
+    """The digest text, the evidence it offers by id (and whose each id is), and its estimated size."""
 
     text: str
     catalogue: dict[str, Evidence] = field(default_factory=dict)
     omitted: int = 0
+    owners: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def tokens(self) -> int:
@@ -98,6 +99,7 @@ def build_digest(
     # Ranking lines are about 30 tokens each; reserve them before spending the rest on evidence.
     used = estimate_tokens("\n".join(head + tail)) + 40 * (len(ranked) + 2)
     catalogue: dict[str, Evidence] = {}
+    owners: dict[str, set[str]] = {}
     evidence_lines: list[str] = []
     cited: dict[str, list[str]] = {}
     omitted = 0
@@ -109,6 +111,7 @@ def build_digest(
             omitted += 1
             continue
         catalogue[ident] = evidence
+        owners[ident] = {scored.service}
         evidence_lines.append(line)
         cited.setdefault(scored.service, []).append(ident)
         used += cost
@@ -125,4 +128,4 @@ def build_digest(
     lines = [*head, *ranking_lines, "## Evidence (cite by id)", *evidence_lines]
     if omitted:
         lines.append(f"({omitted} more evidence items left out to stay within the budget)")
-    return Digest("\n".join(lines + tail), catalogue, omitted)
+    return Digest("\n".join(lines + tail), catalogue, omitted, owners)
