@@ -48,7 +48,7 @@ CASES: list[tuple[str, ModelAlias, list[Turn], str | None]] = [
     (
         "ollama prose, no report",
         "qwen",
-        [Reply(content="Probably the database. Hard to say.")],
+        [Reply(content="Probably the database. Hard to say."), Reply(content="Still no idea.")],
         "unusable answer",
     ),
     (

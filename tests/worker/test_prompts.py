@@ -7,14 +7,15 @@ from string import Template
 
 import pytest
 
+from aegis.rca_worker.guard.fencing import untrusted
 from aegis.rca_worker.llm import prompting as prompts
-from aegis.rca_worker.llm.digest import build_digest, estimate_tokens, untrusted
+from aegis.rca_worker.llm.digest import build_digest, estimate_tokens
 from aegis.rca_worker.llm.drilldown import tool_specs
 from aegis.simulator.offline import analyse_offline
 from aegis.simulator.scenarios import make_scenario
 from aegis.simulator.telemetry import ScenarioTelemetry
 
-TEMPLATES = ("system", "tool_rules", "text_rules", "question", "finish")
+TEMPLATES = ("system", "tool_rules", "text_rules", "question", "finish", "repair")
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
@@ -24,7 +25,15 @@ def test_every_template_file_exists_and_names_only_known_placeholders(name: str)
         m.group("named") or m.group("braced")
         for m in Template.pattern.finditer(prompts.template(name).template)
     }
-    assert found - {None} <= {"language", "tool_rules", "max_tool_calls", "question", "digest"}
+    assert found - {None} <= {
+        "language",
+        "tool_rules",
+        "max_tool_calls",
+        "question",
+        "digest",
+        "example",
+        "problem",
+    }
 
 
 @pytest.mark.parametrize(("locale", "language"), [("zh", "Simplified Chinese"), ("en", "English")])
@@ -88,13 +97,14 @@ def test_the_digest_fits_its_budget_and_offers_citeable_evidence() -> None:
     analysis = asyncio.run(analyse_offline(ScenarioTelemetry(make_scenario("exception", "payment", 1))))
     digest = build_digest(analysis.bundle, analysis.ranking, ["payment"], {"alertname": "X"}, 6000)
     assert digest.tokens <= 6000
-    assert re.search(r"^1\. payment score=\d+\.\d\d own=", digest.text, re.M)
+    assert re.search(r"^1\. <untrusted>payment</untrusted> score=\d+\.\d\d own=", digest.text, re.M)
     ids = re.findall(r"^(E\d+) \[", digest.text, re.M)
     assert ids == list(digest.catalogue)
     assert ids
     for line in digest.text.splitlines():
-        if re.match(r"E\d+ \[log\]", line):
-            assert "<untrusted>" in line
+        if re.match(r"E\d+ \[", line):
+            fenced = r"<untrusted>[^<]*</untrusted>"
+            assert re.fullmatch(rf"E\d+ \[\w+\] {fenced}: {fenced}", line)
     small = build_digest(analysis.bundle, analysis.ranking, [], {}, 700)
     assert small.tokens <= 700
     assert small.omitted > 0

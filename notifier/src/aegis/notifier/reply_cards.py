@@ -125,6 +125,8 @@ def render_result_card(result: RcaResult, links: LinkOptions, locale: Locale) ->
         if result.evidence_gaps:
             gaps = "\n".join(f"- {escape(g, 200)}" for g in result.evidence_gaps[:6])
             elements.append(markdown(f"**{text['gaps']}**\n{gaps}"))
+        if result.model_contribution:
+            elements.append(markdown(f"🤖 {escape(result.model_contribution, 300)}"))
         if result.degraded:
             elements.append(markdown(f"{text['degraded']}: {escape(result.degraded_reason or '', 300)}"))
         elements.append(_footer(result, text))

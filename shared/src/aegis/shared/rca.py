@@ -60,6 +60,9 @@ class RcaResult(BaseModel):
     root_causes: Annotated[list[RootCauseCandidate], Field(max_length=3)] = Field(default_factory=list)
     next_actions: list[str] = Field(default_factory=list)
     model: ModelAlias = "none"
+    model_contribution: str | None = Field(
+        default=None, description="One line saying what the model changed or added, or where it disagrees."
+    )
     degraded: bool = False
     degraded_reason: str | None = None
     failed: bool = False

@@ -2,13 +2,15 @@
 
 It holds the answer to the promises users rely on: the shared schema, one to three candidates on
 distinct services that exist, evidence that was really collected, no claim of having changed
-anything, and next actions addressed to a human. What it fixes, it notes.
+anything, next actions addressed to a human, and destructive commands among them marked as needing
+a human's review. What it fixes, it notes.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aegis.rca_worker.guard.claims import rewrite_claims
+from aegis.rca_worker.guard.destructive import destructive_command, marked_for_review
 from aegis.shared.rca import Evidence, RcaResult, RootCauseCandidate
 from aegis.shared.settings import Locale
 
@@ -74,9 +76,12 @@ def guard_result(
                 }
             )
         )
-    actions = [
-        for_a_human(clean(action, "next actions"), locale) for action in result.next_actions if action.strip()
-    ]
+    actions: list[str] = []
+    for action in (a for a in result.next_actions if a.strip()):
+        command = destructive_command(action)
+        if command is not None:
+            notes.append(f"destructive command marked for review: {command[:120]}")
+        actions.append(marked_for_review(for_a_human(clean(action, "next actions"), locale), locale))
     checked = result.model_copy(
         update={
             "summary": clean(result.summary, "summary"),

@@ -3,8 +3,8 @@
 Never raw dumps: the deterministic ranking in numbers, then evidence items with ids the model must
 cite (`E1`, `E2`, …), most relevant services first, until the budget is spent. Log lines, span
 excerpts and alert labels are data written by systems anyone can influence; they go inside
-`<untrusted>…</untrusted>`, with any such tag inside them defused, so that an instruction hidden in
-a log line reads as what it is.
+`<untrusted>…</untrusted>` (see `guard.fencing`), so that an instruction hidden in a log line reads as
+what it is. Service names and label values come from the same systems and are fenced too.
 
 Token counts are estimated, not tokenized (no tokenizer ships offline for these models): one token
 per CJK character plus one per 3.5 other characters — conservative for both Qwen's and GLM's
@@ -17,15 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aegis.rca_worker.evidence import EvidenceBundle
+from aegis.rca_worker.guard.fencing import MAX_EXCERPT, untrusted
 from aegis.rca_worker.ranking.candidates import Ranking
 from aegis.rca_worker.ranking.hypothesis import evidence_for
 from aegis.shared.rca import Evidence
 
 TOP_SERVICES = 8
-MAX_EXCERPT = 240
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
-_TAG = re.compile(r"</?\s*untrusted\s*>", re.IGNORECASE)
-UNTRUSTED_KINDS = ("log", "trace")
 
 
 def estimate_tokens(text: str) -> int:
@@ -34,24 +32,18 @@ def estimate_tokens(text: str) -> int:
     return cjk + math.ceil((len(text) - cjk) / 3.5)
 
 
-def untrusted(text: str, limit: int = MAX_EXCERPT) -> str:
-    """`text` fenced as data: one line, cut to `limit`, with any untrusted tag inside it defused."""
-    flat = " ".join(_TAG.sub("[tag removed]", text).split())
-    cut = flat if len(flat) <= limit else flat[: limit - 1] + "…"
-    return f"<untrusted>{cut}</untrusted>"
-
-
 def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
 class Digest:
-    """The digest text, the evidence it offers by id, and its estimated size."""
+    """The digest text, the evidence it offers by id (and whose each id is), and its estimated size."""
 
     text: str
     catalogue: dict[str, Evidence] = field(default_factory=dict)
     omitted: int = 0
+    owners: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def tokens(self) -> int:
@@ -59,10 +51,13 @@ class Digest:
         return estimate_tokens(self.text)
 
 
+def _name(service: str) -> str:
+    return untrusted(service, 80)
+
+
 def _evidence_line(ident: str, service: str, evidence: Evidence) -> str:
-    excerpt = evidence.excerpt[:MAX_EXCERPT]
-    shown = untrusted(excerpt) if evidence.kind in UNTRUSTED_KINDS else excerpt
-    return f"{ident} [{evidence.kind}] {service}: {shown} | query: {evidence.query[:300]}"
+    # The query text is left out: a model cannot run it and cites the id; the excerpt says what it shows.
+    return f"{ident} [{evidence.kind}] {_name(service)}: {untrusted(evidence.excerpt, MAX_EXCERPT)}"
 
 
 def _listing(items: list[str], limit: int) -> str:
@@ -77,11 +72,12 @@ def _header(
         "## Window",
         f"{_clock(bundle.start)} → {_clock(bundle.end)}; change point ≈ {_clock(ranking.change)}",
         "## Scope",
-        f"services: {_listing(bundle.services, 60) or '(none found)'}",
-        f"named by the asker: {', '.join(named) or '(none: whole estate)'}",
+        f"services: {untrusted(_listing(bundle.services, 60), 4000) if bundle.services else '(none found)'}",
+        f"named by the asker: {untrusted(', '.join(named), 400) if named else '(none: whole estate)'}",
     ]
     if bundle.edges:
-        lines.append("calls (caller→callee): " + _listing([f"{a}→{b}" for a, b in bundle.edges], 80))
+        calls = _listing([f"{a}→{b}" for a, b in bundle.edges], 80)
+        lines.append(f"calls (caller→callee): {untrusted(calls, 4000)}")
     if alert_labels:
         pairs = ", ".join(f"{k}={v}" for k, v in sorted(alert_labels.items()))
         lines.append(f"alert labels: {untrusted(pairs, 400)}")
@@ -103,6 +99,7 @@ def build_digest(
     # Ranking lines are about 30 tokens each; reserve them before spending the rest on evidence.
     used = estimate_tokens("\n".join(head + tail)) + 40 * (len(ranked) + 2)
     catalogue: dict[str, Evidence] = {}
+    owners: dict[str, set[str]] = {}
     evidence_lines: list[str] = []
     cited: dict[str, list[str]] = {}
     omitted = 0
@@ -114,15 +111,16 @@ def build_digest(
             omitted += 1
             continue
         catalogue[ident] = evidence
+        owners[ident] = {scored.service}
         evidence_lines.append(line)
         cited.setdefault(scored.service, []).append(ident)
         used += cost
     ranking_lines = ["## Deterministic ranking (higher score = more likely where it starts)"]
     for position, scored in enumerate(ranked, start=1):
-        explained = f"; may only suffer from {scored.explained_by}" if scored.explained_by else ""
+        explained = f"; may only suffer from {_name(scored.explained_by)}" if scored.explained_by else ""
         ids = " ".join(cited.get(scored.service, [])) or "-"
         ranking_lines.append(
-            f"{position}. {scored.service} score={scored.score:.2f} own={scored.own:.2f} "
+            f"{position}. {_name(scored.service)} score={scored.score:.2f} own={scored.own:.2f} "
             f"symptom={scored.symptom:.2f}{explained}; evidence: {ids}"
         )
     if not ranked:
@@ -130,4 +128,4 @@ def build_digest(
     lines = [*head, *ranking_lines, "## Evidence (cite by id)", *evidence_lines]
     if omitted:
         lines.append(f"({omitted} more evidence items left out to stay within the budget)")
-    return Digest("\n".join(lines + tail), catalogue, omitted)
+    return Digest("\n".join(lines + tail), catalogue, omitted, owners)

@@ -4,10 +4,12 @@ Templates are files so that a reviewer reads the prompt as the model does; `stri
 the JSON braces in them literal. Rendering fails loudly on a missing placeholder.
 """
 
+import json
 from functools import cache
 from importlib.resources import files
 from string import Template
 
+from aegis.rca_worker.llm.report import EXAMPLE
 from aegis.shared.settings import Locale
 
 LANGUAGES: dict[Locale, str] = {"zh": "Simplified Chinese (简体中文)", "en": "English"}
@@ -27,12 +29,18 @@ def render(name: str, **values: object) -> str:
 def system_prompt(locale: Locale, tools: bool, max_tool_calls: int) -> str:
     """The system message: the rules, the tool rules (or the text-only rule), the report's shape."""
     rules = render("tool_rules", max_tool_calls=max_tool_calls) if tools else render("text_rules")
-    return render("system", language=LANGUAGES[locale], tool_rules=rules)
+    example = json.dumps(EXAMPLE, ensure_ascii=False)
+    return render("system", language=LANGUAGES[locale], tool_rules=rules, example=example)
 
 
 def question_prompt(question: str, digest: str) -> str:
     """The user message: the question and the evidence digest."""
     return render("question", question=" ".join(question.split())[:1000] or "(none)", digest=digest)
+
+
+def repair_prompt(problem: str) -> str:
+    """Sent once when the report does not match its schema: what was wrong, and the shape again."""
+    return render("repair", problem=problem[:300], example=json.dumps(EXAMPLE, ensure_ascii=False))
 
 
 def finish_prompt() -> str:

@@ -2,7 +2,9 @@
 
 Tool-capable models get the drill-down tools and `submit_report`; the loop ends when they submit,
 answer in text, or run out of look-ups (then they are asked to submit). Models without tool calls
-answer in text, which `parse_report` reads. The caller bounds the whole conversation in time.
+answer in text, which `parse_report` reads. A schema slip (no JSON, a missing field, a wrong type)
+gets one repair attempt: the model is told what was wrong and asked for the report again. The caller
+bounds the whole conversation in time.
 """
 
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from aegis.rca_worker.llm.drilldown import SUBMIT, Drilldown, tool_specs
-from aegis.rca_worker.llm.prompting import finish_prompt, question_prompt, system_prompt
+from aegis.rca_worker.llm.prompting import finish_prompt, question_prompt, repair_prompt, system_prompt
 from aegis.rca_worker.llm.providers import Provider
 from aegis.rca_worker.llm.report import InvalidReport, Report, parse_report
 from aegis.shared.settings import Locale
@@ -25,10 +27,11 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Conversation:
-    """How the model answered: its report and how many look-ups it made."""
+    """How the model answered: its report, how many look-ups it made, whether it needed a repair."""
 
     report: Report
     tool_calls: int
+    repaired: bool = False
 
 
 async def converse(
@@ -49,7 +52,10 @@ async def converse(
     ]
     if not provider.tools:
         reply = await chat.ainvoke(messages)
-        return Conversation(parse_report(reply.content), 0)
+        try:
+            return Conversation(parse_report(reply.content), 0)
+        except InvalidReport as error:
+            return await _repair(chat, [*messages, reply], error, 0)
     left = max_tool_calls
     made = 0
     for _ in range(max_tool_calls + 2):
@@ -58,10 +64,13 @@ async def converse(
         messages.append(reply)
         calls = list(getattr(reply, "tool_calls", None) or [])
         submitted = next((c for c in calls if c["name"] == SUBMIT), None)
-        if submitted is not None:
-            return Conversation(parse_report(submitted["args"]), made)
-        if not calls:
-            return Conversation(parse_report(reply.content), made)
+        if submitted is not None or not calls:
+            try:
+                return Conversation(
+                    parse_report(reply.content if submitted is None else submitted["args"]), made
+                )
+            except InvalidReport as error:
+                return await _repair(chat, messages, error, made, submitted and submitted.get("id"))
         for call in calls:
             if left > 0:
                 answer = await drill.call(call["name"], call.get("args") or {})
@@ -74,3 +83,18 @@ async def converse(
         if left <= 0:
             messages.append(HumanMessage(finish_prompt()))
     raise InvalidReport("the model kept calling tools instead of submitting a report")
+
+
+async def _repair(
+    chat: "BaseChatModel", messages: "list[BaseMessage]", error: InvalidReport, made: int, call_id: Any = None
+) -> Conversation:
+    """One more turn, without tools: what was wrong, and a request for the report as JSON."""
+    from langchain_core.messages import HumanMessage, ToolMessage
+
+    log.info("llm report repair", error=str(error)[:200])
+    repair = repair_prompt(str(error))
+    follow: BaseMessage = (
+        ToolMessage(content=repair, tool_call_id=call_id) if call_id else HumanMessage(repair)
+    )
+    reply = await chat.ainvoke([*messages, follow])
+    return Conversation(parse_report(reply.content), made, repaired=True)

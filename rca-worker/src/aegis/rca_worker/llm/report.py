@@ -2,19 +2,15 @@
 
 Models with tool calls submit the report as the arguments of `submit_report`; the others (and those
 that answer in text anyway) write JSON, often inside a code fence, sometimes after a `<think>`
-block. Either way the report must name services that are in the evidence and cite evidence by the
-digest's ids; what it cites that does not exist is dropped and counted.
+block. Values are normalised on the way in (confidence 80 → 0.8, "E1, E2" → a list); a report that
+copies the prompt's example text back is recognised. What may become of it is `floor.py`'s job.
 """
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
-
-from aegis.shared.questions import ModelAlias
-from aegis.shared.rca import Evidence, RcaResult, RootCauseCandidate
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
@@ -24,13 +20,55 @@ class InvalidReport(Exception):
     """The model's answer is not a usable report; the message says why."""
 
 
+# The report's example as the prompt shows it: its strings are placeholders a weak model copies back.
+EXAMPLE: dict[str, Any] = {
+    "summary": "one or two sentences",
+    "root_causes": [
+        {
+            "service": "a service from the evidence",
+            "hypothesis": "why, from the evidence",
+            "confidence": 0.8,
+            "evidence": ["E1", "E3"],
+        }
+    ],
+    "counter_evidence": [],
+    "next_actions": ["what a human should check or do next"],
+}
+
+
+def _ids(value: Any) -> Any:
+    """`"E1, E2"` or `"E1"` → `["E1", "E2"]`: small models write lists as strings."""
+    if isinstance(value, str):
+        return [part for part in re.split(r"[\s,;]+", value) if part]
+    return value
+
+
 class ReportCandidate(BaseModel):
     """One root-cause candidate as the model states it."""
 
     service: str = Field(description="A service from the evidence.")
     hypothesis: str = Field(description="Why this service may be where it starts, from the evidence.")
     confidence: float = Field(ge=0.0, le=1.0, description="0 to 1.")
-    evidence: list[str] = Field(default_factory=list, description="Evidence ids from the digest, e.g. E1.")
+    evidence: list[str] = Field(
+        default_factory=list, description="Ids of this service's own evidence from the digest, e.g. E1."
+    )
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _fraction(cls, value: Any) -> Any:
+        """80 or "80%" means 0.8: models mix percentages and fractions."""
+        if isinstance(value, str):
+            value = value.strip().rstrip("%")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return value
+        return number / 100 if 1 < number <= 100 else number
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        return _ids(value)
 
 
 class Report(BaseModel):
@@ -38,9 +76,41 @@ class Report(BaseModel):
 
     summary: str = Field(description="One or two sentences for the on-call engineer.")
     root_causes: list[ReportCandidate] = Field(default_factory=list, description="1 to 3, most likely first.")
+    counter_evidence: list[str] = Field(
+        default_factory=list,
+        description="Only when you put another service before the ranking's first: ids of the evidence "
+        "showing that the ranking's first service is not where it starts.",
+    )
     next_actions: list[str] = Field(
         default_factory=list, description="What a human should check or do next (you cannot act)."
     )
+
+    @field_validator("counter_evidence", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        return _ids(value)
+
+
+def _placeholders() -> set[str]:
+    """Every string of the example and of the schema's descriptions, normalised."""
+    found = {_norm(EXAMPLE["summary"]), *(_norm(a) for a in EXAMPLE["next_actions"])}
+    found |= {_norm(v) for v in EXAMPLE["root_causes"][0].values() if isinstance(v, str)}
+    for model in (Report, ReportCandidate):
+        found |= {_norm(f.description or "") for f in model.model_fields.values()}
+    return found - {""}
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def copied_placeholders(report: Report) -> list[str]:
+    """The fields of `report` that are the prompt's example or schema text copied back verbatim."""
+    placeholders = _placeholders()
+    fields = [("summary", report.summary), *(("next action", a) for a in report.next_actions)]
+    for candidate in report.root_causes:
+        fields += [("service", candidate.service), ("hypothesis", candidate.hypothesis)]
+    return [f"{name} {text[:60]!r}" for name, text in fields if _norm(text) in placeholders]
 
 
 def strip_think(text: str) -> str:
@@ -82,59 +152,3 @@ def _text_of(content: Any) -> str:
     if isinstance(content, list):
         return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
     return str(content)
-
-
-@dataclass
-class Conversion:
-    """The result drafted from a report, and what had to be dropped on the way."""
-
-    result: RcaResult
-    dropped: list[str] = field(default_factory=list)
-
-
-def report_to_result(
-    report: Report,
-    draft: RcaResult,
-    catalogue: dict[str, Evidence],
-    services: set[str],
-    model: ModelAlias,
-) -> Conversion:
-    """The report as an `RcaResult` on top of the deterministic `draft`; invented ids and services dropped."""
-    dropped: list[str] = []
-    candidates: list[RootCauseCandidate] = []
-    for stated in report.root_causes:
-        if stated.service not in services:
-            dropped.append(f"candidate {stated.service!r} is not a service in the evidence")
-            continue
-        if any(c.service == stated.service for c in candidates):
-            continue
-        known = [catalogue[ident.strip()] for ident in stated.evidence if ident.strip() in catalogue]
-        dropped.extend(
-            f"evidence {i!r} does not exist" for i in stated.evidence if i.strip() not in catalogue
-        )
-        if not known:  # the deterministic evidence of the same service still supports it
-            known = next((c.evidence for c in draft.root_causes if c.service == stated.service), [])
-        candidates.append(
-            RootCauseCandidate(
-                rank=len(candidates) + 1,
-                service=stated.service,
-                hypothesis=stated.hypothesis.strip(),
-                confidence=round(stated.confidence, 2),
-                evidence=known,
-            )
-        )
-        if len(candidates) == 3:
-            break
-    if draft.root_causes and not candidates:
-        raise InvalidReport("the report names no service that is in the evidence")
-    if not report.summary.strip():
-        raise InvalidReport("the report has an empty summary")
-    result = draft.model_copy(
-        update={
-            "summary": report.summary.strip(),
-            "root_causes": candidates,
-            "next_actions": [a.strip() for a in report.next_actions if a.strip()] or draft.next_actions,
-            "model": model,
-        }
-    )
-    return Conversion(result, dropped)

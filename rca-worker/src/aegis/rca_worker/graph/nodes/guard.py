@@ -19,7 +19,7 @@ async def guard(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
     draft = state["draft"]
     reason, degraded = _with_degradation(state)
     if state.get("degraded"):
-        draft = draft.model_copy(update={"model": "none"})
+        draft = draft.model_copy(update={"model": "none", "model_contribution": None})
     draft = draft.model_copy(update={"degraded": degraded, "degraded_reason": reason})
     ranking = state["ranking"]
     services = set(state["bundle"].services) | {s.service for s in ranking.services}

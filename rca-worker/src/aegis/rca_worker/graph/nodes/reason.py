@@ -14,9 +14,10 @@ from aegis.rca_worker.graph.state import AnalysisState
 from aegis.rca_worker.graph.steps import StepOutcome
 from aegis.rca_worker.llm.digest import build_digest
 from aegis.rca_worker.llm.drilldown import Drilldown
+from aegis.rca_worker.llm.floor import Citable, floor_report
 from aegis.rca_worker.llm.providers import ModelUnavailable, Provider
 from aegis.rca_worker.llm.reasoning import Conversation, converse
-from aegis.rca_worker.llm.report import InvalidReport, report_to_result
+from aegis.rca_worker.llm.report import InvalidReport
 
 log = structlog.get_logger(__name__)
 
@@ -54,8 +55,9 @@ async def reason(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
                 if not (provider.tools and _refuses_tools(error)):
                     raise
                 conversation = await ask(dataclasses.replace(provider, tools=False, tool_call_options={}))
-        conversion = report_to_result(
-            conversation.report, draft, {**digest.catalogue, **drill.found}, services, alias
+        citable = Citable({**digest.catalogue, **drill.found}, {**digest.owners, **drill.owners})
+        conversion = floor_report(
+            conversation.report, draft, citable, services, alias, settings.locale, conversation.tool_calls
         )
     except TimeoutError:
         return _degraded(f"{provider.describe()} did not answer within {settings.llm_timeout_s:g}s")
@@ -66,7 +68,7 @@ async def reason(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
         return _degraded(f"{provider.describe()} failed: {type(error).__name__}: {str(error)[:160]}")
     return StepOutcome(
         {
-            "draft": conversion.result,
+            "draft": conversion.result.model_copy(update={"model_contribution": conversion.contribution}),
             "collected": [*digest.catalogue.values(), *drill.found.values()],
             "guard_notes": conversion.dropped,
         },
@@ -75,6 +77,8 @@ async def reason(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
             "tool_calls": conversation.tool_calls,
             "digest_tokens": digest.tokens,
             "dropped": len(conversion.dropped),
+            "repaired": int(conversation.repaired),
+            "disagrees": int(conversion.disagrees),
         },
     )
 
