@@ -18,7 +18,7 @@ from aegis.simulator.openmetrics import write_openmetrics_file
 from aegis.simulator.scenarios import STEP_S, STEPS
 from aegis.simulator.telemetry import ScenarioTelemetry
 
-CONFIG = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nscrape_configs: []\n"
+CONFIG = "global:\n  scrape_interval: {scrape}\n  evaluation_interval: 15s\nscrape_configs: []\n"
 
 
 def recent_start(now: float | None = None, margin_s: float = 120.0) -> float:
@@ -38,8 +38,21 @@ def _free_port() -> int:
 class RealPrometheus:
     """`with RealPrometheus(telemetry, prometheus, promtool) as prom: prom.url` — backfill, start, stop."""
 
-    def __init__(self, telemetry: ScenarioTelemetry, prometheus: Path, promtool: Path) -> None:
+    def __init__(
+        self,
+        telemetry: ScenarioTelemetry | None,
+        prometheus: Path,
+        promtool: Path,
+        *,
+        openmetrics: Path | None = None,
+        scrape_interval: str = "15s",
+    ) -> None:
+        """Serve `telemetry`'s history, or an OpenMetrics file written elsewhere (`openmetrics`)."""
+        if (telemetry is None) == (openmetrics is None):
+            raise ValueError("give either telemetry or openmetrics")
         self.telemetry = telemetry
+        self.openmetrics = openmetrics
+        self.scrape_interval = scrape_interval
         self.prometheus = prometheus
         self.promtool = promtool
         self.port = _free_port()
@@ -51,8 +64,11 @@ class RealPrometheus:
         """Backfill the history and start the server; raise `RuntimeError` if it never gets ready."""
         root = Path(self._dir.name)
         data, metrics, config = root / "data", root / "metrics.om", root / "prometheus.yml"
-        write_openmetrics_file(self.telemetry, metrics)
-        config.write_text(CONFIG, encoding="utf-8")
+        if self.telemetry is not None:
+            write_openmetrics_file(self.telemetry, metrics)
+        else:
+            metrics = self.openmetrics or metrics
+        config.write_text(CONFIG.format(scrape=self.scrape_interval), encoding="utf-8")
         backfill = subprocess.run(
             [str(self.promtool), "tsdb", "create-blocks-from", "openmetrics", str(metrics), str(data)],
             capture_output=True,

@@ -176,7 +176,7 @@ async def kube_state(
     outcomes = await asyncio.gather(
         *(client.query_range(q, start, end, step) for q in wanted.values()), return_exceptions=True
     )
-    grid: list[float] = []
+    grid = [start + i * step for i in range(int((end - start) // step) + 1)]
     for (signal, query), outcome in zip(wanted.items(), outcomes, strict=True):
         if isinstance(outcome, BackendUnavailable):
             evidence.gaps.append(
@@ -189,7 +189,6 @@ async def kube_state(
             service = row.labels.get(SERVICE, "")
             if not service or (services is not None and service not in services):
                 continue
-            grid = grid or [t for t, _ in row.points]
             evidence.changes += _changes(signal, row, start, end, query)
             if signal in (OOM_KILLED, CRASH_LOOP, REPLICAS_UNAVAILABLE):
                 evidence.series.append(
