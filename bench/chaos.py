@@ -5,10 +5,12 @@ volume does), the simulator's backends, the fake Feishu with its long-connection
 four services as processes. For `--seconds`, webhooks arrive as Alertmanager sends them (retried
 until a 2xx) and @mentions arrive as Feishu sends them (re-delivered until the gateway ACKs code
 200), while a monkey SIGKILLs one of nats-server, alert-ingest, notifier, gateway-feishu or
-rca-worker at random and restarts it after a short outage. Then the monkey stops, everything is
+rca-worker at random and restarts it after a short outage. Meanwhile hostile messages (the fuzz
+corpus of tests/harness/poison.py) land on every consumed subject and the gateway's user tries to
+forge alerts, which the server must refuse. Then the monkey stops, everything is
 brought up, and the run waits for the backlog to drain. It passes when every accepted alert group
-shows in exactly one card in the chat (its own or a digest) and every question has exactly one
-reply, which ends as the answer.
+shows in exactly one card in the chat (its own or a digest), every question has exactly one
+reply, which ends as the answer, and no forged alert shows.
 
     .venv/bin/python -m bench.chaos [--seconds 600] [--seed 1] [--json]
 
@@ -30,14 +32,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
+from nats.aio.client import Client
 
 from tests.fakes.feishu import FakeFeishu, FakeMessage
 from tests.gateway.payloads import message_event
-from tests.harness.alerts import webhook_payload
+from tests.harness.alerts import alert_event, webhook_payload
+from tests.harness.nats_auth import PASSWORDS
+from tests.harness.poison import hostile_corpus
 from tests.harness.services import LoopbackStack, ServiceProcess, exit_on_sigterm
 
 CHAT = "oc_chaos"
 ALERT_NAME = re.compile(r"\*\*(Chaos\d{5})\*\*")
+FORGED_NAME = re.compile(r"Forged\d{5}")
 ANSWERED = ("根因分析", "分析失败")
 FAILED = "分析失败"
 SYMPTOMS = ("checkout", "frontend", "payment", "cart")
@@ -60,6 +67,8 @@ class ChaosPlan:
     alert_every_s: float = 1.0
     question_every_s: float = 4.0
     kill_every_s: tuple[float, float] = (4.0, 10.0)
+    poison_every_s: float = 0.25
+    forge_every_s: float = 2.0
     outage_s: tuple[float, float] = (0.5, 4.0)
     drain_timeout_s: float = 180.0
     # Longer than the ack waits in CHAOS_ENV, so that a redelivery's duplicate would show.
@@ -85,11 +94,18 @@ class ChaosReport:
     kills: dict[str, int] = field(default_factory=dict)  # "<target> killed|stopped" → times
     drain_s: float = 0.0
     cards_in_chat: int = 0
+    poison_sent: int = 0
+    forged_sent: int = 0
+    forged_refused: int = 0
+    forged_shown: int = 0
 
     @property
     def ok(self) -> bool:
         nothing_lost = not self.alerts_lost and not self.questions_lost
-        return nothing_lost and not self.alerts_duplicated and not self.questions_duplicated
+        nothing_forged = self.forged_shown == 0
+        return (
+            nothing_lost and nothing_forged and not self.alerts_duplicated and not self.questions_duplicated
+        )
 
     def summary(self) -> str:
         kills = ", ".join(f"{name} ×{n}" for name, n in sorted(self.kills.items())) or "none"
@@ -103,6 +119,8 @@ class ChaosReport:
                 f"questions: {self.questions_asked} asked ({self.event_deliveries} event deliveries), "
                 f"{self.questions_answered_once} answered exactly once ({self.answers_failed} as failed), "
                 f"lost {len(self.questions_lost)}, duplicated {len(self.questions_duplicated)}",
+                f"poison: {self.poison_sent} hostile messages; forged alerts: {self.forged_sent} published, "
+                f"{self.forged_refused} refusals seen, {self.forged_shown} shown",
                 f"verdict: {'PASS' if self.ok else 'FAIL'}",
             ]
         )
@@ -209,6 +227,48 @@ class Chaos:
             if self._inflight:
                 await asyncio.gather(*self._inflight)
 
+    async def _client(self, user: str, refusals: list[str] | None = None) -> Client:
+        async def on_error(error: Exception) -> None:
+            if refusals is not None and "permissions violation" in str(error).lower():
+                refusals.append(str(error))
+
+        return await nats.connect(
+            self.nats.url,
+            user=user,
+            password=PASSWORDS[user],
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.2,
+            error_cb=on_error,
+        )
+
+    async def poison(self, until: float) -> None:
+        """Hostile messages on every consumed subject, and alerts forged with the gateway's user."""
+        refusals: list[str] = []
+        operator, forger = await self._client("operator"), await self._client("gateway-feishu", refusals)
+        corpus = hostile_corpus(max(50, int(self.plan.seconds / self.plan.poison_every_s)))
+        next_forgery = time.monotonic()
+        try:
+            for message in corpus:
+                if time.monotonic() >= until:
+                    break
+                try:
+                    await operator.publish(message.subject, message.data, headers=message.headers)
+                    self.report.poison_sent += 1
+                    if time.monotonic() >= next_forgery:
+                        number = self.report.forged_sent + 1
+                        forged = alert_event(name=f"Forged{number:05d}")
+                        await forger.publish("aegis.alert.firing", forged.model_dump_json().encode())
+                        self.report.forged_sent += 1
+                        next_forgery += self.plan.forge_every_s
+                except Exception:  # noqa: BLE001, S110 - NATS is down right now: the monkey's doing
+                    pass
+                await asyncio.sleep(self.plan.poison_every_s)
+            await asyncio.sleep(1)
+        finally:
+            self.report.forged_refused = len(refusals)
+            await operator.close()
+            await forger.close()
+
     # -- the monkey ----------------------------------------------------------------------------
 
     async def monkey(self, until: float) -> None:
@@ -278,11 +338,12 @@ class Chaos:
                 report.questions_answered_once += 1
                 report.answers_failed += FAILED in replies[0].current
         report.cards_in_chat = len(self.feishu.sent(CHAT))
+        report.forged_shown = sum(1 for m in self.feishu.sent(CHAT) if FORGED_NAME.search(m.current))
         return report
 
     async def run(self) -> ChaosReport:
         until = time.monotonic() + self.plan.seconds
-        await asyncio.gather(self.traffic(until), self.monkey(until))
+        await asyncio.gather(self.traffic(until), self.monkey(until), self.poison(until))
         for service in self.services.values():  # whatever the monkey left down comes back
             if not service.running:
                 service.start()

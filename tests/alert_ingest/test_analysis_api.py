@@ -105,6 +105,22 @@ async def test_bad_requests_name_the_field(ingest_settings: SettingsFactory, nat
     assert unknown_model.json()["detail"][0]["loc"] == ["body", "model"]
 
 
+async def test_a_window_longer_than_max_lookback_is_422_naming_start(
+    ingest_settings: SettingsFactory, nats_client: Client
+) -> None:
+    """`start: 0` (a 57-year window) and a window past MAX_LOOKBACK are refused before anything is asked."""
+    async with running_app(ingest_settings(max_lookback=3600)) as client:
+        epoch = await client.post("/api/ops/analyze", json={"question": "q", "start": 0})
+        two_hours = await client.post(
+            "/api/ops/analyze",
+            json={"question": "q", "start": "2026-11-24T08:00:00Z", "end": "2026-11-24T10:00:00"},
+        )
+    for refused in (epoch, two_hours):
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["body", "start"]
+        assert "MAX_LOOKBACK" in refused.text
+
+
 async def test_no_answer_in_time_is_504_with_the_request_id(
     ingest_settings: SettingsFactory, nats_client: Client
 ) -> None:

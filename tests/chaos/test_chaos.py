@@ -1,4 +1,5 @@
-"""The short chaos run (CI): services and nats-server die at random; nothing is lost or duplicated.
+"""The short chaos run (CI): services and nats-server die at random while poison and forged
+publishes arrive; nothing is lost or duplicated, nothing forged shows.
 
 `python -m bench.chaos --seconds 600` is the long run; this is the same code on a shorter plan.
 """
@@ -23,3 +24,7 @@ def test_every_alert_shows_once_and_every_question_is_answered_once_while_everyt
     assert report.questions_asked >= 17, report.summary()
     assert report.alerts_shown_once == report.alerts_accepted
     assert report.questions_answered_once == report.questions_asked
+    assert report.poison_sent >= 100, report.summary()
+    assert report.forged_sent >= 10, report.summary()
+    assert report.forged_refused >= 1, report.summary()
+    assert report.forged_shown == 0, report.summary()

@@ -170,3 +170,12 @@ async def wait_for_dead_letter(js: JetStreamContext) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("no dead letter within 10 s")
+
+
+async def test_dlq_list_on_a_system_that_never_dead_lettered_says_there_are_none(nats_url: str) -> None:
+    """A fresh dead-letter stream (first sequence 0) is listed as empty, not a BadRequestError."""
+    command = [sys.executable, "-m", "aegis.cli", "--nats-url", nats_url, "dlq", "list"]
+    listed = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, check=False)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip() == "no dead letters"
+    assert "Traceback" not in listed.stderr

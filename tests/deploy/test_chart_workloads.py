@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from aegis.rca_worker.service.app import DURABLE
-from aegis.shared.streams import QUESTIONS_STREAM
+from aegis.rca_worker.service.app import CONSUMERS as WORKER_CONSUMERS
+from aegis.shared.nats_access import ACCESS
 from tests.deploy.catalogue import DEPLOYABLES, deployable
 from tests.deploy.chart import (
     NAMESPACE,
@@ -61,7 +61,7 @@ def test_each_container_receives_every_setting_its_service_reads() -> None:
 
 @pytest.mark.parametrize("folder", DEPLOYABLES)
 def test_ports_and_probes_match_what_the_service_serves(folder: str) -> None:
-    """Ports follow the port variables; /healthz and /readyz probes, TCP for the notifier's metrics port."""
+    """Ports follow the port variables; every service, the notifier too, is probed on /healthz, /readyz."""
     manifests = render({})
     container = _container(manifests, folder)
     env = {e["name"]: e.get("value") for e in container["env"]}
@@ -72,12 +72,8 @@ def test_ports_and_probes_match_what_the_service_serves(folder: str) -> None:
     assert (
         env[port_variable] == str(port["containerPort"]) == str(deployable(folder).default_of(port_variable))
     )
-    if folder == "notifier":
-        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-            assert container[probe]["tcpSocket"]["port"] == "http"
-    else:
-        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert container["resources"]["requests"]
     assert container["resources"]["limits"]["memory"]
     service = named(manifests, "Service", component(folder))
@@ -104,15 +100,17 @@ def test_rca_worker_is_autoscaled_by_an_hpa_by_default_and_fixed_without_one() -
 def test_keda_scales_rca_worker_on_the_lag_of_its_durable_consumer(
     renderings: dict[str, list[Manifest]],
 ) -> None:
-    """KEDA's trigger names the worker's own stream and durable, read from a NATS monitoring endpoint."""
+    """KEDA's triggers name the worker's own stream and durables, read from a NATS monitoring endpoint."""
     manifests = renderings["every option on"]
     scaled = named(manifests, "ScaledObject", component("rca-worker"))
     assert scaled["spec"]["scaleTargetRef"]["name"] == component("rca-worker")
     named(manifests, "Deployment", component("rca-worker"))
-    (trigger,) = scaled["spec"]["triggers"]
-    assert trigger["type"] == "nats-jetstream"
-    metadata = trigger["metadata"]
-    assert (metadata["stream"], metadata["consumer"]) == (QUESTIONS_STREAM, DURABLE)
+    triggers = scaled["spec"]["triggers"]
+    assert {t["type"] for t in triggers} == {"nats-jetstream"}
+    assert sorted((t["metadata"]["stream"], t["metadata"]["consumer"]) for t in triggers) == sorted(
+        (spec.stream, spec.durable) for spec in WORKER_CONSUMERS
+    )
+    metadata = triggers[0]["metadata"]
     host, _, port = metadata["natsServerMonitoringEndpoint"].partition(":")
     service_name = host.split(".")[0]
     assert host == f"{service_name}.{NAMESPACE}.svc.cluster.local"
@@ -177,7 +175,8 @@ def test_rendered_nats_configuration_is_accepted_by_nats_server(
     renderings: dict[str, list[Manifest]], tmp_path: Path
 ) -> None:
     """The real nats-server parses each rendered nats.conf (`-t`), environment references included."""
-    environment = {**os.environ, "POD_NAME": "aegis-nats-0", "NATS_USER": "aegis", "NATS_PASSWORD": "pw"}
+    passwords = {access.password_variable: "pw" for access in ACCESS}
+    environment = {**os.environ, "POD_NAME": "aegis-nats-0", **passwords}
     for label, manifests in renderings.items():
         conf = tmp_path / f"{label.replace(' ', '-')}.conf"
         text = named(manifests, "ConfigMap", component("nats"))["data"]["nats.conf"]

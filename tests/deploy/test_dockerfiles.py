@@ -68,7 +68,7 @@ def test_entrypoint_is_the_distributions_console_script(folder: str) -> None:
 
 @pytest.mark.parametrize("folder", DEPLOYABLES)
 def test_healthcheck_probes_the_port_the_service_listens_on(folder: str) -> None:
-    """HEALTHCHECK (exec form) probes the port the service's settings default to (/healthz, or TCP)."""
+    """HEALTHCHECK (exec form) probes the port the service's settings default to (/healthz)."""
     (check,) = _stages(folder)[-1].all("HEALTHCHECK")
     command = check.exec_form()
     assert command is not None, f"HEALTHCHECK is not exec form: {check.arguments}"
@@ -77,8 +77,7 @@ def test_healthcheck_probes_the_port_the_service_listens_on(folder: str) -> None
     variable = "NOTIFIER_METRICS_PORT" if folder == "notifier" else "HTTP_PORT"
     default = deployable(folder).default_of(variable)
     assert f"os.environ.get('{variable}', '{default}')" in script
-    if folder != "notifier":
-        assert "/healthz" in script
+    assert "/healthz" in script
     (exposed,) = _stages(folder)[-1].all("EXPOSE")
     assert exposed.arguments == str(default)
 

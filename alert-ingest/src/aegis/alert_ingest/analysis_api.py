@@ -18,7 +18,7 @@ from nats.aio.client import Client
 
 from aegis.alert_ingest.answers import AnswerWaiter, progress_of
 from aegis.alert_ingest.auth import BearerTokenCheck
-from aegis.alert_ingest.ops_request import OpsRequest
+from aegis.alert_ingest.ops_request import OpsRequest, WindowTooLong
 from aegis.alert_ingest.publisher import AlertPublisher, PublishUnavailable
 from aegis.alert_ingest.rejections import Rejection
 from aegis.alert_ingest.settings import IngestSettings
@@ -49,6 +49,13 @@ def analysis_router(settings: IngestSettings, publisher: AlertPublisher, waiter:
 
     router = APIRouter(prefix="/api/ops", tags=["analysis"], dependencies=[Depends(authorised)])
 
+    def question_of(body: OpsRequest) -> QuestionEvent:
+        try:
+            return body.to_question(settings.max_lookback)
+        except WindowTooLong as error:
+            problem = {"loc": ["body", "start"], "msg": str(error), "type": "window_too_long"}
+            raise HTTPException(422, [problem]) from None
+
     async def ask(question: QuestionEvent) -> None:
         try:
             await waiter.attach(publisher.connection())
@@ -68,7 +75,7 @@ def analysis_router(settings: IngestSettings, publisher: AlertPublisher, waiter:
         },
     )
     async def analyze(body: OpsRequest) -> RcaResult:
-        question = body.to_question()
+        question = question_of(body)
         async with waiter.expecting(question.request_id) as answered:
             await ask(question)
             try:
@@ -89,7 +96,7 @@ def analysis_router(settings: IngestSettings, publisher: AlertPublisher, waiter:
         },
     )
     async def analyze_stream(body: OpsRequest) -> StreamingResponse:
-        question = body.to_question()
+        question = question_of(body)
         client = _connection(publisher)
         return StreamingResponse(
             _events(client, question, waiter, ask, timeout),

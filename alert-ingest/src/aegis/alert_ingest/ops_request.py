@@ -5,11 +5,12 @@ start is given), the model to the worker's `DEFAULT_MODEL`.
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from aegis.shared.bounds import ShortText, UtcDatetime
 from aegis.shared.questions import DEFAULT_WINDOW, ModelAlias, QuestionEvent, TimeWindow
 
 
@@ -32,9 +33,13 @@ class OpsRequest(BaseModel):
     )
 
     question: str = Field(min_length=1, max_length=4000, description="The question, in any language.")
-    services: list[str] = Field(default_factory=list, max_length=50, description="Services to start from.")
-    start: datetime | None = Field(default=None, description="Window start (RFC 3339); default end − 15 min.")
-    end: datetime | None = Field(default=None, description="Window end (RFC 3339); default now.")
+    services: list[ShortText] = Field(
+        default_factory=list, max_length=50, description="Services to start from."
+    )
+    start: UtcDatetime | None = Field(
+        default=None, description="Window start (RFC 3339; no zone means UTC); default end − 15 min."
+    )
+    end: UtcDatetime | None = Field(default=None, description="Window end (RFC 3339); default now.")
     model: ModelAlias | None = Field(
         default=None, description="Model alias; default the worker's DEFAULT_MODEL."
     )
@@ -48,20 +53,25 @@ class OpsRequest(BaseModel):
             raise ValueError("start must be before end")
         return self
 
-    def to_question(self, now: datetime | None = None) -> QuestionEvent:
-        """The `QuestionEvent` published on `aegis.question.api`."""
+    def to_question(self, max_lookback: timedelta, now: datetime | None = None) -> QuestionEvent:
+        """The `QuestionEvent` published on `aegis.question.api`.
+
+        Raises `WindowTooLong` when the window spans more than `max_lookback` (`MAX_LOOKBACK`).
+        """
         end = self.end or now or datetime.now(UTC)
         start = self.start or end - DEFAULT_WINDOW
+        if end - start > max_lookback:
+            raise WindowTooLong(f"the window spans {end - start}, longer than MAX_LOOKBACK ({max_lookback})")
         return QuestionEvent(
             request_id=f"api-{uuid.uuid4().hex}",
             source="api",
             text=self.question,
             services=self.services,
-            window=TimeWindow(start=_aware(start), end=_aware(end)),
+            window=TimeWindow(start=start, end=end),
             model=self.model,
             conversation_key=f"api:{self.conversation_id}" if self.conversation_id else None,
         )
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+class WindowTooLong(ValueError):
+    """The asked window is longer than this deployment analyses (`MAX_LOOKBACK`)."""

@@ -14,6 +14,10 @@ RejectionReason = Literal[
     "malformed_json",
     "invalid_payload",
     "nats_unavailable",
+    "headers_too_large",
+    "body_timeout",
+    "rate_limited",
+    "bad_content_length",
 ]
 REJECTION_REASONS: tuple[RejectionReason, ...] = (
     "unauthorized",
@@ -22,6 +26,10 @@ REJECTION_REASONS: tuple[RejectionReason, ...] = (
     "malformed_json",
     "invalid_payload",
     "nats_unavailable",
+    "headers_too_large",
+    "body_timeout",
+    "rate_limited",
+    "bad_content_length",
 )
 
 

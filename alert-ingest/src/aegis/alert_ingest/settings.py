@@ -4,6 +4,8 @@ Read once at start-up; a malformed value stops the process with a sentence namin
 (`load_settings`). The field descriptions are what the README's configuration table shows.
 """
 
+from datetime import timedelta
+
 from pydantic import Field, SecretStr, field_validator
 
 from aegis.shared.settings import AegisSettings
@@ -41,6 +43,34 @@ class IngestSettings(AegisSettings):
         default=120.0,
         gt=0,
         description="How long /api/ops/analyze waits for the rca-worker's answer before 504, seconds.",
+    )
+    http_max_header_bytes: int = Field(
+        default=16384, ge=1024, description="Largest request header block accepted, bytes; larger: 431."
+    )
+    api_max_body_bytes: int = Field(
+        default=65536,
+        gt=0,
+        description="Largest analysis API body accepted, bytes; larger ones get 413 without being read.",
+    )
+    http_body_timeout_s: float = Field(
+        default=10.0, gt=0, description="Seconds a request body may take to arrive in full; slower: 408."
+    )
+    api_requests_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="Analysis API requests one client address may make per minute; more: 429.",
+    )
+    api_streams_per_client: int = Field(
+        default=4, ge=1, description="Analysis streams one client address may hold open at once; more: 429."
+    )
+    max_lookback: timedelta = Field(
+        default=timedelta(days=7),
+        gt=timedelta(0),
+        le=timedelta(days=31),
+        description=(
+            "Longest window the analysis API accepts (seconds or ISO 8601, e.g. P7D; at most 31 days); "
+            "a longer one gets 422."
+        ),
     )
 
     @field_validator("aegis_webhook_token")

@@ -31,7 +31,9 @@ async def letters(js: JetStreamContext, subject: str | None = None, limit: int =
     """The newest `limit` dead letters (optionally of one original subject), oldest first."""
     state = (await js.stream_info(DLQ_STREAM)).state
     found: list[StoredLetter] = []
-    for seq in range(state.last_seq, state.first_seq - 1, -1):
+    if not state.messages:
+        return found  # an empty stream reports first_seq 0, which no message can have
+    for seq in range(state.last_seq, max(state.first_seq, 1) - 1, -1):
         if len(found) >= limit:
             break
         try:

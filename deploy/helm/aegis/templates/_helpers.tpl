@@ -121,6 +121,16 @@ prefixing its server name, so the bundled endpoint is the headless Service. */}}
 {{- index $keys . | toJson }}
 {{- end }}
 
+{{- /* The Secret keys holding the bundled NATS's per-service passwords (aegis.shared.nats_access). */ -}}
+{{- define "aegis.natsPasswordKeys" -}}
+{{- list "NATS_PASSWORD_ALERT_INGEST" "NATS_PASSWORD_GATEWAY_FEISHU" "NATS_PASSWORD_RCA_WORKER" "NATS_PASSWORD_NOTIFIER" "NATS_PASSWORD_OPERATOR" | toJson }}
+{{- end }}
+
+{{- /* The Secret key of `component`'s password on the bundled NATS. */ -}}
+{{- define "aegis.natsPasswordKey" -}}
+{{- printf "NATS_PASSWORD_%s" (. | upper | replace "-" "_") }}
+{{- end }}
+
 {{- define "aegis.podSecurityContext" -}}
 runAsNonRoot: true
 runAsUser: {{ .Values.podSecurity.runAsUser }}

@@ -75,13 +75,25 @@ spec:
             - configMapRef:
                 name: {{ include "aegis.configMapName" $root }}
           env:
+            {{- if $root.Values.nats.bundled }}
+            # The bundled NATS knows each service as its own user, with only that user's rights.
+            - name: NATS_USER
+              value: {{ $c | quote }}
+            - name: NATS_PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "aegis.secretName" $root }}
+                  key: {{ include "aegis.natsPasswordKey" $c }}
+            {{- end }}
             {{- range $key := include "aegis.secretKeys" $c | fromJsonArray }}
+            {{- if not (and $root.Values.nats.bundled (eq $key "NATS_PASSWORD")) }}
             - name: {{ $key }}
               valueFrom:
                 secretKeyRef:
                   name: {{ include "aegis.secretName" $root }}
                   key: {{ $key }}
                   optional: true
+            {{- end }}
             {{- end }}
             {{- with .env }}
             {{- toYaml . | nindent 12 }}

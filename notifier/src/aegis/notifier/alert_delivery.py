@@ -3,13 +3,16 @@
 It pulls from the durable consumer `notifier-alerts` itself (rather than a per-message handler)
 because the digest decision needs to see what waits behind the current message. Each event is
 acknowledged only after its card was accepted by Feishu and recorded in `aegis_messages`; a
-failed send is redelivered with backoff, an event that cannot succeed is dead-lettered.
+failed send is redelivered with backoff, an event that cannot succeed is dead-lettered. What a
+failure means is the shared skeleton's `judge` (`aegis.shared.consumers`), whatever was raised: no
+event can end the loop.
 """
 
 import asyncio
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,24 +21,23 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
 from aegis.notifier import metrics
 from aegis.notifier.cards import Card, CardOptions, card_json, render_alert_card, render_digest_card
-from aegis.notifier.consuming import RetryPolicy, schema_problems
+from aegis.notifier.consuming import in_skeleton_terms
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.planning import CardRecord, judge, plan_slot
-from aegis.notifier.sinks import CardSink, PermanentSendError, RateLimited, TransientSendError
+from aegis.notifier.sinks import CardSink, RateLimited
+from aegis.shared import consumers
 from aegis.shared.alerts import AlertGroupEvent
-from aegis.shared.dead_letters import dead_letter
-from aegis.shared.streams import ALERTS_STREAM
-from aegis.shared.subjects import ALERTS
+from aegis.shared.consumers import NOTIFIER_ALERTS, DeliveryBudget, Outcome, Reject, schema_problems, settle
 from aegis.shared.tracing import consuming
 
-DURABLE = "notifier-alerts"
+DURABLE = NOTIFIER_ALERTS.durable
 FETCH_BATCH = 200
 
 log = structlog.get_logger("aegis.notifier.alerts")
@@ -72,7 +74,7 @@ class DeliveryPolicy:
     chat_id: str
     digest_after: int
     digest_max: int
-    retry: RetryPolicy
+    retry: DeliveryBudget
 
 
 class AlertDelivery:
@@ -86,7 +88,9 @@ class AlertDelivery:
         cards: KeyValue,
         policy: DeliveryPolicy,
         options: CardOptions,
+        alive: Callable[[], None] | None = None,
     ) -> None:
+        self._alive = alive or (lambda: None)
         self._nc = nc
         self._js = nc.jetstream()
         self._sink = sink
@@ -103,22 +107,17 @@ class AlertDelivery:
     def consumer_config(self) -> ConsumerConfig:
         # max_deliver is unlimited on the server: the loop itself dead-letters after
         # `policy.max_deliver`, so an event is never silently abandoned by the server.
-        return ConsumerConfig(
-            durable_name=DURABLE,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=self._policy.retry.ack_wait_s,
-            max_deliver=-1,
-            max_ack_pending=4 * FETCH_BATCH,
-        )
+        return NOTIFIER_ALERTS.config(self._policy.retry, max_ack_pending=4 * FETCH_BATCH)
 
     async def run(self) -> None:
+        spec = NOTIFIER_ALERTS
         subscription = await self._js.pull_subscribe(
-            ALERTS, durable=DURABLE, stream=ALERTS_STREAM, config=self.consumer_config()
+            spec.subject, durable=spec.durable, stream=spec.stream, config=self.consumer_config()
         )
         chat = self._policy.chat_id
         log.info("alert delivery started", chat_id=chat, consumer=DURABLE)
         while not self._stopping.is_set():
+            self._alive()
             try:
                 await self._pacer.ready(chat)
                 queued = await self._top_up(subscription)
@@ -128,6 +127,10 @@ class AlertDelivery:
             except (ConnectionClosedError, NatsTimeoutError, OSError) as error:
                 log.warning("nats unavailable, retrying", error=str(error) or type(error).__name__)
                 await asyncio.sleep(0.5)
+            except Exception as error:  # noqa: BLE001 - the loop never dies; the held events are judged
+                log.error("alert delivery step failed", error=f"{type(error).__name__}: {error}")
+                await self._settle_all(list(self._waiting), error)
+                await asyncio.sleep(0.1)
         await self._release()
         await subscription.unsubscribe()
 
@@ -149,18 +152,21 @@ class AlertDelivery:
         for msg, event in zip(msgs, decoded, strict=True):
             if isinstance(event, ValidationError):
                 await self._dead_letter(msg, f"not an AlertGroupEvent: {schema_problems(event)}", "schema")
-            else:
+                continue
+            try:
                 await self._admit(msg, event, next(known))
+            except Exception as error:  # noqa: BLE001 - one event's poison is that event's outcome
+                await self._settle(
+                    msg, consumers.judge(error, msg.metadata.num_delivered, self._policy.retry)
+                )
         return msgs[-1].metadata.num_pending if msgs else 0
 
     async def _admit(self, msg: Msg, event: AlertGroupEvent, record: CardRecord | None) -> None:
         """Dead-letter what was tried too often, drop what is already shown, hold the rest."""
         deliveries = msg.metadata.num_delivered
-        if deliveries > self._policy.retry.max_deliver:
-            reason = (
-                f"gave up after {deliveries - 1} deliveries (the last ended without an outcome: a crash?)"
-            )
-            await self._dead_letter(msg, reason, "max_deliver")
+        spent = consumers.overdue(deliveries, self._policy.retry)
+        if spent is not None:
+            await self._dead_letter(msg, spent.reason, "max_deliver")
             return
         if any(w.msg.metadata.sequence.stream == msg.metadata.sequence.stream for w in self._waiting):
             return  # redelivered while still waiting here; the copy we hold will be acked
@@ -192,29 +198,8 @@ class AlertDelivery:
             log.warning("feishu rate limit, pausing chat", chat_id=chat, reset_s=limited.reset_s)
             self._pacer.pause(chat, limited.reset_s)
             return
-        except TransientSendError as error:
-            metrics.SEND_FAILURES.labels("transient").inc()
-            for waiting in chosen:
-                deliveries = waiting.msg.metadata.num_delivered
-                if deliveries >= self._policy.retry.max_deliver:
-                    reason = f"gave up after {deliveries} deliveries: {error}"
-                    await self._dead_letter(waiting.msg, reason, "max_deliver")
-                    continue
-                delay = self._policy.retry.delay(deliveries)
-                log.warning(
-                    "send failed, will retry",
-                    event_id=waiting.event.event_id,
-                    error=str(error),
-                    retry_in_s=delay,
-                )
-                await waiting.msg.nak(delay=delay)
-            self._forget(chosen)
-            return
-        except PermanentSendError as error:
-            metrics.SEND_FAILURES.labels("permanent").inc()
-            for waiting in chosen:
-                await self._dead_letter(waiting.msg, str(error), "refused")
-            self._forget(chosen)
+        except Exception as error:  # noqa: BLE001 - a failed send, or a poison event: judged either way
+            await self._settle_all(chosen, in_skeleton_terms(error))
             return
         metrics.CARDS_SENT.labels(kind).inc()
         now = datetime.now(UTC)
@@ -320,14 +305,21 @@ class AlertDelivery:
                 await waiting.msg.in_progress()
                 waiting.touched = now
 
+    async def _settle_all(self, chosen: list[Waiting], error: Exception) -> None:
+        """Each of `chosen` retried later or dead-lettered, as the skeleton judges `error`."""
+        for waiting in chosen:
+            await self._settle(
+                waiting.msg, consumers.judge(error, waiting.msg.metadata.num_delivered, self._policy.retry)
+            )
+        self._forget(chosen)
+
+    async def _settle(self, msg: Msg, outcome: Outcome) -> None:
+        if isinstance(outcome, Reject):
+            metrics.DEAD_LETTERS.labels("refused").inc()
+        await settle(self._js, msg, outcome)
+
     async def _dead_letter(self, msg: Msg, reason: str, kind: str) -> None:
-        log.error(
-            "alert event dead-lettered",
-            subject=msg.subject,
-            reason=reason,
-            deliveries=msg.metadata.num_delivered,
-        )
-        await dead_letter(self._js, msg, reason)
+        await settle(self._js, msg, Reject(reason))
         metrics.DEAD_LETTERS.labels(kind).inc()
 
     async def _release(self) -> None:

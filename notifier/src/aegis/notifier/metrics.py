@@ -17,3 +17,9 @@ DELIVERY_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30, 60),
 )
 DLQ_DEPTH = Gauge("aegis_dlq_messages", "Messages in the dead-letter stream AEGIS_DLQ (all services).")
+STREAM_FILL = Gauge(
+    "aegis_stream_fill_ratio",
+    "How full each Aegis stream is, the larger of bytes/max_bytes and messages/max_msgs (new ones are "
+    "refused at 1).",
+    ["stream"],
+)

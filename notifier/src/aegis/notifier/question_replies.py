@@ -18,15 +18,16 @@ from pydantic import BaseModel, ValidationError
 
 from aegis.notifier import metrics
 from aegis.notifier.cards import Card
-from aegis.notifier.consuming import RetryPolicy, consume
+from aegis.notifier.consuming import consume
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.reply_cards import LinkOptions, render_ack_card, render_result_card
 from aegis.notifier.sinks import CardSink, SendError
+from aegis.shared.consumers import NOTIFIER_ACKS, NOTIFIER_RESULTS, DeliveryBudget
+from aegis.shared.health import Heartbeats
 from aegis.shared.questions import QuestionEvent, ReplyTo
 from aegis.shared.rca import RcaProgress, RcaResult
 from aegis.shared.settings import Locale
-from aegis.shared.streams import QUESTIONS_STREAM, RCA_STREAM
-from aegis.shared.subjects import progress_subject, question_subject, result_subject
+from aegis.shared.subjects import progress_subject
 from aegis.shared.tracing import consuming
 
 PROGRESS_PATCH_INTERVAL_S = 1.0
@@ -50,9 +51,10 @@ class QuestionReplies:
         sink: CardSink,
         pacer: ChatPacer,
         records: KeyValue,
-        policy: RetryPolicy,
+        policy: DeliveryBudget,
         links: LinkOptions,
         locale: Locale,
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self._nc = nc
         self._sink = sink
@@ -61,6 +63,7 @@ class QuestionReplies:
         self._policy = policy
         self._links = links
         self._locale = locale
+        self._heartbeats = heartbeats or Heartbeats()
         self._questions: dict[str, QuestionEvent] = {}
         self._progress: dict[str, dict[str, RcaProgress]] = {}
         self._last_patch: dict[str, float] = {}
@@ -73,24 +76,12 @@ class QuestionReplies:
         progress = await self._nc.subscribe(progress_subject("*"), cb=self._on_progress)
         try:
             await asyncio.gather(
-                consume(
-                    js,
-                    stream=QUESTIONS_STREAM,
-                    subject=question_subject("feishu"),
-                    durable="notifier-ack",
-                    handle=self._acknowledge,
-                    policy=self._policy,
-                    stopping=self.stopping,
-                ),
-                consume(
-                    js,
-                    stream=RCA_STREAM,
-                    subject=result_subject("feishu"),
-                    durable="notifier-results",
-                    handle=self._answer,
-                    policy=self._policy,
-                    stopping=self.stopping,
-                ),
+                *(
+                    consume(
+                        js, spec, handle, self._policy, self.stopping, self._heartbeats.beat(spec.durable)
+                    )
+                    for spec, handle in ((NOTIFIER_ACKS, self._acknowledge), (NOTIFIER_RESULTS, self._answer))
+                )
             )
         finally:
             await progress.unsubscribe()

@@ -16,14 +16,22 @@ from nats.js import JetStreamContext
 from aegis.notifier import metrics
 from aegis.notifier.alert_delivery import AlertDelivery, DeliveryPolicy
 from aegis.notifier.cards import CardOptions
-from aegis.notifier.consuming import RetryPolicy
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.question_replies import QuestionReplies
 from aegis.notifier.reply_cards import LinkOptions
 from aegis.notifier.settings import NotifierSettings
 from aegis.notifier.sinks import CardSink, ConsoleSink, FeishuSink
+from aegis.shared.health import Heartbeats
 from aegis.shared.nats import connect_nats
-from aegis.shared.streams import DLQ_STREAM, MESSAGES_BUCKET, Topology, ensure_bucket, ensure_streams
+from aegis.shared.streams import (
+    DLQ_STREAM,
+    MESSAGES_BUCKET,
+    Topology,
+    ensure_bucket,
+    ensure_streams,
+    fill_ratio,
+    stream_configs,
+)
 
 log = structlog.get_logger("aegis.notifier")
 CONSOLE_CHAT = "console"
@@ -42,12 +50,21 @@ def make_sink(settings: NotifierSettings) -> CardSink:
 
 
 async def watch_dead_letters(js: JetStreamContext, stopped: asyncio.Event, every_s: float = 15.0) -> None:
-    """Keep `aegis_dlq_messages` current: dead letters need a human, so their count is exported."""
+    """Keep `aegis_dlq_messages` and `aegis_stream_fill_ratio` current: dead letters need a human,
+    and a stream that fills refuses new events, so both are exported before that happens."""
     while not stopped.is_set():
-        try:
-            metrics.DLQ_DEPTH.set((await js.stream_info(DLQ_STREAM)).state.messages)
-        except (NatsError, OSError) as error:
-            log.debug("cannot read the dead-letter stream", error=str(error))
+        for config in stream_configs(Topology()):
+            name = config.name or ""
+            try:
+                info = await js.stream_info(name)
+            except (NatsError, OSError) as error:
+                log.debug("cannot read a stream", stream=name, error=str(error))
+                continue
+            if name == DLQ_STREAM:
+                metrics.DLQ_DEPTH.set(info.state.messages)
+            metrics.STREAM_FILL.labels(name).set(
+                fill_ratio(info.state.bytes, info.state.messages, info.config)
+            )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopped.wait(), every_s)
 
@@ -62,6 +79,24 @@ class Notifier:
         self._delivery: AlertDelivery | None = None
         self._replies: QuestionReplies | None = None
         self._stopped = asyncio.Event()
+        self.heartbeats = Heartbeats(stale_after_s=max(30.0, settings.notifier_ack_wait_s))
+
+    def health(self) -> tuple[bool, bool, str]:
+        """(alive, ready, why): alive while the connection and every consumer loop are; ready when
+        also connected. A loop that ended or hangs, or a closed connection, is not alive."""
+        nc = self._nc
+        if nc is None:
+            return True, False, "connecting to NATS"
+        if nc.is_closed:
+            return False, False, "the NATS connection is closed"
+        if not self.heartbeats.loops():
+            return True, False, "starting the consumers"
+        stale = self.heartbeats.stale()
+        if stale:
+            return False, False, f"consumer loops not running: {', '.join(stale)}"
+        if not nc.is_connected:
+            return True, False, "NATS disconnected, reconnecting"
+        return True, True, "consuming"
 
     async def run(self) -> None:
         settings = self.settings
@@ -72,9 +107,7 @@ class Notifier:
             await ensure_streams(js, topology)
             cards = await ensure_bucket(js, MESSAGES_BUCKET, topology)
             pacer = ChatPacer(settings.feishu_chat_rate_per_s)
-            retry = RetryPolicy(
-                settings.notifier_max_deliver, settings.notifier_ack_wait_s, tuple(settings.backoff)
-            )
+            retry = settings.budget
             self._delivery = AlertDelivery(
                 self._nc,
                 self.sink,
@@ -92,17 +125,17 @@ class Notifier:
                     silence_base_url=settings.alertmanager_silence_base_url,
                     chat_id=settings.feishu_default_chat_id,
                 ),
+                alive=self.heartbeats.beat("notifier-alerts"),
             )
             self._replies = QuestionReplies(
                 self._nc,
                 self.sink,
                 pacer,
                 cards,
-                RetryPolicy(
-                    settings.notifier_max_deliver, settings.notifier_ack_wait_s, tuple(settings.backoff)
-                ),
+                retry,
                 LinkOptions(settings.grafana_base_url, settings.jaeger_ui_base_url),
                 settings.locale,
+                self.heartbeats,
             )
             if self._stopped.is_set():
                 return

@@ -4,6 +4,7 @@ from typing import Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from aegis.shared.consumers import DeliveryBudget
 from aegis.shared.settings import AegisSettings, feishu_origin
 
 Sink = Literal["auto", "feishu", "console"]
@@ -53,7 +54,7 @@ class NotifierSettings(AegisSettings):
         description="Redelivery delays after a failed send, seconds, comma-separated.",
     )
     notifier_metrics_port: int = Field(
-        default=9091, ge=0, le=65535, description="Port of /metrics (0 disables it)."
+        default=9091, ge=0, le=65535, description="Port of /healthz, /readyz and /metrics (0 disables them)."
     )
     grafana_base_url: str | None = Field(
         default=None, description="Grafana URL; metric and log evidence links open its Explore view."
@@ -65,6 +66,11 @@ class NotifierSettings(AegisSettings):
         default=None,
         description="Alertmanager URL for silence links when externalURL is not reachable by users.",
     )
+
+    @property
+    def budget(self) -> DeliveryBudget:
+        """The delivery budget of every notifier consumer."""
+        return DeliveryBudget(self.notifier_max_deliver, self.notifier_ack_wait_s, tuple(self.backoff))
 
     @field_validator("feishu_base_url")
     @classmethod

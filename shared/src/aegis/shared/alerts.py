@@ -5,11 +5,12 @@ models to publish test alerts, so both produce byte-identical events and identic
 """
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from aegis.shared.bounds import UtcDatetime
 from aegis.shared.subjects import AlertStatus
 
 # Alertmanager marks "not ended" with Go's zero time.
@@ -26,8 +27,8 @@ class WebhookAlert(BaseModel):
     status: AlertStatus
     labels: Labels
     annotations: Labels = Field(default_factory=dict)
-    starts_at: datetime = Field(alias="startsAt")
-    ends_at: datetime | None = Field(default=None, alias="endsAt")
+    starts_at: UtcDatetime = Field(alias="startsAt")
+    ends_at: UtcDatetime | None = Field(default=None, alias="endsAt")
     generator_url: str = Field(default="", alias="generatorURL")
     fingerprint: str = ""
 
@@ -56,8 +57,8 @@ class Alert(BaseModel):
     status: AlertStatus
     labels: Labels
     annotations: Labels
-    starts_at: datetime
-    ends_at: datetime | None
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime | None
     generator_url: str
 
     @property
@@ -74,7 +75,7 @@ class AlertGroupEvent(BaseModel):
 
     schema_version: Literal[1] = 1
     event_id: str
-    received_at: datetime
+    received_at: UtcDatetime
     receiver: str
     status: AlertStatus
     group_key: str
@@ -84,11 +85,6 @@ class AlertGroupEvent(BaseModel):
     common_annotations: Labels
     external_url: str
     alerts: Annotated[list[Alert], Field(min_length=1)]
-
-    @field_validator("received_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     @property
     def alertname(self) -> str:

@@ -1,7 +1,9 @@
 """The AsyncAPI 3.0 description of every Aegis subject, generated from the contracts themselves.
 
-`CHANNELS` says who publishes and who consumes each subject; payload schemas come from the
-pydantic models. `python -m aegis.shared.asyncapi > docs/asyncapi.json` writes the committed
+`CHANNELS` says who publishes each subject and who listens without a durable consumer; the
+durable consumers come from the consumer table (`aegis.shared.consumers.CONSUMERS`), with their
+ack wait and delivery budget; payload schemas come from the pydantic models.
+`python -m aegis.shared.asyncapi > docs/asyncapi.json` writes the committed
 file, and a test fails when it is out of date.
 """
 
@@ -13,21 +15,52 @@ from typing import Any
 from pydantic import BaseModel
 
 from aegis.shared.alerts import AlertGroupEvent
+from aegis.shared.consumers import CONSUMERS, ConsumerSpec
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import RcaProgress, RcaResult
 
 
 @dataclass(frozen=True)
 class Channel:
-    """One subject (or subject pattern) with its payload, publishers and durable consumers."""
+    """One subject (or subject pattern) with its payload, publishers and non-durable listeners."""
 
     name: str
     address: str
     payload: type[BaseModel] | None
     description: str
     publishers: tuple[str, ...]
-    consumers: tuple[str, ...]
+    listeners: tuple[str, ...] = ()
     parameters: tuple[str, ...] = ()
+
+    @property
+    def consumers(self) -> tuple[str, ...]:
+        """Durable consumers from the table, then the listeners."""
+        durable = tuple(_described(spec) for spec in CONSUMERS if _overlaps(self.address, spec.subjects))
+        return durable + self.listeners
+
+
+def _described(spec: ConsumerSpec) -> str:
+    budget = spec.budget
+    return (
+        f"{spec.service} ({spec.durable}: ack wait {budget.ack_wait_s:g} s, "
+        f"{budget.max_deliver} deliveries, then dead-lettered)"
+    )
+
+
+def _overlaps(address: str, patterns: tuple[str, ...]) -> bool:
+    """Whether a subject matched by one of `patterns` can be on `address` (`{x}` is one token)."""
+
+    def token_match(left: list[str], right: list[str]) -> bool:
+        for index, (a, b) in enumerate(zip(left, right, strict=False)):
+            if ">" in (a, b):
+                return True
+            if a != b and "*" not in (a, b) and not a.startswith("{"):
+                return False
+            if index == len(left) - 1 or index == len(right) - 1:
+                return len(left) == len(right)
+        return len(left) == len(right)
+
+    return any(token_match(address.split("."), pattern.split(".")) for pattern in patterns)
 
 
 CHANNELS = (
@@ -37,7 +70,6 @@ CHANNELS = (
         AlertGroupEvent,
         "An Alertmanager notification whose group still fires. Nats-Msg-Id: the event_id.",
         ("alert-ingest", "aegis publish alert"),
-        ("notifier (notifier-alerts)",),
     ),
     Channel(
         "alertResolved",
@@ -45,7 +77,6 @@ CHANNELS = (
         AlertGroupEvent,
         "An Alertmanager notification whose whole group resolved. Nats-Msg-Id: the event_id.",
         ("alert-ingest", "aegis publish alert"),
-        ("notifier (notifier-alerts)",),
     ),
     Channel(
         "questionFeishu",
@@ -53,7 +84,6 @@ CHANNELS = (
         QuestionEvent,
         "A question asked in Feishu (@mention or Analyse button). Nats-Msg-Id: the Feishu event_id.",
         ("gateway-feishu",),
-        ("rca-worker (rca-worker)", "notifier (notifier-ack)"),
     ),
     Channel(
         "questionApi",
@@ -61,7 +91,6 @@ CHANNELS = (
         QuestionEvent,
         "A question asked over POST /api/ops/analyze. Nats-Msg-Id: the request_id.",
         ("alert-ingest",),
-        ("rca-worker (rca-worker)",),
     ),
     Channel(
         "questionCli",
@@ -69,7 +98,6 @@ CHANNELS = (
         QuestionEvent,
         "A question asked with `aegis ask`. Nats-Msg-Id: the request_id.",
         ("aegis ask",),
-        ("rca-worker (rca-worker)",),
     ),
     Channel(
         "rcaProgress",
@@ -86,7 +114,7 @@ CHANNELS = (
         RcaResult,
         "The answer to one question, routed back to where it was asked. Nats-Msg-Id: result-<request_id>.",
         ("rca-worker",),
-        ("notifier (notifier-results, source feishu)", "alert-ingest (source api)", "aegis ask"),
+        ("alert-ingest (core subscription, source api)", "aegis ask (core subscription, source cli)"),
         ("source",),
     ),
     Channel(

@@ -1,7 +1,9 @@
 """Dead-lettering: keep a message that cannot be handled, with why, instead of dropping it.
 
 The original bytes are republished unchanged on `aegis.dlq.<subject>`; what went wrong travels in
-headers, so a replay can put the exact message back where it came from.
+headers, so a replay can put the exact message back where it came from. Of the original headers,
+JetStream's own (`Nats-Expected-Stream` and the other `Nats-*` publish conditions) are dropped: they
+held for the first publish and would make the dead letter's own publish fail.
 """
 
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ CONSUMER = "Aegis-Dlq-Consumer"
 DELIVERIES = "Aegis-Dlq-Deliveries"
 FAILED_AT = "Aegis-Dlq-Failed-At"
 ORIGINAL_MSG_ID = "Aegis-Original-Msg-Id"
+_JETSTREAM_PREFIX = "nats-"
 _MAX_REASON = 2000
 
 
@@ -40,11 +43,16 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:_MAX_REASON]
 
 
+def republishable(headers: dict[str, str] | None) -> dict[str, str]:
+    """`headers` without JetStream's publish conditions and ids (`Nats-*`), safe to publish again."""
+    return {k: v for k, v in (headers or {}).items() if not k.lower().startswith(_JETSTREAM_PREFIX)}
+
+
 def dead_letter_headers(msg: Msg, reason: str, now: datetime | None = None) -> dict[str, str]:
-    """Headers of the dead letter for `msg`: its own headers plus the failure's details."""
+    """Headers of the dead letter for `msg`: its safe headers plus the failure's details."""
     meta = msg.metadata
-    headers = dict(msg.headers or {})
-    original_id = headers.pop("Nats-Msg-Id", None)
+    original_id = (msg.headers or {}).get("Nats-Msg-Id")
+    headers = republishable(msg.headers)
     if original_id:
         headers[ORIGINAL_MSG_ID] = original_id
     headers.update(

@@ -1,6 +1,9 @@
-"""Connecting to NATS the same way everywhere: reconnect forever, log every state change."""
+"""Connecting to NATS the same way everywhere: reconnect forever, log every state change, and
+authenticate and encrypt as the settings say (user/password, NKey seed or creds file; TLS)."""
 
 import asyncio
+import ssl
+from typing import Any
 
 import nats
 import structlog
@@ -9,6 +12,32 @@ from nats.aio.client import Client
 from aegis.shared.settings import AegisSettings
 
 log = structlog.get_logger("aegis.nats")
+
+
+def security_options(settings: AegisSettings) -> dict[str, Any]:
+    """The `nats.connect` keyword arguments that authenticate and encrypt the connection."""
+    options: dict[str, Any] = {}
+    if settings.nats_creds_file:
+        options["user_credentials"] = settings.nats_creds_file
+    elif settings.nats_nkey_seed_file:
+        options["nkeys_seed"] = settings.nats_nkey_seed_file
+    elif settings.nats_user:
+        options["user"] = settings.nats_user
+        options["password"] = settings.nats_password.get_secret_value() if settings.nats_password else None
+    context = tls_context(settings)
+    if context is not None:
+        options["tls"] = context
+    return options
+
+
+def tls_context(settings: AegisSettings) -> ssl.SSLContext | None:
+    """The TLS context for NATS when `NATS_TLS_CA_FILE` or a client certificate is set, else None."""
+    if not (settings.nats_tls_ca_file or settings.nats_tls_cert_file):
+        return None
+    context = ssl.create_default_context(cafile=settings.nats_tls_ca_file)
+    if settings.nats_tls_cert_file:
+        context.load_cert_chain(settings.nats_tls_cert_file, settings.nats_tls_key_file)
+    return context
 
 
 async def connect_nats(settings: AegisSettings, name: str, attempts: int | None = None) -> Client:
@@ -39,8 +68,7 @@ async def connect_nats(settings: AegisSettings, name: str, attempts: int | None 
             client = await nats.connect(
                 servers=servers,
                 name=name,
-                user=settings.nats_user,
-                password=settings.nats_password.get_secret_value() if settings.nats_password else None,
+                **security_options(settings),
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
                 connect_timeout=2,

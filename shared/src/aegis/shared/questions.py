@@ -5,6 +5,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
 
+from aegis.shared.bounds import MAX_WINDOW, RequestId, ShortText, UtcDatetime
 from aegis.shared.subjects import QuestionSource
 
 ModelAlias = Literal["qwen", "glm", "deepseek", "doubao", "none"]
@@ -13,16 +14,23 @@ DEFAULT_WINDOW = timedelta(minutes=15)
 
 
 class TimeWindow(BaseModel):
-    """The closed interval an analysis looks at; `start` is strictly before `end`."""
+    """The closed interval an analysis looks at: UTC, `start` strictly before `end`, at most
+    `MAX_WINDOW` long (an edge narrows it further with `MAX_LOOKBACK`)."""
 
-    start: datetime
-    end: datetime
+    start: UtcDatetime
+    end: UtcDatetime
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.start >= self.end:
             raise ValueError("window start must be before its end")
+        if self.end - self.start > MAX_WINDOW:
+            raise ValueError(f"window is longer than {MAX_WINDOW.days} days")
         return self
+
+    @property
+    def span(self) -> timedelta:
+        return self.end - self.start
 
     @classmethod
     def last(cls, span: timedelta = DEFAULT_WINDOW, now: datetime | None = None) -> "TimeWindow":
@@ -33,31 +41,31 @@ class TimeWindow(BaseModel):
 class ReplyTo(BaseModel):
     """Where the answer goes in Feishu: the chat, and the message or thread to reply under."""
 
-    chat_id: str
-    message_id: str | None = None
-    thread_id: str | None = None
+    chat_id: ShortText
+    message_id: ShortText | None = None
+    thread_id: ShortText | None = None
 
 
 class Asker(BaseModel):
     """Who asked, as far as the channel knows."""
 
-    open_id: str | None = None
-    user_id: str | None = None
-    name: str | None = None
+    open_id: ShortText | None = None
+    user_id: ShortText | None = None
+    name: ShortText | None = None
 
 
 class QuestionEvent(BaseModel):
     """One question, published on `aegis.question.<source>`."""
 
     schema_version: Literal[1] = 1
-    request_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    request_id: RequestId
     source: QuestionSource
     text: str = Field(max_length=4000)
-    services: list[str] = Field(default_factory=list)
+    services: list[ShortText] = Field(default_factory=list, max_length=50)
     window: TimeWindow = Field(default_factory=TimeWindow.last)
     model: ModelAlias | None = None
     reply_to: ReplyTo | None = None
     asker: Asker | None = None
-    conversation_key: str | None = None
-    alert_labels: dict[str, str] = Field(default_factory=dict)
-    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    conversation_key: ShortText | None = None
+    alert_labels: dict[ShortText, str] = Field(default_factory=dict, max_length=100)
+    created_at: UtcDatetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from aegis.shared.bounds import RequestId
 from aegis.shared.questions import ModelAlias, ReplyTo
 from aegis.shared.subjects import QuestionSource
 
@@ -37,7 +38,7 @@ class RcaProgress(BaseModel):
     """One step of one analysis, on `aegis.rca.progress.<request_id>`."""
 
     schema_version: Literal[1] = 1
-    request_id: str
+    request_id: RequestId
     step: AnalysisStep
     status: Literal["started", "done", "failed"]
     message: str = ""
@@ -53,7 +54,7 @@ class RcaResult(BaseModel):
     """
 
     schema_version: Literal[1] = 1
-    request_id: str
+    request_id: RequestId
     source: QuestionSource
     reply_to: ReplyTo | None = None
     summary: str

@@ -24,8 +24,24 @@ class AegisSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma-separated.")
-    nats_user: str | None = Field(default=None, description="NATS user, when the server wants one.")
-    nats_password: SecretStr | None = Field(default=None, description="NATS password.")
+    nats_user: str | None = Field(
+        default=None, description="NATS user, when the server wants one (each service has its own)."
+    )
+    nats_password: SecretStr | None = Field(default=None, description="NATS password of NATS_USER.")
+    nats_creds_file: str | None = Field(
+        default=None, description="NATS credentials file (JWT + NKey seed) instead of user and password."
+    )
+    nats_nkey_seed_file: str | None = Field(
+        default=None,
+        description="File holding the NKey seed of this service's NATS user, instead of a password.",
+    )
+    nats_tls_ca_file: str | None = Field(
+        default=None, description="CA bundle that signed the NATS server's certificate; set: TLS is required."
+    )
+    nats_tls_cert_file: str | None = Field(
+        default=None, description="Client certificate for NATS mutual TLS (with NATS_TLS_KEY_FILE)."
+    )
+    nats_tls_key_file: str | None = Field(default=None, description="Private key of NATS_TLS_CERT_FILE.")
     aegis_stream_replicas: int = Field(
         default=1, ge=1, le=5, description="Replicas of each JetStream stream and KV bucket (3 in a cluster)."
     )

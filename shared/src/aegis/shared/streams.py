@@ -1,19 +1,24 @@
 """JetStream streams and KV buckets, declared idempotently by whichever process needs them.
 
 File storage and limits retention everywhere: several consumers read each stream, so a message
-stays until its age limit, not until one reader acknowledges it.
+stays until its age limit, not until one reader acknowledges it. Each stream is also bounded in
+bytes and messages and refuses new messages when full (`DiscardPolicy.NEW`), so one client cannot
+fill the server's store and nothing already accepted is dropped to make room: a publisher is told
+(alert-ingest answers 503, Alertmanager retries). The limits add up to 5 GiB, inside the chart's
+8 GiB store; `aegis_stream_fill_ratio` says how close each stream is to its limit.
 """
 
 from dataclasses import dataclass
 
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 from nats.js.kv import KeyValue
 
 from aegis.shared import subjects
 
 DAY = 86_400.0
+GIB = 1024**3
 
 ALERTS_STREAM = "AEGIS_ALERTS"
 QUESTIONS_STREAM = "AEGIS_QUESTIONS"
@@ -36,23 +41,38 @@ class Topology:
 def stream_configs(topology: Topology) -> list[StreamConfig]:
     """The four Aegis streams."""
 
-    def stream(name: str, subject: str, max_age: float, dedup: float = 120.0) -> StreamConfig:
+    def stream(
+        name: str, subject: str, max_age: float, max_bytes: int, max_msgs: int, dedup: float = 120.0
+    ) -> StreamConfig:
         return StreamConfig(
             name=name,
             subjects=[subject],
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             max_age=max_age,
+            max_bytes=max_bytes,
+            max_msgs=max_msgs,
+            discard=DiscardPolicy.NEW,
             duplicate_window=dedup,
             num_replicas=topology.replicas,
         )
 
     return [
-        stream(ALERTS_STREAM, subjects.ALERTS, 7 * DAY, topology.alert_dedup_window_s),
-        stream(QUESTIONS_STREAM, subjects.QUESTIONS, 7 * DAY, 600.0),
-        stream(RCA_STREAM, subjects.RCA, 1 * DAY, 600.0),
-        stream(DLQ_STREAM, subjects.DLQ, 30 * DAY),
+        stream(ALERTS_STREAM, subjects.ALERTS, 7 * DAY, 2 * GIB, 2_000_000, topology.alert_dedup_window_s),
+        stream(QUESTIONS_STREAM, subjects.QUESTIONS, 7 * DAY, 1 * GIB, 1_000_000, 600.0),
+        stream(RCA_STREAM, subjects.RCA, 1 * DAY, 1 * GIB, 5_000_000, 600.0),
+        stream(DLQ_STREAM, subjects.DLQ, 30 * DAY, 1 * GIB, 1_000_000),
     ]
+
+
+def fill_ratio(stored_bytes: int, stored_msgs: int, config: StreamConfig) -> float:
+    """How full a stream is: the larger of its byte and message ratios (0 when unbounded)."""
+    ratios = [
+        used / limit
+        for used, limit in ((stored_bytes, config.max_bytes), (stored_msgs, config.max_msgs))
+        if limit and limit > 0
+    ]
+    return max(ratios, default=0.0)
 
 
 def bucket_configs(topology: Topology) -> list[KeyValueConfig]:

@@ -1,8 +1,10 @@
 """`make_app`: the rca-worker as a FastStream app — used by `__main__`, the tests and the benchmark.
 
-One NATS broker, one durable pull consumer `rca-worker` on `aegis.question.>` shared by every
-replica (JetStream hands each question to one of them), `RCA_CONCURRENCY` analyses at once per
-replica, and `max_ack_pending` bounding the work handed out overall. Start-up declares the streams,
+One NATS broker and two durable pull consumers from the shared table (`aegis.shared.consumers`),
+each shared by every replica (JetStream hands each question to one of them): `rca-worker-feishu`
+for questions asked in Feishu and `rca-worker` for the API and CLI, each with `RCA_CONCURRENCY`
+analyses at once per replica, so a crowd of API clients never makes a Feishu question wait;
+`max_ack_pending` bounds the work handed out overall. Start-up declares the streams,
 the sessions bucket and the consumer (updating its limits when the settings changed), so that
 replicas can start in any order.
 """
@@ -15,9 +17,9 @@ import httpx
 import structlog
 from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
-from faststream.nats import AckPolicy as ConsumerAckPolicy
-from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, NatsUserPassword, PullSub
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from faststream.nats.prometheus import NatsPrometheusMiddleware
+from faststream.nats.security import NatsCredentials, NatsNKey, NatsSecurity, NatsUserPassword
 from nats.js import JetStreamContext
 
 from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
@@ -31,29 +33,26 @@ from aegis.rca_worker.service.progress import ProgressPublisher
 from aegis.rca_worker.service.questions import QuestionFlow
 from aegis.rca_worker.sessions import SessionMemory
 from aegis.rca_worker.worker_settings import WorkerSettings
-from aegis.shared.streams import QUESTIONS_STREAM, SESSIONS_BUCKET, Topology, ensure_bucket, ensure_streams
-from aegis.shared.subjects import QUESTIONS
+from aegis.shared.consumers import WORKER_API, WORKER_FEISHU, ConsumerSpec, DeliveryBudget
+from aegis.shared.nats import tls_context
+from aegis.shared.streams import SESSIONS_BUCKET, Topology, ensure_bucket, ensure_streams
 
 log = structlog.get_logger("aegis.rca_worker")
-DURABLE = "rca-worker"
+CONSUMERS = (WORKER_FEISHU, WORKER_API)
+DURABLE = WORKER_API.durable
 
 
-def consumer_config(settings: WorkerSettings) -> ConsumerConfig:
-    """The shared consumer: explicit acks, one spare delivery to send the failure answer."""
-    return ConsumerConfig(
-        durable_name=DURABLE,
-        ack_policy=ConsumerAckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.ALL,
-        ack_wait=settings.rca_ack_wait_s,
-        max_deliver=settings.rca_max_deliver + 1,
-        max_ack_pending=settings.rca_max_ack_pending,
-        filter_subject=QUESTIONS,
-    )
+def consumer_config(settings: WorkerSettings, spec: ConsumerSpec = WORKER_API) -> ConsumerConfig:
+    """`spec`'s consumer with the worker's budget: explicit acks, unlimited on the server (the
+    skeleton dead-letters a question whose budget is spent, after answering its asker)."""
+    budget = DeliveryBudget(settings.rca_max_deliver, settings.rca_ack_wait_s, settings.backoff)
+    return spec.config(budget, settings.rca_max_ack_pending)
 
 
 async def ensure_consumer(js: JetStreamContext, settings: WorkerSettings) -> None:
-    """Create the consumer, or bring an existing one's limits in line with the settings."""
-    await js.add_consumer(QUESTIONS_STREAM, consumer_config(settings))
+    """Create the consumers, or bring existing ones' limits and filters in line with the settings."""
+    for spec in CONSUMERS:
+        await js.add_consumer(spec.stream, consumer_config(settings, spec))
 
 
 @dataclass
@@ -129,6 +128,19 @@ async def _nats_reconnected() -> None:
     log.info("nats reconnected")
 
 
+def broker_security(settings: WorkerSettings) -> NatsSecurity | None:
+    """The same credentials and TLS as `aegis.shared.nats.security_options`, in FastStream's terms."""
+    tls = tls_context(settings)
+    if settings.nats_creds_file:
+        return NatsCredentials(settings.nats_creds_file, ssl_context=tls)
+    if settings.nats_nkey_seed_file:
+        return NatsNKey(settings.nats_nkey_seed_file, ssl_context=tls)
+    if settings.nats_user:
+        password = settings.nats_password.get_secret_value() if settings.nats_password else ""
+        return NatsUserPassword(settings.nats_user, password, ssl_context=tls)
+    return NatsSecurity(ssl_context=tls) if tls is not None else None
+
+
 def make_broker(settings: WorkerSettings) -> NatsBroker:
     """The NATS broker, reconnecting forever, waiting `RCA_SHUTDOWN_GRACE_S` for handlers on stop.
 
@@ -136,15 +148,10 @@ def make_broker(settings: WorkerSettings) -> NatsBroker:
     the registry of the worker's own metrics, so that one `/metrics` shows both.
     """
     servers = [url.strip() for url in settings.nats_url.split(",") if url.strip()]
-    security = (
-        NatsUserPassword(settings.nats_user, settings.nats_password.get_secret_value())
-        if settings.nats_user and settings.nats_password
-        else None
-    )
     return NatsBroker(
         servers,
         name="aegis-rca-worker",
-        security=security,
+        security=broker_security(settings),
         error_cb=_nats_error,
         disconnected_cb=_nats_disconnected,
         reconnected_cb=_nats_reconnected,
@@ -163,17 +170,18 @@ def make_app(settings: WorkerSettings) -> AsgiFastStream:
     broker = make_broker(settings)
     worker = Worker(settings, broker, Readiness(broker))
     flow = QuestionFlow(broker, settings, make_graph(), worker.context)
-    broker.subscriber(
-        QUESTIONS,
-        stream=JStream(QUESTIONS_STREAM, declare=False),
-        durable=DURABLE,
-        config=consumer_config(settings),
-        pull_sub=PullSub(batch_size=1, timeout=2.0),
-        max_workers=settings.rca_concurrency,
-        ack_policy=AckPolicy.MANUAL,
-        title="rca-worker",
-        description="Analyses questions; answers on aegis.rca.result.<source>.",
-    )(flow.handle)
+    for spec in CONSUMERS:
+        broker.subscriber(
+            spec.subject,
+            stream=JStream(spec.stream, declare=False),
+            durable=spec.durable,
+            config=consumer_config(settings, spec),
+            pull_sub=PullSub(batch_size=1, timeout=2.0),
+            max_workers=settings.rca_concurrency,
+            ack_policy=AckPolicy.MANUAL,
+            title=spec.durable,
+            description=spec.description,
+        )(flow.handle)
     return AsgiFastStream(
         broker,
         asgi_routes=health_routes(worker.readiness, metrics.REGISTRY),

@@ -28,7 +28,7 @@ from aegis.rca_worker.service import metrics
 from aegis.rca_worker.service.answers import failure_result, usage_result
 from aegis.rca_worker.service.progress import ProgressPublisher
 from aegis.rca_worker.worker_settings import WorkerSettings
-from aegis.shared.dead_letters import dead_letter
+from aegis.shared.consumers import DeliveryBudget, Reject, Retry, RetryLater, handle_delivery
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import RcaResult
 from aegis.shared.streams import RCA_STREAM
@@ -59,10 +59,6 @@ async def heartbeats(msg: NatsMessage, every_s: float) -> AsyncIterator[None]:
             await task
 
 
-def _schema_problems(error: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5])
-
-
 def _why(error: BaseException, settings: WorkerSettings) -> str:
     if isinstance(error, TimeoutError):
         return f"the analysis did not finish within {settings.rca_analysis_timeout_s:g}s"
@@ -82,28 +78,49 @@ def _record(result: RcaResult, state: AnalysisState) -> None:
 
 @dataclass
 class QuestionFlow:
-    """The handler of the `rca-worker` consumer, with what it needs to analyse and answer."""
+    """The handler of the worker's consumers, with what it needs to analyse and answer.
+
+    How a delivery ends is the shared skeleton's (`aegis.shared.consumers.handle_delivery`): an
+    invalid payload is dead-lettered at once, a failed analysis retried with back-off, and after
+    the last attempt the asker gets a failure answer and the question a dead letter — whatever
+    was raised, so no question can stop a consumer or be dropped without either.
+    """
 
     broker: NatsBroker
     settings: WorkerSettings
     graph: AnalysisGraph
     context: Callable[[ProgressPublisher], AnalysisContext]
 
+    @property
+    def budget(self) -> DeliveryBudget:
+        settings = self.settings
+        return DeliveryBudget(settings.rca_max_deliver, settings.rca_ack_wait_s, settings.backoff)
+
     async def handle(self, msg: NatsMessage) -> None:
-        """One delivery of one question.
+        """One delivery of one question, settled by the skeleton."""
+        raw: Msg = msg.raw_message
+        outcome = await handle_delivery(
+            self.broker.connection.jetstream(),
+            raw,
+            lambda _raw: self._analyse(msg),
+            self.budget,
+            on_reject=self._answer_failed,
+        )
+        if isinstance(outcome, Retry):
+            metrics.ANALYSES.labels("retried").inc()
+        elif isinstance(outcome, Reject):
+            invalid = outcome.reason.startswith("payload does not match")
+            metrics.ANALYSES.labels("rejected" if invalid else "failed").inc()
+            metrics.DEAD_LETTERS.labels("invalid" if invalid else "exhausted").inc()
+
+    async def _analyse(self, msg: NatsMessage) -> None:
+        """Answer the question; raises when it could not be answered this time.
 
         Every log line written while it is handled, by whichever module, carries its request_id;
         its span continues the trace of whoever asked, and the result and progress carry it on.
         """
         raw: Msg = msg.raw_message
-        try:
-            question = QuestionEvent.model_validate_json(raw.data)
-        except ValidationError as error:
-            metrics.ANALYSES.labels("rejected").inc()
-            await self._dead_letter(
-                raw, f"payload is not a QuestionEvent: {_schema_problems(error)}", "invalid"
-            )
-            return
+        question = QuestionEvent.model_validate_json(raw.data)
         deliveries = raw.metadata.num_delivered
         with (
             structlog.contextvars.bound_contextvars(
@@ -112,23 +129,14 @@ class QuestionFlow:
             consuming("rca-worker analyse", raw.headers) as span,
         ):
             span.set_attribute("aegis.request_id", question.request_id)
-            await self._answer(msg, question, deliveries)
+            await self._answer(msg, question)
 
-    async def _answer(self, msg: NatsMessage, question: QuestionEvent, deliveries: int) -> None:
-        raw: Msg = msg.raw_message
-        if deliveries > self.settings.rca_max_deliver:
-            reason = "no attempt finished: the worker stopped or lost the question on every delivery"
-            await self._give_up(question, raw, reason, deliveries - 1)
-            return
+    async def _answer(self, msg: NatsMessage, question: QuestionEvent) -> None:
+        progress = ProgressPublisher(self.broker, question.request_id)
         if is_empty(question):
-            await self._publish(
-                usage_result(question, self.settings.locale),
-                ProgressPublisher(self.broker, question.request_id),
-            )
-            await msg.ack()
+            await self._publish(usage_result(question, self.settings.locale), progress)
             metrics.ANALYSES.labels("help").inc()
             return
-        progress = ProgressPublisher(self.broker, question.request_id)
         log.info("analysis started")
         metrics.IN_FLIGHT.inc()
         try:
@@ -136,24 +144,27 @@ class QuestionFlow:
                 async with asyncio.timeout(self.settings.rca_analysis_timeout_s):
                     state = await run_analysis(self.graph, question, self.context(progress))
                 await self._publish(state["result"], progress)
-        except Exception as error:  # noqa: BLE001 - whatever failed, the question is retried or answered as failed
+        except Exception as error:
             reason = _why(error, self.settings)
             await progress.cut_short(reason)
-            if deliveries >= self.settings.rca_max_deliver:
-                await self._give_up(question, raw, reason, deliveries)
-            else:
-                delay = self.settings.backoff[min(deliveries, len(self.settings.backoff)) - 1]
-                log.warning("analysis failed, will retry", reason=reason, retry_in_s=delay)
-                metrics.ANALYSES.labels("retried").inc()
-                await msg.nack(delay=delay)
-            return
+            raise RetryLater(reason) from error
         finally:
             metrics.IN_FLIGHT.dec()
-        await msg.ack()
         _record(state["result"], state)
         log.info(
             "answered", degraded=state["result"].degraded, total_ms=state["result"].timings.get("total_ms")
         )
+
+    async def _answer_failed(self, raw: Msg, reason: str) -> None:
+        """Before a question is dead-lettered: tell the asker it could not be answered."""
+        try:
+            question = QuestionEvent.model_validate_json(raw.data)
+        except ValidationError:
+            return  # no asker to answer: the dead letter says why
+        attempts = raw.metadata.num_delivered
+        log.error("question failed for good", request_id=question.request_id, reason=reason)
+        progress = ProgressPublisher(self.broker, question.request_id)
+        await self._publish(failure_result(question, reason, attempts, self.settings.locale), progress)
 
     async def _publish(self, result: RcaResult, progress: ProgressPublisher) -> None:
         """Store the result once per request (JetStream drops a second one as a duplicate)."""
@@ -166,17 +177,3 @@ class QuestionFlow:
         )
         if ack.duplicate:
             log.info("result already published; duplicate dropped", request_id=result.request_id)
-
-    async def _give_up(self, question: QuestionEvent, raw: Msg, reason: str, attempts: int) -> None:
-        log.error(
-            "question failed for good", request_id=question.request_id, reason=reason, attempts=attempts
-        )
-        progress = ProgressPublisher(self.broker, question.request_id)
-        await self._publish(failure_result(question, reason, attempts, self.settings.locale), progress)
-        metrics.ANALYSES.labels("failed").inc()
-        await self._dead_letter(raw, f"gave up after {attempts} attempts: {reason}", "exhausted")
-
-    async def _dead_letter(self, raw: Msg, reason: str, kind: str) -> None:
-        log.error("question dead-lettered", subject=raw.subject, reason=reason)
-        metrics.DEAD_LETTERS.labels(kind).inc()
-        await dead_letter(self.broker.connection.jetstream(), raw, reason)
