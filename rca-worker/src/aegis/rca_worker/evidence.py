@@ -39,6 +39,9 @@ KNOWN_SIGNALS = (
     REPLICAS_UNAVAILABLE,
     ROLLOUT,
 )
+# Signals of the machine a service runs on (shared with its neighbours), and of its network traffic.
+NODE_PREFIX = "node_"
+TRAFFIC_PREFIX = "traffic_"
 
 
 class _Frozen(BaseModel):
@@ -86,6 +89,21 @@ class ServiceTraceStats(_Frozen):
     buckets: list[TraceBucket]
 
 
+class OperationTimings(_Frozen):
+    """Timed samples of one operation, for comparing it against its own normal.
+
+    `kind` "self_time": the operation's spans' own time (duration minus children), in ms.
+    `kind` "call_gap": for calls from `caller` into this service's `operation`, the caller span's
+    duration minus the callee span's (the network and queue between them), in ms.
+    """
+
+    service: str
+    operation: str
+    kind: Literal["self_time", "call_gap"]
+    caller: str | None = None
+    samples: list[tuple[float, float]] = Field(default_factory=list, description="(unix s, ms) pairs.")
+
+
 class TraceOrigin(_Frozen):
     """One erroring trace and the service where its error most likely started."""
 
@@ -131,6 +149,7 @@ class EvidenceBundle(_Frozen):
     log_templates: list[LogTemplate] = Field(default_factory=list)
     trace_stats: list[ServiceTraceStats] = Field(default_factory=list)
     trace_origins: list[TraceOrigin] = Field(default_factory=list)
+    operations: list[OperationTimings] = Field(default_factory=list)
     gaps: list[EvidenceGap] = Field(default_factory=list)
     sources: dict[str, str] = Field(
         default_factory=dict, description="Which source said what, e.g. the convention."

@@ -1,13 +1,17 @@
 """Clustering log lines into templates, so evidence is "N lines like this since 10:02" and not raw dumps.
 
-Variable parts (ids, numbers, addresses, quoted values, durations) are masked and lines with the same
-mask share a template. Drain-style trees find finer clusters, but masking is deterministic, needs no
-state between analyses and is enough to see which shape of line bursts when.
+Variable parts (ids, numbers, addresses, quoted values, durations) are masked first, then Drain
+(drain3, one miner per service and analysis) groups the masked lines into templates, so lines whose
+free-text parameters differ (a train type, a user name) still share one. Code faults show as shifts
+in these templates' frequencies at every level, not only as ERROR lines, so every line is counted.
 """
 
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+from drain3 import TemplateMiner
+from drain3.template_miner_config import TemplateMinerConfig
 
 from aegis.rca_worker.evidence import LogTemplate
 
@@ -43,16 +47,27 @@ class _Cluster:
     buckets: dict[float, int] = field(default_factory=lambda: defaultdict(int))
 
 
+def _miner() -> TemplateMiner:
+    config = TemplateMinerConfig()
+    config.profiling_enabled = False
+    return TemplateMiner(config=config)
+
+
 @dataclass
 class TemplateCounter:
     """Accumulates lines per (service, template) with counts per time bucket."""
 
     bucket_s: float = 60.0
-    _clusters: dict[tuple[str, str], _Cluster] = field(default_factory=dict)
+    _clusters: dict[tuple[str, int], _Cluster] = field(default_factory=dict)
+    _miners: dict[str, TemplateMiner] = field(default_factory=dict)
 
     def add(self, service: str, time_s: float, line: str) -> None:
         """Count one line of `service` seen at `time_s`."""
-        key = (service, template_of(line))
+        miner = self._miners.get(service)
+        if miner is None:
+            miner = self._miners[service] = _miner()
+        mined = miner.add_log_message(template_of(line))
+        key = (service, int(mined["cluster_id"]))
         cluster = self._clusters.get(key)
         if cluster is None:
             cluster = self._clusters[key] = _Cluster(sample=line[:MAX_SAMPLE_CHARS])
@@ -61,10 +76,12 @@ class TemplateCounter:
         cluster.last = max(cluster.last, time_s)
         cluster.buckets[time_s - time_s % self.bucket_s] += 1
 
-    def templates(self, queries: dict[str, str], per_service: int = 25) -> list[LogTemplate]:
+    def templates(self, queries: dict[str, str], per_service: int = 60) -> list[LogTemplate]:
         """The most frequent templates of each service, deterministic order (service, -count, template)."""
         by_service: dict[str, list[tuple[str, _Cluster]]] = defaultdict(list)
-        for (service, template), cluster in self._clusters.items():
+        for (service, cluster_id), cluster in self._clusters.items():
+            mined = self._miners[service].drain.id_to_cluster[cluster_id]
+            template = re.sub(r"\s+", " ", mined.get_template())[:MAX_TEMPLATE_CHARS]
             by_service[service].append((template, cluster))
         result: list[LogTemplate] = []
         for service in sorted(by_service):

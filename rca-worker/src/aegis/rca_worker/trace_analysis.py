@@ -3,14 +3,16 @@
 Per trace, the deepest erroring span is the likely origin: its callers failed because it did. A
 client span with no child that names its peer (`peer.service`) blames that peer: the callee never
 answered (down, dropped packets), so no span of its own exists. Self-time is a span's duration minus
-its children's, so a caller waiting on a slow callee is not itself slow.
+its children's, so a caller waiting on a slow callee is not itself slow. The time between a caller's
+span and its callee's span (the caller's duration minus the callee's) is the network and queue between
+them: a delayed service shows there, in every call into it, and nowhere in its own spans' self-time.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from aegis.rca_worker.backends.jaeger import Span, Trace
-from aegis.rca_worker.evidence import ServiceTraceStats, TraceBucket, TraceOrigin
+from aegis.rca_worker.evidence import OperationTimings, ServiceTraceStats, TraceBucket, TraceOrigin
 
 PEER_TAGS = ("peer.service", "server.address", "net.peer.name", "db.system")
 
@@ -114,6 +116,8 @@ class TraceDigest:
     origins: list[TraceOrigin] = field(default_factory=list)
     edges: set[tuple[str, str]] = field(default_factory=set)
     _timeouts: list[tuple[float, str, str]] = field(default_factory=list)
+    _self: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=dict)
+    _gap: dict[tuple[str, str, str], list[tuple[float, float]]] = field(default_factory=dict)
 
     def add(self, trace: Trace) -> None:
         """Count one trace, unless it was already counted."""
@@ -123,6 +127,7 @@ class TraceDigest:
         self.edges |= call_edges(trace)
         selfs = self_times_us(trace)
         with_children = {s.parent_id for s in trace.spans if s.parent_id}
+        self._time_operations(trace, selfs)
         for span in trace.spans:
             # A leaf client span times its peer (a database, a cache); a failed one times only the failure.
             owner = blamed_service(span, span.span_id in with_children)
@@ -153,6 +158,28 @@ class TraceDigest:
                     excerpt=excerpt,
                 )
             )
+
+    def _time_operations(self, trace: Trace, selfs: dict[str, int]) -> None:
+        by_id = {s.span_id: s for s in trace.spans}
+        for span in trace.spans:
+            at = span.start_us / 1e6
+            self._self.setdefault((span.service, span.operation), []).append((at, selfs[span.span_id] / 1000))
+            parent = by_id.get(span.parent_id or "")
+            if parent is not None and parent.service != span.service:
+                gap_ms = max(0, parent.duration_us - span.duration_us) / 1000
+                self._gap.setdefault((span.service, span.operation, parent.service), []).append((at, gap_ms))
+
+    def operations(self) -> list[OperationTimings]:
+        """Self-time samples per (service, operation) and call-gap samples per (caller, callee operation)."""
+        timed = [
+            OperationTimings(service=s, operation=o, kind="self_time", samples=sorted(v))
+            for (s, o), v in sorted(self._self.items())
+        ]
+        timed += [
+            OperationTimings(service=s, operation=o, kind="call_gap", caller=c, samples=sorted(v))
+            for (s, o, c), v in sorted(self._gap.items())
+        ]
+        return timed
 
     @property
     def traces_counted(self) -> int:

@@ -8,7 +8,6 @@ through the same template clustering as Loki's lines, traces through the same di
 
 import csv
 import json
-import re
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -20,7 +19,9 @@ from aegis.rca_worker.evidence import (
     ERROR_RATIO,
     LATENCY_P95,
     MEMORY,
+    NODE_PREFIX,
     REQUEST_RATE,
+    TRAFFIC_PREFIX,
     EvidenceBundle,
     EvidenceGap,
     MetricSeries,
@@ -29,11 +30,10 @@ from aegis.rca_worker.log_templates import TemplateCounter
 from aegis.rca_worker.trace_analysis import TraceDigest
 
 METRIC_FILES = ("metrics.csv", "simple_metrics.csv", "data.csv")
-ERRORISH = re.compile(
-    r"(?i)(error|exception|fail|fatal|panic|timeout|timed out|refused|oom|killed|unavailable|warn)"
-)
 MAX_LOG_ROWS = 300_000
 MAX_TRACE_ROWS = 300_000
+# Recorded logs come with exact times: count them in 10 s buckets so the change splits them finely.
+FINE_BUCKET_S = 10.0
 _SUFFIXES = {
     "cpu": CPU,
     "mem": MEMORY,
@@ -79,9 +79,25 @@ def find_cases(directory: Path) -> list[DatasetCase]:
 
 
 def _signal(metric: str) -> str:
-    return _SUFFIXES.get(
-        metric, metric if not metric.startswith("latency") else f"latency_{metric[8:] or 'x'}"
-    )
+    """The ranking's name for a column suffix: known meanings mapped, latencies and scopes by prefix.
+
+    `client-latency-*` is the latency of the calls a service makes (a symptom of its callees),
+    `node-*` describes the machine a service runs on (shared with its neighbours), `net-*` is traffic.
+    """
+    if metric in _SUFFIXES:
+        return _SUFFIXES[metric]
+    if metric.startswith(("cpu-", "cpu_")):
+        return CPU
+    if metric.startswith(("mem-", "mem_", "memory")):
+        return MEMORY
+    for prefix, signal in (("client-latency", "latency_client"), ("latency", "latency")):
+        if metric.startswith(prefix):
+            return f"{signal}_{metric[len(prefix) + 1 :] or 'x'}"
+    if metric.startswith("node-"):
+        return NODE_PREFIX + metric[5:]
+    if metric.startswith("net-"):
+        return TRAFFIC_PREFIX + metric[4:]
+    return metric
 
 
 def _read_metrics(case: DatasetCase, gaps: list[EvidenceGap]) -> list[MetricSeries]:
@@ -126,12 +142,6 @@ def _read_logs(case: DatasetCase, counter: TemplateCounter) -> int:
             if rows > MAX_LOG_ROWS:
                 break
             message = row.get("message") or ""
-            if not ERRORISH.search(message) and (row.get("level") or "").lower() not in (
-                "error",
-                "warn",
-                "warning",
-            ):
-                continue
             try:
                 counter.add(row.get("container_name") or "unknown", int(row["timestamp"]) / 1e9, message)
             except (KeyError, ValueError):
@@ -169,11 +179,23 @@ def _read_traces(case: DatasetCase, digest: TraceDigest) -> int:
     return rows
 
 
+def _read_dependencies(case: DatasetCase) -> set[tuple[str, str]]:
+    path = case.path / "dependency.csv"
+    if not path.exists():
+        return set()
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {
+            (row["Source"], row["Target"])
+            for row in csv.DictReader(handle)
+            if row.get("Source") and row.get("Target") and row["Source"] != row["Target"]
+        }
+
+
 def load_case(case: DatasetCase) -> EvidenceBundle:
     """The evidence of one case folder; missing files are gaps, never failures."""
     gaps: list[EvidenceGap] = []
     metrics = _read_metrics(case, gaps)
-    counter, digest = TemplateCounter(), TraceDigest()
+    counter, digest = TemplateCounter(bucket_s=FINE_BUCKET_S), TraceDigest()
     log_rows, trace_rows = _read_logs(case, counter), _read_traces(case, digest)
     if not log_rows:
         gaps.append(EvidenceGap(source="loki", reason="no logs.csv in the case folder"))
@@ -186,11 +208,12 @@ def load_case(case: DatasetCase) -> EvidenceBundle:
         start=min(times),
         end=max(times),
         services=services,
-        edges=sorted(digest.edges),
+        edges=sorted(digest.edges | _read_dependencies(case)),
         metrics=metrics,
         log_templates=templates,
         trace_stats=digest.stats(),
         trace_origins=digest.origins,
+        operations=digest.operations(),
         gaps=gaps,
         sources={
             "metrics": f"{len(metrics)} columns",

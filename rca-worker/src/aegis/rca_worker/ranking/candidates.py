@@ -14,16 +14,19 @@ from dataclasses import dataclass
 from aegis.rca_worker.evidence import EvidenceBundle
 from aegis.rca_worker.ranking.features import (
     ABSENT,
+    CALL_GAP,
     FLOORS,
+    LATENCY_FLOOR_MS,
+    LATENCY_RELATIVE,
     SELF_TIME,
     ServiceFindings,
     collect_findings,
 )
-from aegis.rca_worker.ranking.robust import change_point
+from aegis.rca_worker.ranking.onset import as_onset_series, onset
 
-OWN_WEIGHTS = {ABSENT: 1.0, SELF_TIME: 0.8, "restarts": 0.8, "cpu": 0.7, "memory": 0.7}
+OWN_WEIGHTS = {ABSENT: 1.0, SELF_TIME: 0.8, CALL_GAP: 0.8, "restarts": 0.8, "cpu": 0.7, "memory": 0.7}
 GENERIC_OWN_WEIGHT = 0.5
-LOG_WEIGHT = 0.6
+LOG_WEIGHT = 0.9
 ORIGIN_WEIGHT = 1.0
 BLAME_WEIGHT = 0.8
 EXPLAINED_DISCOUNT = 0.75
@@ -87,7 +90,7 @@ def symptom_strength(f: ServiceFindings) -> float:
     if ABSENT in f.own:
         return 1.0
     metric = max((strength(abs(x.score)) for x in f.symptoms.values()), default=0.0)
-    logs = LOG_WEIGHT * (1.0 - math.exp(-max((x.burst for x in f.own_logs), default=0.0) / 8.0))
+    logs = LOG_WEIGHT * strength(max((x.burst for x in f.own_logs), default=0.0))
     return max(metric, logs)
 
 
@@ -110,11 +113,17 @@ def _descendants(edges: list[tuple[str, str]]) -> dict[str, set[str]]:
 
 
 def _change(bundle: EvidenceBundle) -> float:
+    """The hinted start, else the onset of the finest-grained evidence: traces date it to seconds."""
     if bundle.change_hint is not None:
         return bundle.change_hint
-    series = [s.points for s in bundle.metrics]
-    floors = [FLOORS.get(s.signal, 1e-9) for s in bundle.metrics]
-    return change_point(series, bundle.start, bundle.end, floors)
+    fine = [as_onset_series(o.samples, LATENCY_FLOOR_MS, LATENCY_RELATIVE) for o in bundle.operations]
+    series = [s for s in fine if s is not None]
+    coarse: list[float] = []
+    if not series:
+        metric = [as_onset_series(s.points, FLOORS.get(s.signal, 1e-9), 0.1) for s in bundle.metrics]
+        series = [s for s in metric if s is not None]
+        coarse = sorted({t for s in bundle.metrics for t, _ in s.points})
+    return onset(series, coarse, (bundle.start + bundle.end) / 2)
 
 
 def rank_candidates(bundle: EvidenceBundle) -> Ranking:

@@ -4,6 +4,11 @@ Findings are split by what they can prove. *Symptoms* (error ratio, latency, tra
 call graph: a caller of a failing service shows them too. *Own* findings (saturation, restarts,
 disappearance, self-time, error origins in traces, log lines of its own, blame in its callers' lines)
 point at the service itself. The ranking weighs them differently for exactly that reason.
+
+Traces are read per operation against that operation's own normal: a slow service shows in its
+spans' self-time, a delayed one in the time between every caller and it (`call_gap`, attributed to
+the end whose every call moved). Logs are read as template frequencies: a template that appears,
+vanishes or changes its share of the service's lines is a finding whatever its level.
 """
 
 import math
@@ -17,14 +22,18 @@ from aegis.rca_worker.evidence import (
     LATENCY_P95,
     LATENCY_P99,
     MEMORY,
+    NODE_PREFIX,
     REQUEST_RATE,
     RESTARTS,
+    TRAFFIC_PREFIX,
     EvidenceBundle,
     LogTemplate,
     MetricSeries,
+    OperationTimings,
     TraceOrigin,
 )
-from aegis.rca_worker.ranking.robust import drop_score, median, shift_score, split_at
+from aegis.rca_worker.ranking.onset import robust_shift
+from aegis.rca_worker.ranking.robust import SCORE_CAP, drop_score, median, shift_score, split_at
 
 SYMPTOM_SIGNALS = (ERROR_RATIO, LATENCY_P95, LATENCY_P99, REQUEST_RATE)
 FLOORS = {
@@ -37,6 +46,14 @@ FLOORS = {
 }
 ABSENT = "absent"
 SELF_TIME = "self_time"
+CALL_GAP = "call_gap"
+# A latency must move by more than this share of its own median to count, whatever its MAD.
+LATENCY_RELATIVE = 0.25
+LATENCY_FLOOR_MS = 1.0
+# A series that stops only counts as an outage if it had at least this share of its points before.
+DENSE_COVERAGE = 0.8
+# Template counts are Poisson-like with extra spread: this share of the expected count is noise too.
+LOG_OVERDISPERSION = 0.2
 
 
 @dataclass(frozen=True)
@@ -76,7 +93,13 @@ def _floor(signal: str) -> float:
 
 
 def _is_symptom(signal: str) -> bool:
-    return signal in SYMPTOM_SIGNALS or signal.startswith("latency")
+    return signal in SYMPTOM_SIGNALS or signal.startswith(("latency", TRAFFIC_PREFIX))
+
+
+def _dense(series: MetricSeries, change: float, step: float) -> bool:
+    times = [t for t, _ in series.points if t < change]
+    expected = (change - times[0]) / step if times else 0.0
+    return bool(times) and len(times) >= DENSE_COVERAGE * expected
 
 
 def _finding(series: MetricSeries, change: float, end: float, step: float) -> SignalFinding | None:
@@ -85,6 +108,8 @@ def _finding(series: MetricSeries, change: float, end: float, step: float) -> Si
         return None
     last_seen = series.points[-1][0] if series.points else change
     if not after or last_seen < end - max(4 * step, 0.1 * (end - change)):
+        if not _dense(series, change, step):
+            return None  # a sparse series stops and starts with its traffic: no outage
         return SignalFinding(ABSENT, 10.0, median(before), 0.0, series.query)
     if series.signal == RESTARTS:
         grew = max(after) - before[-1]
@@ -92,6 +117,10 @@ def _finding(series: MetricSeries, change: float, end: float, step: float) -> Si
             RESTARTS, 6.0 + 2.0 * grew if grew >= 1 else 0.0, before[-1], max(after), series.query
         )
     floor = _floor(series.signal)
+    if series.signal.startswith("latency"):
+        if median(before) <= 0:
+            return None  # no calls timed before: there is no normal to compare against
+        floor = max(floor, LATENCY_RELATIVE * abs(median(before)))
     up = shift_score(before, after, floor)
     if series.signal in (CPU, MEMORY):
         up = max(0.0, up)  # less CPU or memory is a consequence (less traffic), never a cause
@@ -107,12 +136,22 @@ def _typical_step(bundle: EvidenceBundle) -> float:
     return median(gaps) if gaps else 60.0
 
 
-def _log_burst(template: LogTemplate, start: float, change: float, end: float) -> float:
+def _split_counts(template: LogTemplate, change: float) -> tuple[int, int]:
     before = sum(c for t, c in template.buckets if t < change - 1e-6)
-    after = sum(c for t, c in template.buckets if t >= change - 1e-6)
-    rate_before = before / max(change - start, 60.0) * 60.0
-    rate_after = after / max(end - change, 60.0) * 60.0
-    return (rate_after - rate_before) / math.sqrt(rate_before + 1.0)
+    return before, sum(c for _, c in template.buckets) - before
+
+
+def template_shift(before: int, after: int, service_before: int, service_after: int) -> float:
+    """Signed shift of one template's count after the change against its share of the service before.
+
+    A new template scores its count, a vanished one minus its expected count, each in Poisson
+    spreads widened by `LOG_OVERDISPERSION`; a service that printed nothing before expects nothing.
+    """
+    if service_after == 0 and service_before == 0:
+        return 0.0
+    expected = before / service_before * service_after if service_before else 0.0
+    spread = math.sqrt(expected + 1.0) + LOG_OVERDISPERSION * expected
+    return max(-SCORE_CAP, min(SCORE_CAP, (after - expected) / spread))
 
 
 def _mentions(text: str, services: list[str], own: str) -> list[str]:
@@ -135,6 +174,8 @@ def collect_findings(bundle: EvidenceBundle, change: float) -> dict[str, Service
     found = {name: ServiceFindings(name) for name in names}
     step = _typical_step(bundle)
     for series in bundle.metrics:
+        if series.signal.startswith(NODE_PREFIX):
+            continue  # the machine's load says nothing about which of its services is at fault
         finding = _finding(series, change, bundle.end, step)
         if finding is None:
             continue
@@ -142,17 +183,82 @@ def collect_findings(bundle: EvidenceBundle, change: float) -> dict[str, Service
         previous = target.get(finding.signal)
         if previous is None or abs(finding.score) > abs(previous.score):
             target[finding.signal] = finding
-    for template in bundle.log_templates:
-        burst = _log_burst(template, bundle.start, change, bundle.end)
-        if burst <= 0.5:
-            continue
-        named = _mentions(template.template, names, template.service)
-        for other in named:
-            found[other].blame_logs.append(LogFinding(burst / len(named), template))
-        if not named:
-            found[template.service].own_logs.append(LogFinding(burst, template))
+    _log_findings(bundle, change, names, found)
     _trace_findings(bundle, change, found)
+    _operation_findings(bundle.operations, change, found)
     return found
+
+
+def _log_findings(
+    bundle: EvidenceBundle, change: float, names: list[str], found: dict[str, ServiceFindings]
+) -> None:
+    counts = {id(t): _split_counts(t, change) for t in bundle.log_templates}
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for template in bundle.log_templates:
+        before, after = counts[id(template)]
+        totals[template.service][0] += before
+        totals[template.service][1] += after
+    for template in bundle.log_templates:
+        before, after = counts[id(template)]
+        service_before, service_after = totals[template.service]
+        shift = template_shift(before, after, service_before, service_after)
+        if abs(shift) <= 0.5:
+            continue
+        # Drain may have turned the callee's name into a parameter: the sample line still names it.
+        named = _mentions(template.sample, names, template.service) if shift > 0 else []
+        for other in named:
+            found[other].blame_logs.append(LogFinding(shift / len(named), template))
+        if not named:
+            found[template.service].own_logs.append(LogFinding(abs(shift), template))
+
+
+def operation_shift(timings: OperationTimings, change: float) -> float:
+    """How far one operation's timings rose after `change`, in robust spreads of its own normal."""
+    before = [v for t, v in timings.samples if t < change]
+    after = [v for t, v in timings.samples if t >= change]
+    if len(before) < 3 or len(after) < 3:
+        return 0.0
+    if median(after) <= median(before):
+        return 0.0
+    return min(SCORE_CAP, robust_shift(before, after, LATENCY_FLOOR_MS, LATENCY_RELATIVE))
+
+
+def _operation_findings(
+    operations: list[OperationTimings], change: float, found: dict[str, ServiceFindings]
+) -> None:
+    edges: dict[tuple[str, str], float] = {}
+    for timings in operations:
+        score = operation_shift(timings, change)
+        if timings.kind == "self_time":
+            previous = found.setdefault(timings.service, ServiceFindings(timings.service)).own.get(SELF_TIME)
+            if previous is None or score > previous.score:
+                found[timings.service].own[SELF_TIME] = _timing_finding(SELF_TIME, timings, change, score)
+        elif timings.caller is not None:
+            key = (timings.caller, timings.service)
+            edges[key] = max(edges.get(key, 0.0), score)
+    touching: dict[str, list[float]] = defaultdict(list)
+    for (caller, callee), score in edges.items():
+        touching[caller].append(score)
+        touching[callee].append(score)
+    for service, scores in touching.items():
+        # The delayed end is the one whose every call moved; a caller also has calls that did not.
+        score = median(scores)
+        if score > 0:
+            found.setdefault(service, ServiceFindings(service)).own[CALL_GAP] = SignalFinding(
+                CALL_GAP, score, 0.0, 0.0, f"jaeger: time between {service} and its peers"
+            )
+
+
+def _timing_finding(signal: str, timings: OperationTimings, change: float, score: float) -> SignalFinding:
+    before = [v for t, v in timings.samples if t < change] or [0.0]
+    after = [v for t, v in timings.samples if t >= change] or [0.0]
+    return SignalFinding(
+        signal,
+        score,
+        median(before),
+        median(after),
+        f"jaeger: {signal} of {timings.service} {timings.operation}",
+    )
 
 
 def _trace_findings(bundle: EvidenceBundle, change: float, found: dict[str, ServiceFindings]) -> None:

@@ -1,4 +1,4 @@
-"""Robust statistics: median/IQR baselines, anomaly scores, and where the change starts.
+"""Robust statistics: median/IQR baselines and anomaly scores (the onset lives in `onset`).
 
 Median and inter-quartile range ignore the odd spike that means and standard deviations chase, so a
 baseline fitted on "before" stays honest. An IQR floor per signal keeps a flat baseline (an error
@@ -57,36 +57,3 @@ def split_at(points: Sequence[tuple[float, float]], at: float) -> tuple[list[flo
     before = [v for t, v in points if t < at]
     after = [v for t, v in points if t >= at]
     return before, after
-
-
-def change_point(
-    series: Sequence[Sequence[tuple[float, float]]], start: float, end: float, floors: Sequence[float]
-) -> float:
-    """Earliest time from which several series stay anomalous against the window's first third.
-
-    Each series is scored point by point against the median/IQR of the first third of the window;
-    the change point is the first timestamp where at least two series (or one, if only one is
-    anomalous at all) exceed 4 spreads for three consecutive timestamps. Without such a run the
-    middle of the window is returned, which splits it into comparable halves.
-    """
-    fit_end = start + (end - start) / 3
-    counts: dict[float, int] = {}
-    grid: set[float] = set()
-    for points, floor in zip(series, floors, strict=True):
-        baseline = [v for t, v in points if t < fit_end]
-        if len(baseline) < 5:
-            continue
-        centre, spread = robust_scale(baseline, floor)
-        for t, v in points:
-            if t >= fit_end:
-                grid.add(t)
-                if abs(v - centre) / spread > 4.0:
-                    counts[t] = counts.get(t, 0) + 1
-    if not counts:
-        return start + (end - start) / 2
-    times = sorted(grid)
-    need = 2 if max(counts.values()) >= 2 else 1
-    for i in range(len(times) - 2):
-        if all(counts.get(times[i + k], 0) >= need for k in range(3)):
-            return times[i]
-    return start + (end - start) / 2

@@ -1,0 +1,72 @@
+"""Signals as real systems produce them: delays only in call gaps, sparse series, template shifts, onset."""
+
+from aegis.rca_worker.evidence import EvidenceBundle, MetricSeries, OperationTimings
+from aegis.rca_worker.ranking.candidates import rank_candidates
+from aegis.rca_worker.ranking.features import ABSENT, CALL_GAP, collect_findings, template_shift
+from aegis.rca_worker.ranking.onset import as_onset_series, onset
+
+START, CHANGE, END = 1_700_000_000.0, 1_700_000_090.0, 1_700_000_180.0
+
+
+def _timings(service: str, caller: str | None, normal: float, delayed: float) -> OperationTimings:
+    samples = [(START + i, delayed if START + i >= CHANGE else normal + (i % 3) * 0.2) for i in range(180)]
+    kind = "call_gap" if caller else "self_time"
+    return OperationTimings(service=service, operation="GET /x", kind=kind, caller=caller, samples=samples)
+
+
+def _delay_bundle() -> EvidenceBundle:
+    """frontend → cart and frontend → catalog; cart is delayed by a second on every call into it."""
+    return EvidenceBundle(
+        start=START,
+        end=END,
+        services=["cart", "catalog", "frontend"],
+        edges=[("frontend", "cart"), ("frontend", "catalog")],
+        operations=[
+            _timings("cart", "frontend", 2.0, 1000.0),
+            _timings("catalog", "frontend", 2.0, 2.0),
+            _timings("frontend", None, 5.0, 5.0),
+            _timings("cart", None, 3.0, 3.0),
+        ],
+    )
+
+
+def test_a_delay_seen_only_between_caller_and_callee_blames_the_callee() -> None:
+    """No span of cart got slower; every call into it did: cart ranks first, its caller does not."""
+    ranking = rank_candidates(_delay_bundle())
+    assert ranking.services[0].service == "cart"
+    assert CALL_GAP in ranking.services[0].findings.own
+    frontend = next(s for s in ranking.services if s.service == "frontend")
+    assert frontend.score < ranking.services[0].score
+
+
+def test_onset_from_traces_is_dated_to_seconds() -> None:
+    """The change point of the trace timings falls within five seconds of the real step."""
+    series = [as_onset_series(o.samples, 1.0, 0.25) for o in _delay_bundle().operations]
+    found = onset([s for s in series if s is not None], [], START)
+    assert abs(found - CHANGE) <= 5
+
+
+def _series(service: str, times: list[float]) -> MetricSeries:
+    return MetricSeries(service=service, signal="request_rate", query=service, points=[(t, 5.0) for t in times])
+
+
+def test_a_sparse_series_that_stops_is_not_an_outage_but_a_dense_one_is() -> None:
+    """Points every minute then nothing: absent; a point every ten minutes then nothing: no finding."""
+    dense = [START - 3600 + 60 * i for i in range(61)]
+    sparse = [START - 3600 + 600 * i for i in range(7)]
+    bundle = EvidenceBundle(
+        start=START - 3600,
+        end=END + 1200,
+        services=["dense", "sparse"],
+        metrics=[_series("dense", dense), _series("sparse", sparse), _series("clock", dense + [END + 1200])],
+    )
+    found = collect_findings(bundle, CHANGE)
+    assert ABSENT in found["dense"].own
+    assert ABSENT not in found["sparse"].own
+
+
+def test_template_shifts_count_new_vanished_and_moved_lines_whatever_their_level() -> None:
+    """A new template scores high, a vanished one low, an unchanged share about zero."""
+    assert template_shift(0, 19, 100, 100) > 10
+    assert template_shift(25, 0, 100, 100) < -2
+    assert abs(template_shift(20, 21, 100, 100)) < 1
