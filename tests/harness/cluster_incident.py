@@ -41,16 +41,20 @@ NPE = (
 
 @dataclass(frozen=True)
 class Timeline:
-    """When things happen, unix seconds, on the scrape grid."""
+    """When things happen, unix seconds, on the scrape grid, and the estate it happens in."""
 
     start: float
     end: float
+    services: tuple[str, ...] = SERVICES
+    calls: tuple[tuple[str, str], ...] = CALLS
 
     @classmethod
-    def ending(cls, now: float, minutes: int = 70) -> "Timeline":
-        """A timeline ending a minute before `now`."""
+    def ending(cls, now: float, minutes: int = 70, extra_services: int = 0) -> "Timeline":
+        """A timeline ending a minute before `now`; `extra_services` more healthy ones behind frontend."""
         end = now - 60 - (now % SCRAPE_S)
-        return cls(end - minutes * 60, end)
+        extra = tuple(f"svc-{i:02d}" for i in range(1, extra_services + 1))
+        calls = CALLS + tuple(("frontend", s) for s in extra)
+        return cls(end - minutes * 60, end, SERVICES + extra, calls)
 
     @property
     def onset(self) -> float:
@@ -176,16 +180,16 @@ def _write_red(family: str, timeline: Timeline, out: TextIO) -> None:
         # ingress-nginx's counter has no `_total`: OpenMetrics can only carry it untyped.
         typed = count_name.endswith("_total")
         out.write(f"# TYPE {count_name.removesuffix('_total')} {'counter' if typed else 'unknown'}\n")
-        for service in (*SERVICES, *((CRAFTED,) if family == "spring" else ())):
+        for service in (*timeline.services, *((CRAFTED,) if family == "spring" else ())):
             who = _red_labels(family, service)[3]
             for code in ("200", "500"):
                 total = 0.0
                 for t in timeline.times():
                     err = error_ratio(service, t, timeline)
-                    total += RATE.get(service, 1.0) * SCRAPE_S * (err if code == "500" else 1 - err)
+                    total += RATE.get(service, 2.0) * SCRAPE_S * (err if code == "500" else 1 - err)
                     out.write(f"{count_name}{_labels({**who, status_label: code})} {total:.3f} {t:.3f}\n")
     out.write(f"# TYPE {hist_family} histogram\n")
-    for service in (*SERVICES, *((CRAFTED,) if family == "spring" else ())):
+    for service in (*timeline.services, *((CRAFTED,) if family == "spring" else ())):
         who = _red_labels(family, service)[3]
         statuses: tuple[str | None, ...] = ("200", "500") if kind == "histogram" else (None,)
         for status in statuses:
@@ -196,7 +200,7 @@ def _write_red(family: str, timeline: Timeline, out: TextIO) -> None:
             for t in timeline.times():
                 err = error_ratio(service, t, timeline)
                 share = 1.0 if status is None else (err if status == "500" else 1 - err)
-                n = RATE.get(service, 1.0) * SCRAPE_S * share
+                n = RATE.get(service, 2.0) * SCRAPE_S * share
                 median = median_s(service, t, timeline)
                 for i, le in enumerate(BUCKETS_S):
                     cumulative[i] += n * _cdf(le, median)
@@ -218,7 +222,7 @@ def _write_red(family: str, timeline: Timeline, out: TextIO) -> None:
 def _write_cadvisor(timeline: Timeline, out: TextIO) -> None:
     base = {"namespace": NAMESPACE, "job": "kubelet", "service": "kubelet"}
     out.write("# TYPE container_cpu_usage_seconds counter\n")
-    for service in SERVICES:
+    for service in timeline.services:
         for container in (CONTAINER.get(service, service), "istio-proxy", "POD", ""):
             for pod_phase in ("old", "new") if service == ROOT else ("old",):
                 total = 0.0
@@ -226,14 +230,14 @@ def _write_cadvisor(timeline: Timeline, out: TextIO) -> None:
                     pod = pods(service, t, timeline)
                     if (pod_phase == "new") != (pod == pods(ROOT, timeline.end, timeline)):
                         continue
-                    busy = 0.05 * RATE[service] / 10 if container != "POD" else 0.001
+                    busy = 0.05 * RATE.get(service, 2.0) / 10 if container != "POD" else 0.001
                     if service == ROOT and t >= timeline.onset and container == "server":
                         busy *= 3
                     total += busy * SCRAPE_S
                     labels = {**base, "pod": pod, "container": container}
                     out.write(f"container_cpu_usage_seconds_total{_labels(labels)} {total:.4f} {t:.3f}\n")
     out.write("# TYPE container_memory_working_set_bytes gauge\n")
-    for service in SERVICES:
+    for service in timeline.services:
         for container in (CONTAINER.get(service, service), "istio-proxy"):
             for t in timeline.times():
                 memory = 200e6 if container != "istio-proxy" else 60e6
@@ -246,7 +250,7 @@ def _write_cadvisor(timeline: Timeline, out: TextIO) -> None:
 def _write_kube_state(timeline: Timeline, out: TextIO) -> None:
     base = {"namespace": NAMESPACE, "job": "kube-state-metrics"}
     out.write("# TYPE kube_pod_container_status_restarts counter\n")
-    for service in SERVICES:
+    for service in timeline.services:
         for t in timeline.times():
             restarts = 1 if service == ROOT and t >= timeline.oom else 0
             labels = {**base, "pod": pods(service, t, timeline), "container": CONTAINER.get(service, service)}
@@ -257,18 +261,19 @@ def _write_kube_state(timeline: Timeline, out: TextIO) -> None:
         if t >= timeline.oom:
             out.write(f"kube_pod_container_status_last_terminated_reason{_labels(labels)} 1 {t:.3f}\n")
     out.write("# TYPE kube_deployment_metadata_generation gauge\n")
-    for service in SERVICES:
+    for service in timeline.services:
         for t in timeline.times():
             generation = 2 if service == ROOT and t >= timeline.rollout else 1
             labels = {**base, "deployment": service}
             out.write(f"kube_deployment_metadata_generation{_labels(labels)} {generation} {t:.3f}\n")
     out.write("# TYPE kube_deployment_status_replicas_unavailable gauge\n")
-    for service in SERVICES:
+    for service in timeline.services:
         for t in timeline.times():
             labels = {**base, "deployment": service}
             out.write(f"kube_deployment_status_replicas_unavailable{_labels(labels)} 0 {t:.3f}\n")
     replicasets = {
-        s: (pods(s, timeline.start, timeline).rsplit("-", 1)[0], timeline.start - 86400) for s in SERVICES
+        s: (pods(s, timeline.start, timeline).rsplit("-", 1)[0], timeline.start - 86400)
+        for s in timeline.services
     }
     new_rs = (pods(ROOT, timeline.end, timeline).rsplit("-", 1)[0], timeline.rollout)
     rows = [(s, rs, created) for s, (rs, created) in replicasets.items()] + [(ROOT, *new_rs)]
@@ -313,7 +318,7 @@ def log_streams(timeline: Timeline) -> list[dict[str, Any]]:
 
     t = timeline.start
     while t < timeline.end:
-        for service in SERVICES:
+        for service in timeline.services:
             line(service, t + rng.random(), f"GET /api 200 {rng.randint(5, 40)}ms")
         t += 10
     t = timeline.start
@@ -371,8 +376,10 @@ def _attr(key: str, value: str | int) -> KeyValue:
 def traces_request(timeline: Timeline, every_s: float = 10.0) -> bytes:
     """Traces through the call graph every `every_s`; after the onset a third fail in payment."""
     rng = random.Random(11)
-    spans: dict[str, list[Span]] = {s: [] for s in SERVICES}
-    children = {caller: [callee for c, callee in CALLS if c == caller] for caller in SERVICES}
+    spans: dict[str, list[Span]] = {s: [] for s in timeline.services}
+    children = {
+        caller: [callee for c, callee in timeline.calls if c == caller] for caller in timeline.services
+    }
     t = timeline.start
     while t < timeline.end:
         trace_id = rng.randbytes(16)
@@ -388,7 +395,9 @@ def traces_request(timeline: Timeline, every_s: float = 10.0) -> bytes:
         ) -> tuple[float, bool]:
             span_id = rng.randbytes(8)
             cursor, failed_below = begin + 0.002, False
-            for callee in children[service]:
+            core = [c for c in children[service] if c in SERVICES]
+            extra = [c for c in children[service] if c not in SERVICES]
+            for callee in core + rng.sample(extra, min(3, len(extra))):  # a request touches a few
                 cursor, failed = emit(callee, span_id, cursor)
                 failed_below |= failed
             own = (0.4 if service == ROOT and t >= timeline.onset else 0.01) + rng.random() * 0.005
@@ -442,7 +451,7 @@ def traces_request(timeline: Timeline, every_s: float = 10.0) -> bytes:
                 ),
                 scope_spans=[ScopeSpans(spans=spans[s])],
             )
-            for s in SERVICES
+            for s in timeline.services
         ]
     )
     encoded: bytes = request.SerializeToString()

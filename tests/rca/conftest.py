@@ -71,11 +71,15 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 def readonly(
     http: httpx.AsyncClient, timeouts: dict[str, float] | None = None, **urls: str
 ) -> ReadOnlyClient:
-    """A read-only client for the given backends (`prometheus=`, `loki=`, `jaeger=` URLs), 5 s timeouts."""
+    """A read-only client for the given backends (`prometheus=`, `loki=`, `jaeger=` URLs), 5 s timeouts,
+    no retries."""
     timeouts = timeouts or {}
     endpoints = {
         Backend(name): BackendEndpoint(
-            url, timeouts.get(name, 5.0), {"X-Scope-OrgID": TENANT} if name == "loki" else {}
+            url,
+            timeouts.get(name, 5.0),
+            {"X-Scope-OrgID": TENANT} if name == "loki" else {},
+            attempts=1,  # one try: these tests time failures; retries have tests of their own
         )
         for name, url in urls.items()
     }

@@ -71,7 +71,7 @@ class RcaSettings(AegisSettings):
         description="The longest wait between tries, seconds (Retry-After is capped to it).",
     )
     evidence_concurrency: int = Field(
-        default=16, ge=1, le=128, description="Backend requests in flight per analysis."
+        default=16, ge=1, le=128, description="Backend requests in flight per backend and analysis."
     )
     loki_page_limit: int = Field(default=500, ge=1, le=5000, description="Log lines per Loki page.")
     loki_max_pages: int = Field(default=4, ge=1, le=50, description="Pages read per service before stopping.")

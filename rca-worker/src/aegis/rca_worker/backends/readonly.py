@@ -122,7 +122,8 @@ class ReadOnlyClient:
     ) -> None:
         self._http = http
         self._endpoints = dict(endpoints)
-        self._in_flight = asyncio.Semaphore(max_in_flight)
+        # Per backend: a backend with a hundred trace searches queued cannot starve another's discovery.
+        self._in_flight = {backend: asyncio.Semaphore(max_in_flight) for backend in Backend}
 
     def configured(self, backend: Backend) -> bool:
         """Whether this backend has a base URL."""
@@ -163,7 +164,7 @@ class ReadOnlyClient:
     ) -> httpx.Response:
         url = endpoint.base_url.rstrip("/") + path
         try:
-            async with self._in_flight, asyncio.timeout(endpoint.timeout_s):
+            async with self._in_flight[backend], asyncio.timeout(endpoint.timeout_s):
                 response = await self._http.request(
                     "GET",
                     url,

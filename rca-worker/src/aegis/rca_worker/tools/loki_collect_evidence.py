@@ -18,6 +18,8 @@ from aegis.rca_worker.backends.loki import LokiClient, logql_string
 from aegis.rca_worker.backends.readonly import BackendUnavailable
 from aegis.rca_worker.evidence import EvidenceGap, LogTemplate
 from aegis.rca_worker.log_templates import TemplateCounter
+from aegis.rca_worker.settings import DEFAULT_LOKI_SELECTOR_TEMPLATE
+from aegis.rca_worker.tools.promql_templates import regex_alternatives
 
 ERROR_FILTER = (
     '|~ "(?i)(error|exception|fail|fatal|panic|timeout|timed out|refused|oom|killed|unavailable|warn)"'
@@ -41,6 +43,26 @@ def selector_for(service: str, selector_template: str, label_key: str) -> str:
     return selector_template.format(label_key=label_key, service=logql_string(service)[1:-1])
 
 
+def _count_step(start_ns: int, end_ns: int, bucket_s: float) -> int:
+    return int(max(bucket_s, (end_ns - start_ns) / 1e9 / 1000))
+
+
+async def services_logging(
+    client: LokiClient, scope: Sequence[str], label_key: str, start_ns: int, end_ns: int, bucket_s: float
+) -> set[str]:
+    """Which of `scope` logged error-ish lines in the window: one `count_over_time` for them all."""
+    step = _count_step(start_ns, end_ns, bucket_s)
+    selector = f"{{{label_key}=~{logql_string(regex_alternatives(scope))}}}"
+    rows = await client.metric_range(
+        f"sum by ({label_key}) (count_over_time({selector} {ERROR_FILTER} [{step}s]))", start_ns, end_ns, step
+    )
+    return {
+        str(row.get("metric", {}).get(label_key, ""))
+        for row in rows
+        if any(float(v) > 0 for _, v in row.get("values", []))
+    }
+
+
 async def _read_service(
     client: LokiClient,
     query: str,
@@ -49,17 +71,18 @@ async def _read_service(
     page_limit: int,
     max_pages: int,
     bucket_s: float,
+    counted: bool,
 ) -> tuple[list[tuple[int, str]], bool, int]:
-    """(lines, truncated, requests): none read when the count query says there are none."""
-    step = max(bucket_s, (end_ns - start_ns) / 1e9 / 1000)
-    counted = await client.metric_range(
-        f"sum(count_over_time({query} [{int(step)}s]))", start_ns, end_ns, step
-    )
-    total = sum(float(v) for row in counted for _, v in row.get("values", []))
-    if total <= 0:
-        return [], False, 1
+    """(lines, truncated, requests): none read when a count query says there are none."""
+    requests = 0
+    if not counted:
+        step = _count_step(start_ns, end_ns, bucket_s)
+        rows = await client.metric_range(f"sum(count_over_time({query} [{step}s]))", start_ns, end_ns, step)
+        requests = 1
+        if not any(float(v) > 0 for row in rows for _, v in row.get("values", [])):
+            return [], False, requests
     pages = await client.read_pages(query, start_ns, end_ns, page_limit, max_pages)
-    return [(line.time_ns, line.line) for line in pages.lines], pages.truncated, 1 + pages.requests
+    return [(line.time_ns, line.line) for line in pages.lines], pages.truncated, requests + pages.requests
 
 
 async def loki_collect_evidence(
@@ -69,7 +92,7 @@ async def loki_collect_evidence(
     end: float,
     *,
     label_key: str = "app",
-    selector_template: str = '{{{label_key}="{service}"}}',
+    selector_template: str = DEFAULT_LOKI_SELECTOR_TEMPLATE,
     page_limit: int = 500,
     max_pages: int = 4,
     bucket_s: float = 60.0,
@@ -87,9 +110,18 @@ async def loki_collect_evidence(
     if services is not None and evidence.services_known:
         scope = [s for s in scope if s in evidence.services_known]
     queries = {s: f"{selector_for(s, selector_template, label_key)} {ERROR_FILTER}" for s in scope}
+    counted = selector_template == DEFAULT_LOKI_SELECTOR_TEMPLATE and bool(scope)
+    if counted:
+        try:
+            logging = await services_logging(client, scope, label_key, start_ns, end_ns, bucket_s)
+        except BackendUnavailable as error:
+            evidence.gaps.append(EvidenceGap(source="loki", reason=f"count query failed: {error.reason}"))
+            return evidence
+        evidence.requests += 1
+        scope = [s for s in scope if s in logging]
     outcomes = await asyncio.gather(
         *(
-            _read_service(client, queries[s], start_ns, end_ns, page_limit, max_pages, bucket_s)
+            _read_service(client, queries[s], start_ns, end_ns, page_limit, max_pages, bucket_s, counted)
             for s in scope
         ),
         return_exceptions=True,

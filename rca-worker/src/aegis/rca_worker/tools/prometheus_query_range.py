@@ -200,11 +200,11 @@ async def prometheus_query_range(
 ) -> PrometheusEvidence:
     """RED + saturation series for `services` (all that Prometheus knows when None) in [start, end]."""
     evidence = PrometheusEvidence()
-    step = analysis_step(start, end, step)
     try:
         names, scrape_s = await asyncio.gather(
             client.label_values("__name__", start, end), client.scrape_interval()
         )
+        step = analysis_step(start, end, max(step, scrape_s or 0.0))  # finer than a scrape shows nothing
         found = await discover(
             client, (*RED_FAMILIES, *SATURATION_FAMILIES), set(names), services, start, end
         )

@@ -70,8 +70,13 @@ class Query:
         )
 
     def total(self, inner: str, by: str = "") -> str:
-        """`sum by (aegis_service, aegis_namespace[, by]) (relabelled inner)`."""
-        return f"sum by ({SERVICE}, {NAMESPACE}{', ' + by if by else ''}) ({self.relabel(inner)})"
+        """`sum by (aegis_service, aegis_namespace[, by])` of `inner`, relabelled after a first sum by
+        the identity's own labels, so label_replace runs over one series per workload, not per pod."""
+        i = self.identity
+        raw = ", ".join(dict.fromkeys([quote_label_name(i.label), quote_label_name(i.namespace_label)]))
+        extra = f", {by}" if by else ""
+        first = f"sum by ({raw}{extra}) ({inner})"
+        return f"sum by ({SERVICE}, {NAMESPACE}{extra}) ({self.relabel(first)})"
 
     def with_matchers(self, *extra: str) -> str:
         """The selector with more matchers."""

@@ -56,8 +56,10 @@ class _Server(ThreadingHTTPServer):
 class LoopbackServer:
     """A `ThreadingHTTPServer` on 127.0.0.1 delegating to a fake's handler; records requests seen."""
 
-    def __init__(self, handler: Handler, port: int = 0) -> None:
+    def __init__(self, handler: Handler, port: int = 0, tenant_header: str | None = None) -> None:
+        """`tenant_header`: refuse requests without it with 401 "no org id", as multi-tenant Loki does."""
         self.handler = handler
+        self.tenant_header = tenant_header
         self.mode: Mode = "ok"
         self.delay_s = 5.0
         self.latency_s = 0.0  # time a real backend spends on a query; 0 answers as fast as Python can
@@ -83,7 +85,9 @@ class LoopbackServer:
                     time.sleep(outer.latency_s)
                 extra: Mapping[str, str] = {}
                 kind = "application/json"
-                if outer.mode == "garbage":
+                if outer.tenant_header and not self.headers.get(outer.tenant_header):
+                    body, status, kind = b"no org id\n", 401, "text/plain; charset=utf-8"
+                elif outer.mode == "garbage":
                     body, status = b"<html>502 Bad Gateway? no: garbage {", 200
                 else:
                     answer = outer.handler(self.command, parts.path, params)

@@ -51,9 +51,14 @@ def _span_tags_match(record: TraceRecord, service: str, tags: dict[str, str]) ->
 
 
 class FakeJaeger:
-    """Answers Jaeger's query HTTP API from one scenario's traces."""
+    """Answers Jaeger's query HTTP API from one scenario's traces.
 
-    def __init__(self, telemetry: ScenarioTelemetry) -> None:
+    `dependencies` picks what `/api/dependencies` does: `computed` (the in-memory store), `empty`
+    (`[]`, Elasticsearch/Cassandra without the spark job) or `unsupported` (VictoriaTraces' 400).
+    """
+
+    def __init__(self, telemetry: ScenarioTelemetry, dependencies: str = "computed") -> None:
+        self.dependencies = dependencies
         self.traces = telemetry.traces
         self.by_id = {t.trace_id: t for t in self.traces}
 
@@ -63,7 +68,8 @@ class FakeJaeger:
             return FakeResponse(405, {"data": None, "errors": [{"code": 405, "msg": "method not allowed"}]})
         args = dict(params)
         if path == "/api/services":
-            return _ok(sorted({s for t in self.traces for s in t.services}))
+            # The in-memory store answers `"data": null`, not `[]`, when it holds nothing.
+            return _ok(sorted({s for t in self.traces for s in t.services}) or None)
         if path.startswith("/api/services/") and path.endswith("/operations"):
             service = path.split("/")[3]
             return _ok([f"{service}.Handle"])
@@ -75,7 +81,9 @@ class FakeJaeger:
                 return FakeResponse(404, {"data": None, "errors": [{"code": 404, "msg": "trace not found"}]})
             return _ok([found.json])
         if path == "/api/dependencies":
-            return self._dependencies(args)
+            if self.dependencies == "unsupported":
+                return FakeResponse(400, "/api/dependencies API is not supported yet.")
+            return _ok([]) if self.dependencies == "empty" else self._dependencies(args)
         return not_found(path)
 
     def _search(self, args: dict[str, str]) -> FakeResponse:

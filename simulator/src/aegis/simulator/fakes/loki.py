@@ -9,6 +9,7 @@ It answers the way Loki 3.3 does: errors as `text/plain` 400s (parse error, `lim
 """
 
 import re
+import time
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 
@@ -96,11 +97,12 @@ class FakeLoki:
         return not_found(path)
 
     def _range(self, args: dict[str, str]) -> FakeResponse:
-        start = int(args.get("start", "0"))
-        end = int(args.get("end", str(2**62)))
+        end = int(args.get("end", str(time.time_ns())))
+        start = int(args.get("start", str(end - 3600 * 10**9)))  # Loki's defaults: the last hour
         if end - start > MAX_RANGE_NS:
+            hours = (end - start) // (3600 * 10**9)
             return FakeResponse(
-                400, "the query time range exceeds the limit (query length: 30d, limit: 30d1h)"
+                400, f"the query time range exceeds the limit (query length: {hours}h, limit: 721h)"
             )
         counting = _COUNT.match(args.get("query", ""))
         if counting is not None:
