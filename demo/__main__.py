@@ -7,7 +7,9 @@ Then it plays the incident: Alertmanager's webhook arrives and the alert card re
 on-call engineer @mentions Aegis; the acknowledgement, the analysis' progress and the answer appear
 as they happen. It exits 0 when the answer names the injected root cause (printing it), 1 with the
 services' logs otherwise. The chat is also written as a web page. With OLLAMA_BASE_URL, or
-DOUBAO_BASE_URL, DOUBAO_API_KEY and DOUBAO_MODEL, set, the worker reasons with that model.
+DOUBAO_BASE_URL, DOUBAO_API_KEY and DOUBAO_MODEL, set, the worker reasons with that model, and the
+demo says whether the model helped (its one line on the card) or not (and why: the answer was then
+the deterministic one).
 """
 
 import asyncio
@@ -32,6 +34,8 @@ CHAT = "oc_oncall_demo"
 FAULT, ROOT, SYMPTOM = "exception", "payment", "checkout"
 QUESTION = f"@_user_1 {SYMPTOM} 5xx 变多了，过去30分钟怎么回事？"
 TOP_CANDIDATE = re.compile(r"\*\*#1 ([\w.-]+)\*\*")
+DEGRADED = re.compile(r"(?:降级回答|Degraded answer): ((?:[^\\\"]|\\.)*)")
+CONTRIBUTION = re.compile(r"🤖 ((?:[^\\\"]|\\.)*)")
 STEP_TIMEOUT_S = 90.0
 
 
@@ -52,6 +56,18 @@ def top_candidate(message: FakeMessage) -> str | None:
     return found.group(1) if found else None
 
 
+def model_verdict(message: FakeMessage, model: str) -> str | None:
+    """What the model did for the answer, as the card says it; None when no model was asked."""
+    if model == "none":
+        return None
+    degraded = DEGRADED.search(message.current)
+    if degraded:
+        why = degraded.group(1)
+        return f"⚠ the model ({model}) did not help — the answer is the deterministic ranking: {why}"
+    added = CONTRIBUTION.search(message.current)
+    return f"✔ the model ({model}) helped: {added.group(1) if added else 'no line on the card'}"
+
+
 def say(text: str) -> None:
     print(text, flush=True)
 
@@ -69,8 +85,8 @@ async def until(check: Callable[[], bool], view: ChatView, what: str) -> None:
         await asyncio.sleep(0.1)
 
 
-async def play(stack: LoopbackStack, fired_at: datetime, started: float) -> str:
-    """The incident, from webhook to answer; returns the root cause the answer names."""
+async def play(stack: LoopbackStack, fired_at: datetime, started: float) -> FakeMessage:
+    """The incident, from webhook to answer; returns the answer card."""
     feishu, feishu_ws = stack.feishu, stack.feishu_ws
     view = ChatView(feishu, CHAT)
     webhook = webhook_payload(
@@ -100,7 +116,7 @@ async def play(stack: LoopbackStack, fired_at: datetime, started: float) -> str:
     await until(answered, view, "answer")
     [reply] = feishu.replies_to(asked.message_id)
     say(f"\n▶ from `make demo` to the answer card: {time.monotonic() - started:.1f}s")
-    return top_candidate(reply) or "(no candidate in the answer)"
+    return reply
 
 
 def main() -> int:
@@ -119,7 +135,7 @@ def main() -> int:
         stack.start()
         say(f"▶ all services ready after {time.monotonic() - started:.1f}s")
         fired_at = datetime.fromtimestamp(float(stack.backends.urls["inject_time"]) + 120, UTC)
-        named = asyncio.run(play(stack, fired_at, started))
+        reply = asyncio.run(play(stack, fired_at, started))
     except (RuntimeError, TimeoutError, httpx.HTTPError) as error:
         say(f"✗ {error}")
         for service in stack.services.values():
@@ -129,6 +145,9 @@ def main() -> int:
         page = chat_page(stack.feishu, CHAT, workdir / "chat.html")
         stack.stop()
     say(f"▶ the chat as a web page: file://{page}")
+    if verdict := model_verdict(reply, model):
+        say(verdict)
+    named = top_candidate(reply) or "(no candidate in the answer)"
     if named != ROOT:
         say(f"✗ the answer names {named}, but the simulator injected the fault into {ROOT}")
         return 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from demo.__main__ import model_from_env
 from demo.chat import lark_md_html
-from tests.fakes.llm import Reply, ScriptedLlm, report
+from tests.fakes.llm import Failure, Reply, ScriptedLlm, report
 from tests.harness.binaries import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +53,16 @@ def test_demo_reasons_with_the_model_when_ollama_is_configured() -> None:
     assert "model: qwen" in out
     assert "**#1 payment** · 置信度 85%" in out
     assert "模型 qwen" in out
+    assert "✔ the model (qwen) helped: 模型 qwen：保留了确定性排序" in out
+
+
+def test_demo_says_when_the_model_did_not_help() -> None:
+    """A model that fails every time: the demo still names payment, and says the model did not help."""
+    with ScriptedLlm(Failure(500, "model crashed"), Failure(500, "model crashed")) as llm:
+        out = run_demo(OLLAMA_BASE_URL=llm.ollama_url)
+    assert "⚠ the model (qwen) did not help — the answer is the deterministic ranking:" in out
+    assert "model crashed" in out
+    assert "✔ root cause: payment" in out.splitlines()[-1]
 
 
 def test_demo_picks_the_model_the_environment_configures() -> None:

@@ -6,6 +6,12 @@ for — or a single JSON object with `"stream": false`) and the OpenAI-compatibl
 Each request consumes the next scripted turn: a reply (text and/or tool calls), a hang past the
 client's timeout, a body that is not JSON, or an HTTP error. Every request body is recorded so
 tests can assert on what the model was shown.
+
+Like the real servers it knows which models it has: Ollama's `GET /api/tags` and `POST /api/show`
+(with `capabilities`) and the OpenAI-style `GET /v1/models` list them, and a chat naming another
+model is answered as the real ones answer it — Ollama 404 `model "x" not found, try pulling it
+first`, OpenAI 404 `model_not_found` — without consuming a scripted turn. Offering tools to an
+Ollama model without the `tools` capability gets Ollama's 400 `… does not support tools`.
 """
 
 import itertools
@@ -18,6 +24,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 CREATED_AT = "2026-11-24T10:00:00.000000Z"
+# The models every test's settings name, with Ollama's capabilities of each.
+MODELS: dict[str, tuple[str, ...]] = {
+    "qwen2.5:32b": ("completion", "tools"),
+    "qwen2.5:7b": ("completion", "tools"),
+    "glm-4.7-flash:latest": ("completion", "tools"),
+    "deepseek-r1:32b": ("completion", "thinking"),
+    "doubao-seed-1-6": ("completion", "tools"),
+}
 
 
 @dataclass(frozen=True)
@@ -104,8 +118,9 @@ def _respond(
 class ScriptedLlm:
     """The fake; `ollama_url` goes to OLLAMA_BASE_URL, `openai_url` to DOUBAO_BASE_URL."""
 
-    def __init__(self, *turns: Turn) -> None:
+    def __init__(self, *turns: Turn, models: dict[str, tuple[str, ...]] | None = None) -> None:
         self.turns: deque[Turn] = deque(turns)
+        self.models = dict(MODELS if models is None else models)
         self.seen: list[Seen] = []
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
@@ -118,12 +133,30 @@ class ScriptedLlm:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
+            def do_GET(self) -> None:
+                if self.path == "/api/tags":
+                    models = [outer._ollama_model(name) for name in outer.models]
+                    _respond(self, 200, json.dumps({"models": models}).encode())
+                elif self.path == "/v1/models":
+                    data = [
+                        {"id": n, "object": "model", "created": 1_795_000_000, "owned_by": "fake"}
+                        for n in outer.models
+                    ]
+                    _respond(self, 200, json.dumps({"object": "list", "data": data}).encode())
+                else:
+                    _respond(self, 404, b"404 page not found", "text/plain")
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path == "/api/show":
+                    outer._show(self, body)
+                    return
                 api = {"/api/chat": "ollama", "/v1/chat/completions": "openai"}.get(self.path)
                 if api is None:
-                    _respond(self, 404, b'{"error":"not found"}')
+                    _respond(self, 404, b"404 page not found", "text/plain")
+                    return
+                if outer._refuse(self, api, body):
                     return
                 with outer._lock:
                     outer.seen.append(Seen(api, body, dict(self.headers.items())))
@@ -149,6 +182,57 @@ class ScriptedLlm:
         """Append turns to the script."""
         with self._lock:
             self.turns.extend(turns)
+
+    def _ollama_model(self, name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "model": name,
+            "modified_at": CREATED_AT,
+            "size": 19_851_337_640,
+            "digest": "a" * 64,
+            "details": {
+                "format": "gguf",
+                "family": "qwen2",
+                "parameter_size": "32.8B",
+                "quantization_level": "Q4_K_M",
+            },
+        }
+
+    def _show(self, request: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        name = body.get("model") or body.get("name") or ""
+        if name not in self.models:
+            _respond(request, 404, json.dumps({"error": f"model '{name}' not found"}).encode())
+            return
+        shown = {"details": self._ollama_model(name)["details"], "capabilities": list(self.models[name])}
+        _respond(request, 200, json.dumps(shown).encode())
+
+    def _refuse(self, request: BaseHTTPRequestHandler, api: str, body: dict[str, Any]) -> bool:
+        """Answer as the real server does to an unknown model or tools it lacks; True when it did."""
+        name = body.get("model", "")
+        if name not in self.models:
+            with self._lock:
+                self.seen.append(Seen(api, body, dict(request.headers.items())))
+            error: dict[str, Any]
+            if api == "ollama":
+                error = {"error": f'model "{name}" not found, try pulling it first'}
+            else:
+                error = {
+                    "error": {
+                        "message": f"The model `{name}` does not exist or you do not have access to it.",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "model_not_found",
+                    }
+                }
+            _respond(request, 404, json.dumps(error).encode())
+            return True
+        if api == "ollama" and body.get("tools") and "tools" not in self.models[name]:
+            with self._lock:
+                self.seen.append(Seen(api, body, dict(request.headers.items())))
+            message = f"registry.ollama.ai/library/{name} does not support tools"
+            _respond(request, 400, json.dumps({"error": message}).encode())
+            return True
+        return False
 
     def _answer(self, request: BaseHTTPRequestHandler, api: str, body: dict[str, Any], turn: Turn) -> None:
         def send(status: int, payload: bytes, kind: str = "application/json") -> None:

@@ -23,9 +23,20 @@ async def analyse_with(
     model: ModelAlias,
     text: str = "payment 5xx went up, why?",
     alert_labels: dict[str, str] | None = None,
+    models: ChatModels | None = None,
     **overrides: Any,
 ) -> AnalysisState:
     """One analysis through the graph, providers pointing at the fake; `overrides` are settings."""
+    settings = llm_settings(llm, backends, **overrides)
+    event = question(incident, text, model=model, alert_labels=alert_labels or {})
+    async with httpx.AsyncClient() as http:
+        client = ReadOnlyClient(http, endpoints_from_settings(settings))
+        context = AnalysisContext(client, settings, models=models or ChatModels(settings))
+        return await run_analysis(make_graph(), event, context)
+
+
+def llm_settings(llm: ScriptedLlm, backends: Backends, **overrides: Any) -> WorkerSettings:
+    """Worker settings with the backends and both LLM routes pointing at the fakes."""
     values: dict[str, Any] = {
         **backends.urls(),
         "baseline_lookback_s": 0.0,
@@ -37,12 +48,7 @@ async def analyse_with(
         "locale": "en",
         **overrides,
     }
-    settings = WorkerSettings(**values)
-    event = question(incident, text, model=model, alert_labels=alert_labels or {})
-    async with httpx.AsyncClient() as http:
-        client = ReadOnlyClient(http, endpoints_from_settings(settings))
-        context = AnalysisContext(client, settings, models=ChatModels(settings))
-        return await run_analysis(make_graph(), event, context)
+    return WorkerSettings(**values)
 
 
 def submitted(body: dict[str, Any]) -> Reply:

@@ -5,7 +5,7 @@ that needs a provider's address refuses to start without it, naming the variable
 failing every question later.
 """
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -91,6 +91,23 @@ class WorkerSettings(RcaSettings):
     )
     llm_max_tool_calls: int = Field(
         default=4, ge=0, le=20, description="Read-only drill-down queries the LLM may make per question."
+    )
+    llm_step_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="The longest one model turn may take, seconds (each turn also ends by LLM_TIMEOUT_S).",
+    )
+    llm_max_output_tokens: int = Field(
+        default=1024,
+        ge=64,
+        le=32768,
+        description="Most tokens the model may write per turn (max_tokens / num_predict): a looping "
+        "model stops there.",
+    )
+    llm_tools: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Offer the model tools: auto (what the model reports it supports; a refusal is "
+        "remembered), on, or off (the model answers in JSON text).",
     )
 
     @property

@@ -1,12 +1,17 @@
 """Model aliases → chat models: qwen, glm and deepseek on Ollama, doubao on an OpenAI-compatible API.
 
 The LangChain clients are imported only when a model is first used, so a deterministic-only worker
-never loads them. Each alias's client is built once per process and reused; capabilities (tool
-calls) travel with it because deepseek-r1 on Ollama has none and must answer in plain text.
+never loads them. Each alias's client is built once per process and reused, with its output capped
+(`LLM_MAX_OUTPUT_TOKENS` as max_tokens / num_predict) and one turn bounded (`LLM_STEP_TIMEOUT_S`).
+Tools travel with the provider: offered when `LLM_TOOLS=on`, never when `off`, and under `auto`
+unless the model says it has none (Ollama's capabilities, checked at start-up), is known to lack
+them (deepseek-r1), or refused or ignored them once in this process.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
+
+import structlog
 
 from aegis.rca_worker.worker_settings import OLLAMA_ALIASES, WorkerSettings
 from aegis.shared.questions import ModelAlias
@@ -20,6 +25,7 @@ DEFAULT_OLLAMA_TAGS: dict[ModelAlias, str] = {
     "deepseek": "deepseek-r1:32b",
 }
 _NO_TOOLS = ("deepseek-r1",)
+log = structlog.get_logger(__name__)
 
 
 class ModelUnavailable(Exception):
@@ -51,15 +57,24 @@ def provider_for(alias: ModelAlias, settings: WorkerSettings) -> Provider:
         tag = DEFAULT_OLLAMA_TAGS[alias]
         if alias == settings.default_model and settings.ollama_model:
             tag = settings.ollama_model
+        tools = _offers_tools(settings, not any(marker in tag for marker in _NO_TOOLS))
         # Ollama before 0.8 returns tool calls only in a non-streamed answer.
-        tools = not any(marker in tag for marker in _NO_TOOLS)
         return Provider(alias, tag, tools, {"stream": False} if tools else {})
-    return Provider(alias, settings.doubao_model or "", tools=True)
+    return Provider(alias, settings.doubao_model or "", tools=_offers_tools(settings, True))
+
+
+def _offers_tools(settings: WorkerSettings, capable: bool) -> bool:
+    return settings.llm_tools == "on" or (settings.llm_tools == "auto" and capable)
+
+
+def without_tools(provider: Provider) -> Provider:
+    """`provider` answering in text."""
+    return replace(provider, tools=False, tool_call_options={})
 
 
 def build_chat_model(provider: Provider, settings: WorkerSettings) -> "BaseChatModel":
-    """A LangChain chat model for `provider`, with the LLM timeout on the HTTP client too."""
-    timeout = settings.llm_timeout_s
+    """A LangChain chat model for `provider`: output capped, one turn's timeout on the HTTP client too."""
+    timeout = min(settings.llm_step_timeout_s, settings.llm_timeout_s)
     if provider.alias in OLLAMA_ALIASES:
         from langchain_ollama import ChatOllama
 
@@ -68,6 +83,7 @@ def build_chat_model(provider: Provider, settings: WorkerSettings) -> "BaseChatM
             base_url=settings.ollama_base_url,
             temperature=0.0,
             num_ctx=settings.ollama_num_ctx,
+            num_predict=settings.llm_max_output_tokens,
             client_kwargs={"timeout": timeout},
         )
     from langchain_openai import ChatOpenAI
@@ -78,7 +94,8 @@ def build_chat_model(provider: Provider, settings: WorkerSettings) -> "BaseChatM
         api_key=settings.doubao_api_key,
         temperature=0.0,
         timeout=timeout,
-        max_retries=1,
+        max_retries=0,  # a retry would double the wait; the deterministic answer is the fallback
+        max_completion_tokens=settings.llm_max_output_tokens,  # what llama.cpp and Ark read
         use_responses_api=False,
     )
 
@@ -96,3 +113,10 @@ class ChatModels:
             provider = provider_for(alias, self._settings)
             self._models[alias] = (provider, build_chat_model(provider, self._settings))
         return self._models[alias]
+
+    def without_tools(self, alias: ModelAlias, why: str) -> None:
+        """From now on `alias` answers in text (under `LLM_TOOLS=auto`): it refused or ignored tools."""
+        provider, chat = self.get(alias)
+        if provider.tools and self._settings.llm_tools == "auto":
+            log.info("llm answers without tools from now on", model=provider.describe(), why=why)
+            self._models[alias] = (without_tools(provider), chat)

@@ -26,6 +26,7 @@ from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_se
 from aegis.rca_worker.discovery import ServiceDirectory
 from aegis.rca_worker.graph.context import AnalysisContext
 from aegis.rca_worker.graph.graph import make_graph
+from aegis.rca_worker.llm.availability import check_models
 from aegis.rca_worker.llm.providers import ChatModels
 from aegis.rca_worker.service import metrics
 from aegis.rca_worker.service.health import Readiness, health_routes
@@ -100,6 +101,10 @@ class Worker:
         self.models = ChatModels(settings)
         if settings.default_model != "none":
             self.models.get(settings.default_model)  # load the client now, not on the first question
+        for check in await check_models(self.http, settings, self.models):
+            metrics.MODEL_AVAILABLE.labels(check.alias).set(0 if check.available is False else 1)
+            if warning := check.warning():
+                self.readiness.warnings.append(warning)
 
     async def started(self) -> None:
         """The consumer runs: ready for work."""

@@ -22,6 +22,7 @@ class Readiness:
     def __init__(self, broker: NatsBroker) -> None:
         self.broker = broker
         self.consuming = False
+        self.warnings: list[str] = []  # said by /readyz without making it fail (e.g. a missing model)
 
     async def ready(self) -> bool:
         """Consuming, and the NATS connection is up."""
@@ -37,6 +38,7 @@ def health_routes(readiness: Readiness, registry: CollectorRegistry) -> list[tup
     async def readyz(scope: dict[str, Any], receive: Any, send: Any) -> None:
         ok = await readiness.ready()
         body, status = (b"ready\n", 200) if ok else (b"not ready\n", 503)
+        body += "".join(f"warning: {w}\n" for w in readiness.warnings).encode()
         await AsgiResponse(body, status, {"content-type": "text/plain"})(scope, receive, send)
 
     return [("/healthz", healthz), ("/readyz", readyz), ("/metrics", make_asgi_app(registry))]

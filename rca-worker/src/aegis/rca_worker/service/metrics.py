@@ -6,7 +6,16 @@ and `/metrics` serves: one worker process runs one app.
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
-__all__ = ["ANALYSES", "DEAD_LETTERS", "DEGRADED", "IN_FLIGHT", "REGISTRY", "STEP_SECONDS"]
+__all__ = [
+    "ANALYSES",
+    "DEAD_LETTERS",
+    "DEGRADED",
+    "IN_FLIGHT",
+    "LLM_FALLBACKS",
+    "MODEL_AVAILABLE",
+    "REGISTRY",
+    "STEP_SECONDS",
+]
 
 ANALYSES = Counter(
     "aegis_rca_analyses_total",
@@ -26,3 +35,14 @@ DEGRADED = Counter(
 )
 IN_FLIGHT = Gauge("aegis_rca_analyses_in_flight", "Analyses running in this replica.")
 DEAD_LETTERS = Counter("aegis_rca_dead_letters_total", "Questions dead-lettered, by reason.", ["reason"])
+LLM_FALLBACKS = Counter(
+    "aegis_rca_llm_fallbacks_total",
+    "LLM steps that fell back to the deterministic answer, by model alias and cause: unavailable, "
+    "timeout, refused (the report failed the evidence floor or its schema), error.",
+    ["model", "cause"],
+)
+MODEL_AVAILABLE = Gauge(
+    "aegis_rca_llm_model_available",
+    "1 when the model of an alias was found at start-up (Ollama /api/tags, OpenAI-compatible /models).",
+    ["model"],
+)
