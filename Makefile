@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python -m bench.gateway
 	$(BIN)/python -m bench.evidence
 	$(BIN)/python -m bench.worker
+	$(BIN)/python -m bench.isolation
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -14,6 +14,9 @@ from urllib.parse import urlsplit
 
 import uvloop
 
+# alert-ingest runs with this AEGIS_WEBHOOK_TOKEN in bench.ingest: the token is checked before the body.
+BENCH_TOKEN = "bench-webhook-token"  # noqa: S105 - a loopback benchmark's own token
+
 
 def distinct_webhook_body(unique: str) -> bytes:
     """The webhook bench/ingest_post.lua sends, with `unique` in its group and fingerprint."""
@@ -61,7 +64,10 @@ async def _connection(
     """Send requests one after the other on one keep-alive connection until `deadline`."""
     non_2xx = errors = sequence = 0
     reader, writer = await asyncio.open_connection(host, port)
-    head = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {BENCH_TOKEN}\r\n"
+    )
     try:
         while time.perf_counter() < deadline:
             sequence += 1

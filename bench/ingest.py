@@ -7,6 +7,7 @@ group and fingerprint, so each one is a real JetStream publish, never a dedup sh
 generator is wrk (with bench/ingest_post.lua) when installed, else bench/http_load.py (asyncio).
 
 Run: `.venv/bin/python -m bench.ingest [--seconds 10] [--rounds 2] [--connections 32]`
+alert-ingest checks a bearer token (AEGIS_WEBHOOK_TOKEN) before each body, as a deployment should.
 Targets: alert-ingest ≥ 0.8 × the no-op's rate, p99 ≤ 25 ms, RSS ≤ 120 MB idle and under load.
 """
 
@@ -31,6 +32,7 @@ import httpx
 import nats
 
 from aegis.shared.streams import ALERTS_STREAM
+from bench.http_load import BENCH_TOKEN
 from bench.measuring import rss_mb
 from tests.harness.binaries import find_binary
 from tests.harness.nats_server import NatsServer
@@ -221,6 +223,7 @@ def main() -> None:
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(ingest_port),
             "LOG_FORMAT": "json",
+            "AEGIS_WEBHOOK_TOKEN": BENCH_TOKEN,
         }
         script = Path(sys.executable).parent / "aegis-alert-ingest"
         ingest_log, noop_log = Path(tmp) / "alert-ingest.log", Path(tmp) / "noop.log"

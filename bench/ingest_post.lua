@@ -25,6 +25,7 @@ function init(args)
   prefix = args[1] or prefix
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer bench-webhook-token"  -- bench.http_load.BENCH_TOKEN
 end
 
 function request()

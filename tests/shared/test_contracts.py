@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from nats.js.api import DiscardPolicy
 from pydantic import ValidationError
 
-from aegis.shared.alerts import AlertmanagerWebhook, alert_event_id, normalise
+from aegis.shared.alerts import AlertGroupEvent, AlertmanagerWebhook, alert_event_id, normalise
 from aegis.shared.dead_letters import republishable
 from aegis.shared.questions import QuestionEvent, TimeWindow
 from aegis.shared.rca import RcaResult
@@ -101,6 +101,9 @@ def test_windows_ids_and_names_are_bounded() -> None:
             RcaResult(request_id=request_id, source="feishu", summary="s")
     with pytest.raises(ValidationError, match="services"):
         QuestionEvent(request_id="q1", source="api", text="t", services=["x" * 1000])
+    event = normalise(AlertmanagerWebhook.model_validate(webhook_payload()), datetime.now(UTC))
+    with pytest.raises(ValidationError, match="event_id"):  # found by the fuzzing: it is a KV key
+        AlertGroupEvent.model_validate({**event.model_dump(), "event_id": "aÉ\U000d92d4\x80"})
 
 
 def test_a_dead_letter_keeps_no_jetstream_publish_condition() -> None:

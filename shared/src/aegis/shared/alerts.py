@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aegis.shared.bounds import UtcDatetime
+from aegis.shared.bounds import RequestId, UtcDatetime
 from aegis.shared.subjects import AlertStatus
 
 # Alertmanager marks "not ended" with Go's zero time.
@@ -74,7 +74,8 @@ class AlertGroupEvent(BaseModel):
     """One Alertmanager notification, as published on `aegis.alert.{firing|resolved}`."""
 
     schema_version: Literal[1] = 1
-    event_id: str
+    # Part of KV keys and Feishu uuids: bounded to safe characters like a request id.
+    event_id: RequestId
     received_at: UtcDatetime
     receiver: str
     status: AlertStatus

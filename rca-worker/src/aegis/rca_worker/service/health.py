@@ -1,7 +1,8 @@
 """`/healthz`, `/readyz` and `/metrics` on the worker's HTTP port (FastStream's ASGI routes).
 
-Live while the process serves HTTP; ready once the consumer runs on a connected broker, and not
-while shutting down, so a rolling update stops sending work to a replica that is leaving.
+Live while the process serves HTTP and its NATS connection is not closed for good; ready once the
+consumers run on a connected broker, and not while shutting down, so a rolling update stops
+sending work to a replica that is leaving.
 """
 
 from collections.abc import Awaitable, Callable
@@ -28,12 +29,18 @@ class Readiness:
         """Consuming, and the NATS connection is up."""
         return self.consuming and await self.broker.ping(timeout=1.0)
 
+    def alive(self) -> bool:
+        """False once the NATS connection is closed (not merely reconnecting): a restart helps."""
+        connection = getattr(self.broker, "_connection", None)
+        return connection is None or not connection.is_closed
+
 
 def health_routes(readiness: Readiness, registry: CollectorRegistry) -> list[tuple[str, Any]]:
     """The three routes, for `AsgiFastStream(asgi_routes=...)`; `/metrics` serves `registry`."""
 
     async def healthz(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await AsgiResponse(b"ok\n", 200, {"content-type": "text/plain"})(scope, receive, send)
+        body, status = (b"ok\n", 200) if readiness.alive() else (b"nats connection closed\n", 503)
+        await AsgiResponse(body, status, {"content-type": "text/plain"})(scope, receive, send)
 
     async def readyz(scope: dict[str, Any], receive: Any, send: Any) -> None:
         ok = await readiness.ready()

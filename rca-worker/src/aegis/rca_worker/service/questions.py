@@ -13,7 +13,7 @@ heartbeats (`in_progress`) while an analysis runs so that only a dead worker's q
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from faststream.nats import NatsBroker, NatsMessage
@@ -76,6 +76,38 @@ def _record(result: RcaResult, state: AnalysisState) -> None:
     metrics.ANALYSES.labels("degraded" if result.degraded else "answered").inc()
 
 
+class FeishuFirst:
+    """A person waiting in Feishu goes first: an API or CLI analysis starts, and moves on to its
+    next step, only while no Feishu analysis runs in this replica. With its own consumer and worker
+    slots, a Feishu question then neither queues behind API traffic nor shares the CPU with it for
+    longer than one step (bench/isolation.py measures it)."""
+
+    def __init__(self) -> None:
+        self._feishu = 0
+        self._clear = asyncio.Event()
+        self._clear.set()
+
+    async def clear(self) -> None:
+        """Until no Feishu analysis runs."""
+        await self._clear.wait()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, source: str) -> AsyncIterator[None]:
+        """Hold the analysis of a question from `source` until it may start."""
+        if source != "feishu":
+            await self._clear.wait()
+            yield
+            return
+        self._feishu += 1
+        self._clear.clear()
+        try:
+            yield
+        finally:
+            self._feishu -= 1
+            if not self._feishu:
+                self._clear.set()
+
+
 @dataclass
 class QuestionFlow:
     """The handler of the worker's consumers, with what it needs to analyse and answer.
@@ -90,6 +122,7 @@ class QuestionFlow:
     settings: WorkerSettings
     graph: AnalysisGraph
     context: Callable[[ProgressPublisher], AnalysisContext]
+    priority: FeishuFirst = field(default_factory=FeishuFirst)
 
     @property
     def budget(self) -> DeliveryBudget:
@@ -132,24 +165,26 @@ class QuestionFlow:
             await self._answer(msg, question)
 
     async def _answer(self, msg: NatsMessage, question: QuestionEvent) -> None:
-        progress = ProgressPublisher(self.broker, question.request_id)
+        waits = None if question.source == "feishu" else self.priority.clear
+        progress = ProgressPublisher(self.broker, question.request_id, before_step=waits)
         if is_empty(question):
             await self._publish(usage_result(question, self.settings.locale), progress)
             metrics.ANALYSES.labels("help").inc()
             return
-        log.info("analysis started")
-        metrics.IN_FLIGHT.inc()
         try:
-            async with heartbeats(msg, self.settings.rca_ack_wait_s / 3):
-                async with asyncio.timeout(self.settings.rca_analysis_timeout_s):
-                    state = await run_analysis(self.graph, question, self.context(progress))
-                await self._publish(state["result"], progress)
+            async with heartbeats(msg, self.settings.rca_ack_wait_s / 3), self.priority.turn(question.source):
+                log.info("analysis started")
+                metrics.IN_FLIGHT.inc()
+                try:
+                    async with asyncio.timeout(self.settings.rca_analysis_timeout_s):
+                        state = await run_analysis(self.graph, question, self.context(progress))
+                    await self._publish(state["result"], progress)
+                finally:
+                    metrics.IN_FLIGHT.dec()
         except Exception as error:
             reason = _why(error, self.settings)
             await progress.cut_short(reason)
             raise RetryLater(reason) from error
-        finally:
-            metrics.IN_FLIGHT.dec()
         _record(state["result"], state)
         log.info(
             "answered", degraded=state["result"].degraded, total_ms=state["result"].timings.get("total_ms")
