@@ -7,7 +7,8 @@ ALERT_GROUPS_DELIVERED = Counter(
     "aegis_notifier_alert_groups_delivered_total", "Alert group events shown in a card.", ["via"]
 )
 RATE_LIMIT_WAITS = Counter(
-    "aegis_notifier_rate_limit_waits_total", "Times Feishu answered 429 and the chat was paused."
+    "aegis_notifier_rate_limit_waits_total",
+    "Times Feishu answered a rate limit (429 / 99991400, or the per-chat 230020) and the chat was paused.",
 )
 SEND_FAILURES = Counter("aegis_notifier_send_failures_total", "Sends that failed.", ["kind"])
 DEAD_LETTERS = Counter("aegis_notifier_dead_letters_total", "Events dead-lettered.", ["reason"])
@@ -17,3 +18,7 @@ DELIVERY_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30, 60),
 )
 DLQ_DEPTH = Gauge("aegis_dlq_messages", "Messages in the dead-letter stream AEGIS_DLQ (all services).")
+AT_ALL_REFUSED_CHATS = Counter(
+    "aegis_notifier_at_all_refused_chats_total",
+    "Chats found not to let the bot @all (counted once per chat and process); their cards go without it.",
+)
