@@ -1,10 +1,16 @@
 """A loopback fake of the Feishu open platform that the real lark-oapi client talks to.
 
-It honours what FEISHU.md lists: the tenant token, message create / reply / patch with their
-limits (uuid idempotency for an hour, `update_multi` for patches, size limits), 5 sends per second
-per chat answered with HTTP 429 + `x-ogw-ratelimit-reset` beyond that, and injected failures
-(429 or 5xx for the next N calls). It records every request so tests can assert on what was sent.
-It runs in its own thread and event loop because lark-oapi fetches tokens with blocking calls.
+It answers the way FEISHU.md "Limits and errors" says the real platform does: the tenant token
+(revocable: `revoke_token`, after which the old token gets 99991663 with HTTP 400), message
+create / reply / patch with their limits (uuid idempotency for an hour, `update_multi` for
+patches, request bodies over 30 KB refused with 230025), 5 sends per second per chat answered
+with body code 230020 and no reset header (HTTP 400, or 200: `chat_limit_status`), injected
+failures (`fail_next`: the API limit 429 / 99991400 with `x-ogw-ratelimit-reset`, 5xx, or any body
+code such as 230049 "being sent", which may have sent the message, and 1500 "retry later"), a
+group where only the owner may @all (`restrict_at_all`: the whole message is refused), and
+recalled messages (`recall`: patches and replies to them get 230011). Every answer carries an
+`X-Tt-Logid`. It records every request so tests can assert on what was sent. It runs in its own
+thread and event loop because lark-oapi fetches tokens with blocking calls.
 """
 
 import itertools
@@ -26,6 +32,11 @@ BOT_INFO_PATH = "/open-apis/bot/v3/info"
 CARD_LIMIT = 30 * 1024
 TEXT_LIMIT = 150 * 1024
 UUID_WINDOW_S = 3600.0
+CHAT_RATE_LIMITED = 230020
+AT_ALL = "<at id=all></at>"
+# Feishu does not document the code of an @all refusal; the notifier must not depend on this one.
+AT_ALL_REFUSED = 230027
+RECALLED = 230011
 
 
 @dataclass
@@ -73,6 +84,8 @@ class _Fault:
     status: int
     remaining: int
     reset_s: float
+    code: int | None = None
+    delivered: bool = False
 
 
 class FakeFeishu:
@@ -94,7 +107,14 @@ class FakeFeishu:
         self.requests: list[RecordedRequest] = []
         self.messages: dict[str, FakeMessage] = {}
         self._by_uuid: dict[str, FakeMessage] = {}
-        self._tokens = {f"t-fake-{app_id}"}
+        self._token_generation = 1
+        self._tokens = {self._token()}
+        self._tokens_issued = 0
+        self._limit_every = 0
+        self.chat_limit_status = 400
+        self._message_calls = 0
+        self._at_all_restricted: set[str] = set()
+        self._log_ids = itertools.count(1)
         self._chat_sends: dict[str, deque[float]] = {}
         self._faults: deque[_Fault] = deque()
         self._lost_answers = 0
@@ -104,10 +124,53 @@ class FakeFeishu:
 
     # -- test controls -------------------------------------------------------------------------
 
-    def fail_next(self, count: int, status: int = 429, reset_s: float = 1.0) -> None:
-        """Answer the next `count` message calls with `status` (429 carries the reset header)."""
+    def fail_next(
+        self,
+        count: int,
+        status: int = 429,
+        reset_s: float = 1.0,
+        code: int | None = None,
+        delivered: bool = False,
+    ) -> None:
+        """Answer the next `count` message calls with `status` and body `code`.
+
+        429 without a code is the API limit (99991400 with the reset header); `delivered` sends the
+        message anyway before answering, as 230049 "being sent" may have.
+        """
         with self._lock:
-            self._faults.append(_Fault(status=status, remaining=count, reset_s=reset_s))
+            self._faults.append(
+                _Fault(status=status, remaining=count, reset_s=reset_s, code=code, delivered=delivered)
+            )
+
+    def chat_limit_every(self, nth: int, status: int = 400) -> None:
+        """Answer every `nth` message call with the per-chat limit 230020 (HTTP `status`, no reset header)."""
+        with self._lock:
+            self._limit_every = nth
+            self.chat_limit_status = status
+
+    def revoke_token(self) -> None:
+        """The app secret was reset: the current tenant token is refused from now on (99991663)."""
+        with self._lock:
+            self._tokens.clear()
+            self._token_generation += 1
+
+    def restrict_at_all(self, chat_id: str) -> None:
+        """Only the group's owner and admins may @all there: a bot message that does is refused whole."""
+        with self._lock:
+            self._at_all_restricted.add(chat_id)
+
+    def recall(self, message_id: str) -> None:
+        """The message is recalled: it disappears, and patches and replies to it are refused."""
+        with self._lock:
+            self.messages.pop(message_id, None)
+
+    @property
+    def tokens_issued(self) -> int:
+        with self._lock:
+            return self._tokens_issued
+
+    def _token(self) -> str:
+        return f"t-fake-{self.app_id}-{self._token_generation}"
 
     def user_message(self, chat_id: str, text: str, thread: bool = False) -> FakeMessage:
         """A message posted by a person (e.g. the @mention a question replies under)."""
@@ -197,18 +260,19 @@ class FakeFeishu:
             body = await request.json()
             if body.get("app_id") != self.app_id or body.get("app_secret") != self.app_secret:
                 return self._record(request, body, 200, {"code": 10014, "msg": "app secret invalid"})
+            with self._lock:
+                token = self._token()
+                self._tokens.add(token)
+                self._tokens_issued += 1
             return self._record(
-                request,
-                body,
-                200,
-                {"code": 0, "msg": "ok", "tenant_access_token": f"t-fake-{self.app_id}", "expire": 7200},
+                request, body, 200, {"code": 0, "msg": "ok", "tenant_access_token": token, "expire": 7200}
             )
 
         @app.get(BOT_INFO_PATH)
         async def bot_info(request: Request) -> JSONResponse:
             auth = request.headers.get("authorization", "")
             if auth.removeprefix("Bearer ") not in self._tokens:
-                return self._record(request, {}, 401, {"code": 99991663, "msg": "Invalid access token"})
+                return self._record(request, {}, 400, _INVALID_TOKEN)
             bot = {"open_id": self.bot_open_id, "app_name": "Aegis", "activate_status": 2}
             return self._record(request, {}, 200, {"code": 0, "msg": "ok", "bot": bot})
 
@@ -224,48 +288,59 @@ class FakeFeishu:
             body = await request.json()
             parent = self.messages.get(message_id)
             if parent is None:
-                return self._record(request, body, 400, {"code": 230011, "msg": "message not found"})
+                return self._record(request, body, 400, _RECALLED_ANSWER)
             return self._send(request, body, chat_id=parent.chat_id, parent=parent)
 
         @app.patch("/open-apis/im/v1/messages/{message_id}")
         async def patch(message_id: str, request: Request) -> JSONResponse:
             body = await request.json()
-            rejected = self._gate(
-                request, body, self.messages[message_id].chat_id if message_id in self.messages else None
-            )
+            known = self.messages.get(message_id)
+            rejected = self._gate(request, body, known.chat_id if known else None, _body_size(body))
             if rejected is not None:
                 return rejected
-            with self._lock:
+            with self._lock:  # _record takes the lock too: answer refusals after releasing it
                 message = self.messages.get(message_id)
-                if message is None:
-                    return self._record(request, body, 400, {"code": 230011, "msg": "message not found"})
                 problem = _card_problem(str(body.get("content", "")), needs_update_multi=True)
-                if message.msg_type != "interactive":
+                if message is not None and message.msg_type != "interactive":
                     problem = "only interactive cards can be patched"
-                if problem:
-                    return self._record(request, body, 400, {"code": 230001, "msg": problem})
-                message.patches.append(str(body["content"]))
+                if message is not None and not problem:
+                    message.patches.append(str(body["content"]))
+            if message is None:
+                return self._record(request, body, 400, _RECALLED_ANSWER)
+            if problem:
+                return self._record(request, body, 400, {"code": 230001, "msg": problem})
             return self._record(request, body, 200, {"code": 0, "msg": "success", "data": {}})
 
         return app
 
-    def _gate(self, request: Request, body: dict[str, Any], chat_id: str | None) -> JSONResponse | None:
-        """Auth, injected faults and the per-chat rate limit, in that order."""
+    def _gate(
+        self, request: Request, body: dict[str, Any], chat_id: str | None, size: int
+    ) -> JSONResponse | None:
+        """Auth, body size, injected faults and the per-chat rate limit, in that order."""
         auth = request.headers.get("authorization", "")
         if auth.removeprefix("Bearer ") not in self._tokens:
-            return self._record(request, body, 401, {"code": 99991663, "msg": "Invalid access token"})
+            return self._record(request, body, 400, _INVALID_TOKEN)
+        if size > CARD_LIMIT and body.get("msg_type", "interactive") in ("interactive", "post"):
+            return self._record(request, body, 400, {"code": 230025, "msg": "request body exceeds 30 KB"})
         with self._lock:
             fault = self._faults[0] if self._faults else None
             if fault is not None:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.popleft()
+            self._message_calls += 1
+            every_nth = self._limit_every > 0 and self._message_calls % self._limit_every == 0
         if fault is not None:
-            if fault.status == 429:
+            if fault.status == 429 and fault.code is None:
                 return self._rate_limited(request, body, fault.reset_s)
+            if fault.delivered and chat_id is not None and request.method == "POST":
+                self._store(body, chat_id, parent=None)
+            code = fault.code if fault.code is not None else 99991400 + fault.status
             return self._record(
-                request, body, fault.status, {"code": 99991400 + fault.status, "msg": "server error"}
+                request, body, fault.status, {"code": code, "msg": _FAULT_MESSAGES.get(code, "error")}
             )
+        if every_nth:
+            return self._chat_limited(request, body)
         if chat_id is not None:
             now = time.monotonic()
             with self._lock:
@@ -273,14 +348,18 @@ class FakeFeishu:
                 while window and now - window[0] >= 1.0:
                     window.popleft()
                 if len(window) >= self.chat_rate_per_s:
-                    reset = 1.0 - (now - window[0])
                     limited = True
                 else:
                     window.append(now)
                     limited = False
             if limited:
-                return self._rate_limited(request, body, reset)
+                return self._chat_limited(request, body)
         return None
+
+    def _chat_limited(self, request: Request, body: dict[str, Any]) -> JSONResponse:
+        """The per-chat limit as Feishu answers it: 230020, HTTP 400 (sometimes 200), no reset header."""
+        answer = {"code": CHAT_RATE_LIMITED, "msg": "This message is triggered the frequency limit."}
+        return self._record(request, body, self.chat_limit_status, answer)
 
     def _rate_limited(self, request: Request, body: dict[str, Any], reset_s: float) -> JSONResponse:
         headers = {
@@ -294,7 +373,7 @@ class FakeFeishu:
     def _send(
         self, request: Request, body: dict[str, Any], chat_id: str, parent: FakeMessage | None
     ) -> JSONResponse:
-        rejected = self._gate(request, body, chat_id)
+        rejected = self._gate(request, body, chat_id, _body_size(body))
         if rejected is not None:
             return rejected
         msg_type = str(body.get("msg_type", ""))
@@ -304,6 +383,29 @@ class FakeFeishu:
             problem = "receive_id is required"
         if problem:
             return self._record(request, body, 400, {"code": 230001, "msg": problem})
+        if chat_id in self._at_all_restricted and AT_ALL in content:
+            answer = {"code": AT_ALL_REFUSED, "msg": "bot has no permission to @all in this chat"}
+            return self._record(request, body, 400, answer)
+        message = self._store(body, chat_id, parent)
+        data = {
+            "message_id": message.message_id,
+            "chat_id": message.chat_id,
+            "msg_type": message.msg_type,
+            "root_id": message.root_id,
+            "parent_id": message.parent_id,
+            "create_time": str(int(time.time() * 1000)),
+            "body": {"content": message.content},
+        }
+        with self._lock:
+            lost, self._lost_answers = self._lost_answers > 0, max(0, self._lost_answers - 1)
+        if lost:
+            return self._record(request, body, 504, {"code": 99991504, "msg": "gateway timeout"})
+        return self._record(request, body, 200, {"code": 0, "msg": "success", "data": data})
+
+    def _store(self, body: dict[str, Any], chat_id: str, parent: FakeMessage | None) -> FakeMessage:
+        """The message `body` creates, or the one its uuid created within the hour."""
+        msg_type = str(body.get("msg_type", ""))
+        content = str(body.get("content", ""))
         uuid = body.get("uuid") or None
         now = time.monotonic()
         with self._lock:
@@ -325,20 +427,7 @@ class FakeFeishu:
                 self.messages[message.message_id] = message
                 if uuid:
                     self._by_uuid[uuid] = message
-        data = {
-            "message_id": message.message_id,
-            "chat_id": message.chat_id,
-            "msg_type": message.msg_type,
-            "root_id": message.root_id,
-            "parent_id": message.parent_id,
-            "create_time": str(int(time.time() * 1000)),
-            "body": {"content": message.content},
-        }
-        with self._lock:
-            lost, self._lost_answers = self._lost_answers > 0, max(0, self._lost_answers - 1)
-        if lost:
-            return self._record(request, body, 504, {"code": 99991504, "msg": "gateway timeout"})
-        return self._record(request, body, 200, {"code": 0, "msg": "success", "data": data})
+        return message
 
     def _record(
         self,
@@ -360,7 +449,25 @@ class FakeFeishu:
                     status=status,
                 )
             )
-        return JSONResponse(answer, status_code=status, headers=headers)
+        log_id = f"20261201{next(self._log_ids):012d}"
+        return JSONResponse(answer, status_code=status, headers={"X-Tt-Logid": log_id, **(headers or {})})
+
+
+_INVALID_TOKEN = {
+    "code": 99991663,
+    "msg": "Invalid access token for authorization. Please make a request with token attached.",
+}
+_RECALLED_ANSWER = {"code": RECALLED, "msg": "The message was withdrawn."}
+_FAULT_MESSAGES = {
+    230049: "The message is being sent, please do not resend.",
+    1500: "内部错误，请稍后重试",
+    230002: "Bot/User can NOT be out of the chat.",
+}
+
+
+def _body_size(body: dict[str, Any]) -> int:
+    """The request body's size as the client sent it (lark-oapi: compact keys, UTF-8, no ASCII escapes)."""
+    return len(json.dumps(body, ensure_ascii=False).encode())
 
 
 def _content_problem(msg_type: str, content: str) -> str | None:
@@ -376,8 +483,6 @@ def _content_problem(msg_type: str, content: str) -> str | None:
 
 
 def _card_problem(content: str, needs_update_multi: bool) -> str | None:
-    if len(content.encode()) > CARD_LIMIT:
-        return "card content exceeds 30 KB"
     try:
         card = json.loads(content)
     except ValueError:

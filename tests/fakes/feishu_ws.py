@@ -6,8 +6,11 @@ a `ws://` URL carrying `device_id` and an integer `service_id`, plus all four Cl
 `Frame`s (`lark_oapi.ws.pb.pbbp2_pb2`): pings are answered with pongs, events go out as data
 frames with the required headers (`type`, `message_id`, `trace_id`, `sum`, `seq`), optionally in
 fragments, and the client's ACK frames are recorded with their `{"code": ...}` payload and
-`biz_rt`. Tests can drop the connection, refuse the endpoint call, and `await send_event(...)`
-for the ACK. Other paths are forwarded to `upstream` (the fake open platform), so that one origin
+`biz_rt`. Tests can drop the connection, refuse the endpoint call (`refuse_endpoint`: code 1 is
+retried by lark-oapi; any other, such as the 50-connection limit, is fatal and lark stops for
+good), send any event type (including ones the app is subscribed to but Aegis does not handle),
+and `await send_event(...)` for the ACK. A slow NATS is modelled by `tests/harness/slow_link.py`.
+Other paths are forwarded to `upstream` (the fake open platform), so that one origin
 serves the SDK's `domain=` as the real one does. Runs in its own thread and event loop, like
 FakeFeishu, because lark-oapi fetches the endpoint with a blocking call.
 """

@@ -1,5 +1,7 @@
 """Nothing is lost while NATS is down: Feishu is told to re-deliver, and the re-delivery counts once."""
 
+import asyncio
+
 import nats
 import pytest
 from nats.js.errors import KeyNotFoundError
@@ -7,7 +9,7 @@ from nats.js.errors import KeyNotFoundError
 from aegis.gateway_feishu.publishing import seen_key
 from aegis.shared.streams import FEISHU_EVENTS_BUCKET
 from tests.fakes.feishu_ws import FakeLongConnection
-from tests.gateway.conftest import make_settings, published_questions, running_gateway
+from tests.gateway.conftest import make_settings, published_questions, running_gateway, wait_for_questions
 from tests.gateway.payloads import message_event
 from tests.harness.asgi import until_status
 from tests.harness.nats_server import NatsServer
@@ -36,7 +38,9 @@ async def test_event_during_outage_is_nacked_then_published_once_on_redelivery(
 
             assert (await feishu_ws.send_event(event)).code == 200
             assert (await feishu_ws.send_event(event)).code == 200
-            [question] = await published_questions(nc)
+            [question] = await wait_for_questions(nc, 1)
+            await asyncio.sleep(0.2)  # the ACK comes first; the publish follows on the service loop
+            assert len(await published_questions(nc)) == 1
             assert question.request_id == f"fs-{event_id}"
             assert (await seen.get(seen_key(event_id))).value == question.request_id.encode()
         finally:

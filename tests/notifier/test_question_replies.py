@@ -143,3 +143,44 @@ async def test_failed_and_degraded_answers_say_so(
     [caveat] = feishu.replies_to(degraded_at.message_id)
     assert caveat.card()["header"]["template"] == "orange"
     assert "LLM timed out after 60 s" in caveat.content
+
+
+async def test_answer_after_the_acknowledgement_was_recalled_is_replied_anew(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """The "analysing…" card was recalled: the answer cannot patch it, so it is a new reply, once."""
+    asked = feishu.user_message(CHAT, "@_user_1 payment 5xx 变多了，怎么回事？")
+    js = nats_client.jetstream()
+    async with run_notifier():
+        await js.publish(
+            question_subject("feishu"), question("r5", asked.message_id).model_dump_json().encode()
+        )
+        await wait_for(lambda: feishu.replies_to(asked.message_id), what="the acknowledgement")
+        [ack] = feishu.replies_to(asked.message_id)
+        feishu.recall(ack.message_id)
+        await js.publish(result_subject("feishu"), answer("r5", asked.message_id).model_dump_json().encode())
+        await wait_for(lambda: feishu.replies_to(asked.message_id), what="the answer")
+        await asyncio.sleep(0.5)
+    [reply] = feishu.replies_to(asked.message_id)
+    assert "payment-db" in reply.current
+    assert reply.reply_in_thread
+
+
+async def test_question_whose_message_was_recalled_is_answered_in_the_chat(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """The asker recalled the question: "analysing…" and then the answer are posted in the chat."""
+    asked = feishu.user_message(CHAT, "@_user_1 payment 5xx 变多了，怎么回事？")
+    feishu.recall(asked.message_id)
+    js = nats_client.jetstream()
+    async with run_notifier():
+        await js.publish(
+            question_subject("feishu"), question("r6", asked.message_id).model_dump_json().encode()
+        )
+        await wait_for(lambda: feishu.sent(CHAT), what="the acknowledgement in the chat")
+        await js.publish(result_subject("feishu"), answer("r6", asked.message_id).model_dump_json().encode())
+        await wait_for(lambda: "payment-db" in feishu.sent(CHAT)[0].current, what="the answer")
+        await asyncio.sleep(0.5)
+    [message] = feishu.sent(CHAT)
+    assert message.parent_id is None
+    assert "payment-db" in message.current

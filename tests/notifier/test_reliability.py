@@ -139,15 +139,18 @@ async def test_undecodable_event_is_dead_lettered_and_delivery_goes_on(
 async def test_refused_message_is_dead_lettered_with_feishu_reason(
     nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
 ) -> None:
-    """A send Feishu refuses outright (4xx) is dead-lettered naming Feishu's answer, not retried forever."""
-    feishu.fail_next(1, status=400)
+    """A send Feishu refuses outright is dead-lettered with Feishu's code, msg and log_id, not retried."""
+    feishu.fail_next(2, status=400, code=230002)  # bot not in the chat (the card, then without @all)
     async with run_notifier():
         await publish(nats_client, alert_event(name="Refused"))
         await publish(nats_client, alert_event(name="Accepted"))
         await wait_for(lambda: feishu.sent(CHAT), what="the second card")
     dead = await nats_client.jetstream().get_last_msg(DLQ_STREAM, "aegis.dlq.aegis.alert.firing")
     assert dead.headers is not None
-    assert "HTTP 400" in dead.headers[REASON]
+    reason = dead.headers[REASON]
+    assert "HTTP 400 code 230002" in reason
+    assert "Bot/User can NOT be out of the chat." in reason
+    assert re.search(r"log_id 20261201\d{12}", reason), reason
     assert "Accepted" in feishu.sent(CHAT)[0].current
 
 

@@ -3,9 +3,13 @@
 The button's `value` is a contract with the notifier (it renders the card, this module reads the
 click); its key names live in `aegis.shared.card_actions`. The question is scoped to the alert: its labels,
 its `service` label, and a window from 15 minutes before it started until the click, capped at
-6 hours so an alert firing for days does not become an analysis of days.
+6 hours so an alert firing for days does not become an analysis of days. The chat is the one
+Feishu names in the click's context, never the one the button's value claims: a click whose value
+names another chat is forged, and chats outside FEISHU_ALLOWED_CHAT_IDS start nothing, as for
+messages. `click_key` names one card and one asker, so a double click starts one analysis.
 """
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -25,15 +29,23 @@ def is_analyse_click(click: CardActionTriggered) -> bool:
 
 
 def question_from_card_click(
-    click: CardActionTriggered, locale: Locale, arrived_at: datetime | None = None
+    click: CardActionTriggered,
+    locale: Locale,
+    arrived_at: datetime | None = None,
+    allowed_chat_ids: frozenset[str] | None = None,
 ) -> QuestionEvent | Ignored:
-    """The question an "Analyse" click asks, or `Ignored` for buttons that are not Aegis's."""
+    """The question an "Analyse" click asks, or why it asks none."""
     context = click.event.context
     action = click.event.action
     value: dict[str, Any] = (action.value or {}) if action is not None else {}
-    chat_id = (context.open_chat_id if context else None) or _text(value.get(CHAT_ID_KEY))
+    chat_id = context.open_chat_id if context else None
     if not is_analyse_click(click) or not chat_id:
         return Ignored("not_an_aegis_action", chat_id)
+    claimed = _text(value.get(CHAT_ID_KEY))
+    if claimed is not None and claimed != chat_id:
+        return Ignored("forged_click", chat_id)
+    if allowed_chat_ids is not None and chat_id not in allowed_chat_ids:
+        return Ignored("chat_not_allowed", chat_id)
     raw_labels = value.get(LABELS_KEY)
     labels = {str(k): str(v) for k, v in raw_labels.items()} if isinstance(raw_labels, dict) else {}
     alertname = labels.get("alertname", "?")
@@ -52,6 +64,15 @@ def question_from_card_click(
         alert_labels=labels,
         created_at=clicked_at,
     )
+
+
+def click_key(click: CardActionTriggered) -> str:
+    """One card and one asker: the key under which only one analysis starts within a window."""
+    context = click.event.context
+    operator = click.event.operator
+    card = (context.open_message_id if context else None) or click.header.event_id
+    asker = (operator.open_id or operator.user_id if operator else None) or "-"
+    return "click-" + hashlib.sha256(f"{card}|{asker}".encode()).hexdigest()[:40]
 
 
 def alert_window(starts_at: datetime | None, clicked_at: datetime) -> TimeWindow:

@@ -7,18 +7,19 @@ re-delivered event yields the same request id (and the notifier's replies stay i
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 IgnoreReason = Literal[
-    "chat_not_allowed", "not_mentioned", "unreadable_message", "from_app", "not_an_aegis_action"
-]
-IGNORE_REASONS: tuple[IgnoreReason, ...] = (
     "chat_not_allowed",
     "not_mentioned",
     "unreadable_message",
     "from_app",
     "not_an_aegis_action",
-)
+    "forged_click",
+    "repeated_click",
+    "not_handled",
+]
+IGNORE_REASONS: tuple[IgnoreReason, ...] = get_args(IgnoreReason)
 _FITS_REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,61}$")
 
 

@@ -99,7 +99,7 @@ async def _card_click(intake: EventIntake, payload: dict[str, Any]) -> Response:
     if click is None or question is None:
         return JSONResponse({})
     try:
-        await intake.publish("card_click", click.header.event_id, question)
+        await intake.publish_click(click, question)
     except PublishFailed:
         return JSONResponse(click_toast("failed", intake.locale))
     return JSONResponse(click_toast("accepted", intake.locale))

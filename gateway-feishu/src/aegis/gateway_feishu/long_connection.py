@@ -3,27 +3,33 @@
 `lark_oapi.ws.Client` keeps a module-global event loop grabbed at import, blocks forever in
 `start()` and has no `stop()`. So it runs in a dedicated thread whose fresh loop is installed as
 that module loop, and it is stopped by stopping the loop and closing its socket. Its event
-handler runs synchronously on that loop and must answer within Feishu's 3 s: it validates and
-decides in this thread, hands the publish to the service's loop and waits for JetStream's ack
-(bounded by GATEWAY_PUBLISH_TIMEOUT_S). Raising makes lark answer the frame with code 500, and
-Feishu re-delivers: nothing is acknowledged that NATS did not take. Only one long connection can
-run per process (the module loop is global); Feishu spreads events over an app's connections,
-so replicas scale it.
+handler runs synchronously on that loop, which also writes every ACK: it validates and decides in
+this thread and hands the publish to the service's loop (`handoff`), so the ACK is immediate
+whatever NATS takes. Raising (NATS disconnected, too much outstanding) makes lark answer 500 and
+Feishu re-delivers. Event types the app is subscribed to but Aegis does not handle are answered
+200, not lark's 500 (Feishu would keep re-pushing them). When lark gives up reconnecting (a fatal
+endpoint code such as the 50-connection limit) it stops for good without a word: that is caught
+here and reported as the gateway's `failure`, so `/healthz` fails and the pod is restarted.
+Only one long connection can run per process (the module loop is global); Feishu spreads events
+over an app's connections, so replicas scale it.
 """
 
 import asyncio
-import concurrent.futures
 import contextlib
+import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
 
 from aegis.gateway_feishu.card_clicks import click_toast
-from aegis.gateway_feishu.events import CardActionTriggered, MessageReceived
+from aegis.gateway_feishu.events import CARD_ACTION, MESSAGE_RECEIVED, CardActionTriggered, MessageReceived
+from aegis.gateway_feishu.handoff import Attempt, PublishHandoff
 from aegis.gateway_feishu.intake import EventIntake
 from aegis.gateway_feishu.lark_lean import load_lean_events
+from aegis.gateway_feishu.metrics import EventKind
 from aegis.gateway_feishu.publishing import PublishFailed
 
 load_lean_events()
@@ -35,6 +41,40 @@ from lark_oapi.event.dispatcher_handler import EventDispatcherHandler  # noqa: E
 
 log = structlog.get_logger("aegis.gateway_feishu.long_connection")
 _ONE_PER_PROCESS = threading.Lock()
+HANDLED = frozenset({MESSAGE_RECEIVED, CARD_ACTION})
+
+
+def event_type_of(payload: bytes) -> str | None:
+    """The type of a long-connection event payload (schema 2.0 `header.event_type`, 1.0 `event.type`)."""
+    try:
+        parsed = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    header, event = parsed.get("header"), parsed.get("event")
+    kind = header.get("event_type") if isinstance(header, dict) else None
+    if kind is None and isinstance(event, dict):
+        kind = event.get("type")
+    return kind if isinstance(kind, str) else None
+
+
+class AnswerEveryEvent:
+    """lark's dispatcher, except that event types without a handler are acknowledged, not failed.
+
+    lark-oapi's `ws.Client` calls only `_do_without_validation` on its event handler.
+    """
+
+    def __init__(self, dispatcher: Any, on_unhandled: Callable[[str | None], None]) -> None:
+        self._dispatcher = dispatcher
+        self._on_unhandled = on_unhandled
+
+    def _do_without_validation(self, payload: bytes) -> Any:
+        kind = event_type_of(payload)
+        if kind not in HANDLED:
+            self._on_unhandled(kind)
+            return None
+        return self._dispatcher._do_without_validation(payload)
 
 
 class LongConnection:
@@ -49,6 +89,7 @@ class LongConnection:
         self._intake = intake
         self._publish_timeout_s = publish_timeout_s
         self._service_loop: asyncio.AbstractEventLoop | None = None
+        self._handoff: PublishHandoff | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Any = None
         self._thread: threading.Thread | None = None
@@ -65,8 +106,14 @@ class LongConnection:
         if not _ONE_PER_PROCESS.acquire(blocking=False):
             raise RuntimeError("a lark-oapi long connection already runs in this process")
         self._service_loop = asyncio.get_running_loop()
+        self._handoff = PublishHandoff(self._service_loop, lambda: self._intake.publisher.connected)
         self._thread = threading.Thread(target=self._run, name="lark-long-connection", daemon=True)
         self._thread.start()
+
+    async def drain(self, timeout_s: float = 5.0) -> None:
+        """Wait (on the service loop) for acknowledged events whose publish is still under way."""
+        if self._handoff is not None:
+            await self._handoff.drain(timeout_s)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Close the connection (Feishu then sends events to the app's other connections)."""
@@ -96,19 +143,20 @@ class LongConnection:
             if not self._stopping.is_set():
                 self._client.start()
         except Exception as error:  # noqa: BLE001 - lark raises bare Exceptions; the thread must end cleanly
-            if not self._stopping.is_set():
+            if not self._stopping.is_set() and self.failure is None:
                 self.failure = f"{type(error).__name__}: {error}"
                 log.error("long connection failed for good", error=self.failure)
         finally:
             self._close(loop)
 
     def _build_client(self) -> Any:
-        handler = (
+        dispatcher = (
             EventDispatcherHandler.builder("", "")
             .register_p2_im_message_receive_v1(self._on_message)
             .register_p2_card_action_trigger(self._on_card_click)
             .build()
         )
+        handler = AnswerEveryEvent(dispatcher, self._unhandled)
         # Built here, not in start(): its constructor schedules a cache task on the current loop.
         client = lark_ws.Client(
             self._app_id,
@@ -119,6 +167,23 @@ class LongConnection:
         )
         client.on_reconnecting = self._on_reconnecting
         client.on_reconnected = self._on_reconnected
+        reconnect = client._reconnect
+
+        async def reconnect_or_fail() -> None:
+            # lark runs this in its receive task; when it raises (a fatal endpoint code, or the
+            # ReconnectCount spent) lark logs it and waits forever, connected to nothing.
+            try:
+                await reconnect()
+            except Exception as error:
+                if not self._stopping.is_set():
+                    self.failure = (
+                        f"the long connection gave up reconnecting: {type(error).__name__}: {error}"
+                    )
+                    log.error("long connection failed for good", error=self.failure)
+                    asyncio.get_running_loop().stop()
+                raise
+
+        client._reconnect = reconnect_or_fail
         return client
 
     def _close(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -154,7 +219,10 @@ class LongConnection:
             return
         question = self._intake.message_question(received)
         if question is not None:
-            self._await_on_service_loop(self._intake.publish("message", received.header.event_id, question))
+            event_id = received.header.event_id
+            self._submit(
+                "message", event_id, lambda t: self._intake.publish("message", event_id, question, t)
+            )
 
     def _on_card_click(self, data: Any) -> Any:
         try:
@@ -166,25 +234,30 @@ class LongConnection:
         if question is None:
             return None
         try:
-            self._await_on_service_loop(self._intake.publish("card_click", click.header.event_id, question))
+            self._submit(
+                "card_click", click.header.event_id, lambda t: self._intake.publish_click(click, question, t)
+            )
         except PublishFailed:
             # Card callbacks are answered, not re-delivered: tell the clicker to try again.
             return P2CardActionTriggerResponse(click_toast("failed", self._intake.locale))
         return P2CardActionTriggerResponse(click_toast("accepted", self._intake.locale))
 
+    def _submit(self, kind: EventKind, event_id: str, attempt: Attempt) -> None:
+        if self._handoff is None:
+            raise PublishFailed("the long connection is not started")
+        try:
+            if not self._handoff.submit(event_id, attempt):
+                self._intake.metrics.question(kind, "duplicate")
+        except PublishFailed as error:
+            self._intake.metrics.question(kind, "failed")
+            log.warning("event not taken; Feishu will re-deliver", event_id=event_id, error=str(error))
+            raise
+
+    def _unhandled(self, kind: str | None) -> None:
+        self._intake.metrics.ignored("not_handled")
+        log.debug("event type not handled by Aegis acknowledged", event_type=kind)
+
     def _malformed(self, what: str, error: ValidationError) -> None:
         # Acknowledged, not failed: a re-delivery of the same bytes could never succeed.
         self._intake.metrics.rejected("malformed")
         log.error(f"malformed {what} event dropped", problems=error.errors(include_input=False)[:5])
-
-    def _await_on_service_loop(self, publishing: Any) -> Any:
-        if self._service_loop is None or self._service_loop.is_closed():
-            publishing.close()
-            raise PublishFailed("the service is shutting down")
-        future = asyncio.run_coroutine_threadsafe(publishing, self._service_loop)
-        try:
-            # A little beyond the publisher's own bound, which normally answers first.
-            return future.result(timeout=self._publish_timeout_s + 0.25)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise PublishFailed("no answer from the service loop in time") from None

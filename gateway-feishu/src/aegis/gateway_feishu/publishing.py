@@ -62,14 +62,21 @@ class QuestionPublisher:
     def connected(self) -> bool:
         return self._nc.is_connected
 
-    async def publish_once(self, event_id: str, question: QuestionEvent) -> Published:
-        """Publish `question` unless `event_id` was published before; raise `PublishFailed` otherwise."""
+    async def publish_once(
+        self, event_id: str, question: QuestionEvent, timeout_s: float | None = None
+    ) -> Published:
+        """Publish `question` unless `event_id` was published before; raise `PublishFailed` otherwise.
+
+        `timeout_s` bounds the whole (dedupe check, publish, record); by default the publish timeout.
+        """
         started = time.perf_counter()
         if not self._nc.is_connected:
             # While reconnecting nats-py would buffer the request and let it time out: answer now.
             raise PublishFailed("NATS is not connected")
         try:
-            result = await asyncio.wait_for(self._publish_once(event_id, question), self._timeout_s)
+            result = await asyncio.wait_for(
+                self._publish_once(event_id, question), timeout_s or self._timeout_s
+            )
         except PublishFailed:
             raise
         except Exception as error:  # timeouts, no responders, disconnects mid-way

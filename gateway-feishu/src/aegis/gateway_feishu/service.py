@@ -12,6 +12,7 @@ import structlog
 from nats.aio.client import Client
 
 from aegis.gateway_feishu.bot_identity import BotIdentityError, fetch_bot_open_id
+from aegis.gateway_feishu.click_guard import ClickGuard
 from aegis.gateway_feishu.intake import EventIntake
 from aegis.gateway_feishu.message_questions import ChatPolicy
 from aegis.gateway_feishu.metrics import GatewayMetrics
@@ -47,8 +48,9 @@ class Gateway:
             self._starting.cancel()
             await asyncio.gather(self._starting, return_exceptions=True)
         if self.long_connection is not None:
-            # In a thread: its event handler may be waiting for this loop to finish a publish.
+            # In a thread: closing waits for lark's loop to end; acknowledged events publish first.
             await asyncio.to_thread(self.long_connection.stop)
+            await self.long_connection.drain()
         if self._nc is not None:
             if self._nc.is_connected:
                 await self._nc.flush(timeout=2)
@@ -87,7 +89,7 @@ class Gateway:
             bot_open_id = settings.feishu_bot_open_id or await self._learn_bot_open_id()
             policy = ChatPolicy(bot_open_id, settings.allowed_chat_ids, settings.known_services)
             publisher = QuestionPublisher(self._nc, seen, settings.gateway_publish_timeout_s)
-            self.intake = EventIntake(policy, settings.locale, publisher, self.metrics)
+            self.intake = EventIntake(policy, settings.locale, publisher, self.metrics, ClickGuard(seen))
             if settings.feishu_event_mode == "ws":
                 self._start_long_connection(self.intake)
         except asyncio.CancelledError:

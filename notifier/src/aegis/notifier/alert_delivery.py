@@ -31,7 +31,7 @@ from aegis.notifier.cards import Card, CardOptions, card_json, render_alert_card
 from aegis.notifier.consuming import in_skeleton_terms
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.planning import CardRecord, judge, plan_slot
-from aegis.notifier.sinks import CardSink, RateLimited
+from aegis.notifier.sinks import CardSink, MessageGone, RateLimited, note_gone
 from aegis.shared import consumers
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.consumers import NOTIFIER_ALERTS, DeliveryBudget, Outcome, Reject, schema_problems, settle
@@ -195,8 +195,15 @@ class AlertDelivery:
             digest = len(events) > 1
         except RateLimited as limited:
             metrics.RATE_LIMIT_WAITS.inc()
-            log.warning("feishu rate limit, pausing chat", chat_id=chat, reset_s=limited.reset_s)
+            log.warning(
+                "feishu rate limit, pausing chat",
+                chat_id=chat,
+                reset_s=limited.reset_s,
+                per_chat=limited.per_chat,
+            )
             self._pacer.pause(chat, limited.reset_s)
+            if limited.per_chat:
+                self._pacer.slow_down(chat)
             return
         except Exception as error:  # noqa: BLE001 - a failed send, or a poison event: judged either way
             await self._settle_all(chosen, in_skeleton_terms(error))
@@ -252,7 +259,8 @@ class AlertDelivery:
             record = await self._record(event)
             card = render_alert_card(event, self._options)
             if record is not None and judge(event, record) == "patch":
-                return Outgoing(card, "patch", patch_of=record.message_id)  # idempotent: no intent needed
+                # Idempotent: no intent needed. The uuid is for a new card should the old one be gone.
+                return Outgoing(card, "patch", uuid="a" + event.event_id[:40], patch_of=record.message_id)
             outgoing = Outgoing(card, "card", uuid="a" + event.event_id[:40])
         else:
             outgoing = Outgoing(
@@ -267,10 +275,14 @@ class AlertDelivery:
 
     async def _send(self, outgoing: Outgoing) -> str:
         """Send or patch; returns the message id."""
-        if outgoing.patch_of is not None:
-            await self._sink.patch_card(outgoing.patch_of, outgoing.card)
-            return outgoing.patch_of
         assert outgoing.uuid is not None
+        if outgoing.patch_of is not None:
+            try:
+                await self._sink.patch_card(outgoing.patch_of, outgoing.card)
+                return outgoing.patch_of
+            except MessageGone as gone:
+                note_gone("the card to update", outgoing.patch_of, gone)
+                await self._pacer.acquire(self._policy.chat_id)
         return await self._sink.send_card(self._policy.chat_id, outgoing.card, outgoing.uuid)
 
     async def _intent_of(self, event: AlertGroupEvent) -> str | None:

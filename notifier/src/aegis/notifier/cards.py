@@ -2,11 +2,14 @@
 
 Pure functions from `AlertGroupEvent` to card JSON (schema 1.0, `update_multi` so a resolve can
 patch the card in place). Alert text is untrusted: `<` and `>` are escaped so an annotation
-cannot mention people or inject markup, and long values are cut so a card stays under 30 KB.
+cannot mention people or inject markup. Escaping grows `&` fivefold, so every card is rendered
+with shorter and shorter cuts (`shortened`) until its request body fits Feishu's 30 KB: long
+values end in a visible "…", the card is never lost. A group that does not let the bot @all
+gets the same card without the mention and a note saying so (`without_mention`).
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -27,7 +30,10 @@ Card = dict[str, Any]
 KEY_LABELS = ("service", "namespace", "pod", "instance", "job")
 MAX_VALUE_CHARS = 600
 MAX_ALERTS_LISTED = 8
-MAX_CARD_BYTES = 28 * 1024
+# Feishu's limit is on the request body (card and post ≤ 30 KB), where the card is a JSON string
+# inside JSON; the rest of the body (receive_id, uuid, msg_type) stays well under the margin.
+MAX_CARD_BYTES = 30 * 1024 - 512
+SCALES = (1.0, 0.5, 0.25, 0.12, 0.05, 0.02)
 AT_ALL = "<at id=all></at>"
 
 _TEXT = {
@@ -43,6 +49,7 @@ _TEXT = {
         "more": "另有 {n} 条未列出",
         "digest": "告警汇总：{n} 组（发送受限，合并发送）",
         "truncated": "Alertmanager 截断了 {n} 条",
+        "no_at_all": "⚠️ 本群不允许机器人 @所有人，本条未能提醒所有人（群主可在群设置中允许所有成员 @所有人）",
     },
     "en": {
         "firing": "FIRING",
@@ -56,6 +63,8 @@ _TEXT = {
         "more": "{n} more not listed",
         "digest": "Alert digest: {n} groups (coalesced to respect the chat's rate limit)",
         "truncated": "{n} truncated by Alertmanager",
+        "no_at_all": "⚠️ This group does not let the bot @all, so nobody was mentioned "
+        "(a group owner can allow everyone to @all in the group settings)",
     },
 }
 
@@ -103,20 +112,36 @@ def silence_url(event: AlertGroupEvent, options: CardOptions) -> str | None:
     return f"{base}/#/silences/new?filter={quote('{' + matchers + '}', safe='')}"
 
 
-def _alert_lines(event: AlertGroupEvent, text: dict[str, str], headline: str) -> list[str]:
+def cut(limit: int, scale: float) -> int:
+    """`limit` characters at `scale`, never below a readable few."""
+    return max(8, int(limit * scale))
+
+
+def shortened(render: Callable[[float], Card]) -> Card:
+    """The first rendering, at shrinking scales of every text limit, whose request fits 30 KB."""
+    for scale in SCALES:
+        card = render(scale)
+        if fits(card):
+            return card
+    return card
+
+
+def _alert_lines(event: AlertGroupEvent, text: dict[str, str], headline: str, scale: float) -> list[str]:
     lines = []
     for alert in event.alerts[:MAX_ALERTS_LISTED]:
         icon = "🔥" if alert.status == "firing" else "✅"
         keys = " · ".join(
-            f"{name}=`{escape(alert.labels[name], 120)}`" for name in KEY_LABELS if alert.labels.get(name)
+            f"{name}=`{escape(alert.labels[name], cut(120, scale))}`"
+            for name in KEY_LABELS
+            if alert.labels.get(name)
         )
         when = f"{text['started']} {alert.starts_at:%Y-%m-%d %H:%M:%S}Z"
         if alert.ends_at is not None:
             when += f" · {text['ended']} {alert.ends_at:%H:%M:%S}Z"
-        lines.append(f"{icon} **{escape(alert.alertname, 120)}** {keys}\n{when}")
+        lines.append(f"{icon} **{escape(alert.alertname, cut(120, scale))}** {keys}\n{when}")
         detail = alert.annotations.get("description") or alert.annotations.get("summary") or ""
         if detail and detail != headline:
-            lines.append(escape(detail))
+            lines.append(escape(detail, cut(MAX_VALUE_CHARS, scale)))
     hidden = len(event.alerts) - MAX_ALERTS_LISTED + event.truncated_alerts
     if hidden > 0:
         lines.append(f"_{text['more'].format(n=hidden)}_")
@@ -129,7 +154,11 @@ def markdown(content: str) -> Card:
 
 
 def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
-    """The card for one alert group notification."""
+    """The card for one alert group notification, cut to fit Feishu's 30 KB."""
+    return shortened(lambda scale: _alert_card(event, options, scale))
+
+
+def _alert_card(event: AlertGroupEvent, options: CardOptions, scale: float) -> Card:
     text = _TEXT[options.locale]
     severity = f"[{event.severity.upper()}] " if event.severity else ""
     title = f"{text[event.status]} {severity}{event.alertname} ({len(event.alerts)} {text['alerts']})"
@@ -139,52 +168,59 @@ def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
     common = event.common_annotations
     headline = common.get("summary") or common.get("description") or ""
     if headline:
-        body.append(f"**{escape(headline)}**")
-    body.extend(_alert_lines(event, text, headline))
+        body.append(f"**{escape(headline, cut(MAX_VALUE_CHARS, scale))}**")
+    body.extend(_alert_lines(event, text, headline, scale))
     elements: list[Card] = [markdown("\n".join(body))]
     buttons = []
     if generator := event.alerts[0].generator_url:
         buttons.append(_button(text["source"], generator, "default"))
     if event.status == "firing":
-        buttons.append(_analyse_button(event, options, text["analyse"]))
+        buttons.append(_analyse_button(event, options, text["analyse"], scale))
         if silence := silence_url(event, options):
             buttons.append(_button(text["silence"], silence, "danger"))
     if buttons:
         elements.append({"tag": "action", "actions": buttons})
-    elements.append(
-        {
-            "tag": "note",
-            "elements": [{"tag": "plain_text", "content": f"{event.receiver} · {event.event_id[:12]}"}],
-        }
-    )
-    return card_frame(escape(title, 200), colour(event), elements)
+    elements.append(note(f"{event.receiver[: cut(120, scale)]} · {event.event_id[:12]}"))
+    return card_frame(escape(title, cut(200, scale)), colour(event), elements)
 
 
 def render_digest_card(events: Sequence[AlertGroupEvent], options: CardOptions) -> Card:
     """One card listing several alert groups, used when more wait than the chat can take."""
+    return shortened(lambda scale: _digest_card(events, options, scale))
+
+
+def digest_fits_uncut(events: Sequence[AlertGroupEvent], options: CardOptions) -> bool:
+    """Whether these groups fit one digest without cutting its lines shorter than usual."""
+    return fits(_digest_card(events, options, 1.0))
+
+
+def _digest_card(events: Sequence[AlertGroupEvent], options: CardOptions, scale: float) -> Card:
     text = _TEXT[options.locale]
     firing = [e for e in events if e.status == "firing"]
     lines = [AT_ALL] if any(mentions_all(e, options) for e in events) else []
     for event in events:
         icon = "🔥" if event.status == "firing" else "✅"
         labels = event.common_labels
-        keys = " · ".join(f"{name}=`{escape(labels[name], 80)}`" for name in KEY_LABELS if labels.get(name))
+        keys = " · ".join(
+            f"{name}=`{escape(labels[name], cut(80, scale))}`" for name in KEY_LABELS if labels.get(name)
+        )
         summary = event.common_annotations.get("summary", "")
         severity = f"[{escape(event.severity.upper(), 20)}] " if event.severity else ""
-        line = f"{icon} {severity}**{escape(event.alertname, 100)}** ×{len(event.alerts)} {keys}"
+        line = f"{icon} {severity}**{escape(event.alertname, cut(100, scale))}** ×{len(event.alerts)} {keys}"
         if summary:
-            line += f" — {escape(summary, 160)}"
+            line += f" — {escape(summary, cut(160, scale))}"
         lines.append(line)
     template = "red" if firing else "green"
     elements = [markdown("\n".join(lines))]
     return card_frame(text["digest"].format(n=len(events)), template, elements)
 
 
-def _analyse_button(event: AlertGroupEvent, options: CardOptions, label: str) -> Card:
+def _analyse_button(event: AlertGroupEvent, options: CardOptions, label: str, scale: float) -> Card:
     """A button whose click reaches gateway-feishu as `card.action.trigger` with this value."""
+    size = cut(200, scale)
     value = {
         ACTION_KEY: ANALYSE,
-        LABELS_KEY: {k: v[:200] for k, v in list(event.common_labels.items())[:20]},
+        LABELS_KEY: {k[:size]: v[:size] for k, v in list(event.common_labels.items())[:20]},
         STARTS_AT_KEY: min(alert.starts_at for alert in event.alerts).isoformat(),
         ALERT_EVENT_ID_KEY: event.event_id,
         CHAT_ID_KEY: options.chat_id or "",
@@ -215,6 +251,36 @@ def card_json(card: Card) -> str:
     return json.dumps(card, ensure_ascii=False, separators=(",", ":"))
 
 
+def request_bytes(card: Card) -> int:
+    """The card's size as Feishu measures it: its `content` string encoded inside the request body."""
+    return len(json.dumps(card_json(card), ensure_ascii=False).encode())
+
+
 def fits(card: Card) -> bool:
-    """Whether the card is under Feishu's size limit with a safety margin."""
-    return len(card_json(card).encode()) <= MAX_CARD_BYTES
+    """Whether the card's request stays under Feishu's 30 KB with a margin for the other fields."""
+    return request_bytes(card) <= MAX_CARD_BYTES
+
+
+def note(content: str) -> Card:
+    """A small grey line at the foot of a card."""
+    return {"tag": "note", "elements": [{"tag": "plain_text", "content": content}]}
+
+
+def without_mention(card: Card, locale: Locale) -> Card:
+    """The same card without its @all, and a note that the group does not let the bot @all."""
+    elements: list[Card] = []
+    for element in card.get("elements", []):
+        if element.get("tag") == "div" and AT_ALL in element["text"]["content"]:
+            content = str(element["text"]["content"]).replace(AT_ALL + "\n", "").replace(AT_ALL, "")
+            element = markdown(content)
+        elements.append(element)
+    elements.append(note(_TEXT[locale]["no_at_all"]))
+    return {**card, "elements": elements}
+
+
+def mentions_everyone(card: Card) -> bool:
+    """Whether the card @s everyone in the chat."""
+    return any(
+        element.get("tag") == "div" and AT_ALL in str(element["text"]["content"])
+        for element in card.get("elements", [])
+    )

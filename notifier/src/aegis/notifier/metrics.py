@@ -7,7 +7,8 @@ ALERT_GROUPS_DELIVERED = Counter(
     "aegis_notifier_alert_groups_delivered_total", "Alert group events shown in a card.", ["via"]
 )
 RATE_LIMIT_WAITS = Counter(
-    "aegis_notifier_rate_limit_waits_total", "Times Feishu answered 429 and the chat was paused."
+    "aegis_notifier_rate_limit_waits_total",
+    "Times Feishu answered a rate limit (429 / 99991400, or the per-chat 230020) and the chat was paused.",
 )
 SEND_FAILURES = Counter("aegis_notifier_send_failures_total", "Sends that failed.", ["kind"])
 DEAD_LETTERS = Counter("aegis_notifier_dead_letters_total", "Events dead-lettered.", ["reason"])
@@ -22,4 +23,8 @@ STREAM_FILL = Gauge(
     "How full each Aegis stream is, the larger of bytes/max_bytes and messages/max_msgs (new ones are "
     "refused at 1).",
     ["stream"],
+)
+AT_ALL_REFUSED_CHATS = Counter(
+    "aegis_notifier_at_all_refused_chats_total",
+    "Chats found not to let the bot @all (counted once per chat and process); their cards go without it.",
 )

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from aegis.notifier.cards import CardOptions, fits, render_digest_card
+from aegis.notifier.cards import CardOptions, digest_fits_uncut
 from aegis.shared.alerts import AlertGroupEvent
 
 
@@ -50,7 +50,7 @@ def plan_slot(
     if len(waiting) + queued_behind < digest_after or len(waiting) == 1:
         return SlotPlan(events=(waiting[0],))
     chosen = list(waiting[:digest_max])
-    while len(chosen) > 1 and not fits(render_digest_card(chosen, options)):
+    while len(chosen) > 1 and not digest_fits_uncut(chosen, options):
         chosen = chosen[: len(chosen) // 2]
     return SlotPlan(events=tuple(chosen))
 

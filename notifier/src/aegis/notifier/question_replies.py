@@ -3,11 +3,15 @@
 Three flows share one record per request in `aegis_messages` (`question.<request_id>`): the
 acknowledgement card's message id, and whether the answer was shown. The answer replaces the
 acknowledgement in place when there is one, else it is posted as a reply; whichever of the two
-events arrives first, the thread ends with exactly one answer.
+events arrives first, the thread ends with exactly one answer. When the message to patch or reply
+to was recalled or deleted, the card is posted as a new message (in the thread, else the chat).
+A per-chat rate limit from Feishu pauses and paces down that chat before the event is retried.
 """
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import structlog
 from nats.aio.client import Client
@@ -21,7 +25,7 @@ from aegis.notifier.cards import Card
 from aegis.notifier.consuming import consume
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.reply_cards import LinkOptions, render_ack_card, render_result_card
-from aegis.notifier.sinks import CardSink, SendError
+from aegis.notifier.sinks import CardSink, MessageGone, RateLimited, SendError, note_gone
 from aegis.shared.consumers import NOTIFIER_ACKS, NOTIFIER_RESULTS, DeliveryBudget
 from aegis.shared.health import Heartbeats
 from aegis.shared.questions import QuestionEvent, ReplyTo
@@ -99,12 +103,10 @@ class QuestionReplies:
             self._questions[question.request_id] = question
             await self._pacer.acquire(target.chat_id)
             with consuming("feishu reply analysing", msg.headers):
-                message_id = await self._sink.reply_card(
-                    target.message_id,
-                    render_ack_card(question, [], self._locale),
-                    uuid=f"k{question.request_id}"[:50],
-                    in_thread=target.thread_id is not None,
-                )
+                async with self._paced(target.chat_id):
+                    message_id = await self._reply_or_post(
+                        target, render_ack_card(question, [], self._locale), f"k{question.request_id}"[:50]
+                    )
             await self._save(
                 question.request_id, QuestionRecord(chat_id=target.chat_id, ack_message_id=message_id)
             )
@@ -124,7 +126,8 @@ class QuestionReplies:
                 return
             await self._pacer.acquire(target.chat_id)
             with consuming("feishu reply answer", msg.headers):
-                await self._show(result, target, record, card)
+                async with self._paced(target.chat_id):
+                    await self._show(result, target, record, card)
             await self._save(result.request_id, record.model_copy(update={"answered": True}))
         metrics.CARDS_SENT.labels("failure" if result.failed else "answer").inc()
         self._forget(result.request_id)
@@ -136,13 +139,34 @@ class QuestionReplies:
         """Replace the acknowledgement with `card`, or reply with it when there is none."""
         uuid = f"r{result.request_id}"[:50]
         if record.ack_message_id is not None:
-            await self._sink.patch_card(record.ack_message_id, card)
-        elif target.message_id is not None:
-            await self._sink.reply_card(
-                target.message_id, card, uuid=uuid, in_thread=target.thread_id is not None
-            )
-        else:
-            await self._sink.send_card(target.chat_id, card, uuid=uuid)
+            try:
+                await self._sink.patch_card(record.ack_message_id, card)
+                return
+            except MessageGone as gone:
+                note_gone("the analysing card", record.ack_message_id, gone)
+        await self._reply_or_post(target, card, uuid)
+
+    async def _reply_or_post(self, target: ReplyTo, card: Card, uuid: str) -> str:
+        """Reply under the asker's message, or post in the chat when there is none (any more)."""
+        if target.message_id is not None:
+            try:
+                return await self._sink.reply_card(
+                    target.message_id, card, uuid=uuid, in_thread=target.thread_id is not None
+                )
+            except MessageGone as gone:
+                note_gone("the message to reply to", target.message_id, gone)
+        return await self._sink.send_card(target.chat_id, card, uuid=uuid)
+
+    @asynccontextmanager
+    async def _paced(self, chat_id: str) -> AsyncIterator[None]:
+        """Let a rate limit pause the chat (and pace it down when it is the chat's own limit)."""
+        try:
+            yield
+        except RateLimited as limited:
+            self._pacer.pause(chat_id, limited.reset_s)
+            if limited.per_chat:
+                self._pacer.slow_down(chat_id)
+            raise
 
     async def _on_progress(self, msg: Msg) -> None:
         """Patch the acknowledgement with the steps so far, at most once a second, never blocking."""

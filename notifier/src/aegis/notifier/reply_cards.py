@@ -2,7 +2,8 @@
 
 Pure functions from the shared events to card JSON. Everything that comes from the analysis is
 escaped (hypotheses and excerpts may quote log lines), and evidence gets a link for a human when
-the Grafana or Jaeger UI base URL is configured.
+the Grafana or Jaeger UI base URL is configured. Like alert cards, each is cut shorter (fewer
+evidence lines first, then every text) until it fits Feishu's 30 KB.
 """
 
 import json
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from aegis.notifier.cards import Card, card_frame, escape, fits, markdown
+from aegis.notifier.cards import Card, card_frame, cut, escape, markdown, note, shortened
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import AnalysisStep, Evidence, RcaProgress, RcaResult
 from aegis.shared.settings import Locale
@@ -66,15 +67,19 @@ class LinkOptions:
 
 def render_ack_card(question: QuestionEvent, progress: Sequence[RcaProgress], locale: Locale) -> Card:
     """The "analysing…" card, with the steps done so far."""
+    return shortened(lambda scale: _ack_card(question, progress, locale, scale))
+
+
+def _ack_card(question: QuestionEvent, progress: Sequence[RcaProgress], locale: Locale, scale: float) -> Card:
     text = _TEXT[locale]
     done = {p.step: p for p in progress}
-    lines = [f"> {escape(question.text, 300)}"] if question.text else []
+    lines = [f"> {escape(question.text, cut(300, scale))}"] if question.text else []
     for step in STEPS:
         seen = done.get(step)
         if seen is None:
             continue
         mark = {"started": "…", "done": "✓", "failed": "✗"}[seen.status]
-        detail = f" — {escape(seen.message, 160)}" if seen.message else ""
+        detail = f" — {escape(seen.message, cut(160, scale))}" if seen.message else ""
         lines.append(f"{mark} {_STEP_NAMES[locale][step]}{detail}")
     return card_frame(text["analysing"], "blue", [markdown("\n".join(lines) or "…")])
 
@@ -93,8 +98,9 @@ def evidence_link(evidence: Evidence, links: LinkOptions) -> str | None:
     return None
 
 
-def _evidence_line(evidence: Evidence, links: LinkOptions) -> str:
-    line = f"- {evidence.kind}: `{escape(evidence.query, 300)}` → {escape(evidence.excerpt, 300)}"
+def _evidence_line(evidence: Evidence, links: LinkOptions, scale: float) -> str:
+    query, excerpt = escape(evidence.query, cut(300, scale)), escape(evidence.excerpt, cut(300, scale))
+    line = f"- {evidence.kind}: `{query}` → {excerpt}"
     if link := evidence_link(evidence, links):
         line += f" [↗]({link})"
     return line
@@ -102,41 +108,44 @@ def _evidence_line(evidence: Evidence, links: LinkOptions) -> str:
 
 def render_result_card(result: RcaResult, links: LinkOptions, locale: Locale) -> Card:
     """The answer: summary, ranked candidates with evidence, next actions, model, time, caveats."""
+    return shortened(lambda scale: _result_card(result, links, locale, scale))
+
+
+def _result_card(result: RcaResult, links: LinkOptions, locale: Locale, scale: float) -> Card:
     text = _TEXT[locale]
     if result.failed:
-        body = [escape(result.summary, 2000)]
+        body = [escape(result.summary, cut(2000, scale))]
         if result.degraded_reason:
-            body.append(escape(result.degraded_reason, 1000))
+            body.append(escape(result.degraded_reason, cut(1000, scale)))
         return card_frame(text["failed"], "red", [markdown("\n".join(body)), _footer(result, text)])
-    evidence_budget = MAX_EVIDENCE
-    while True:
-        elements = [markdown(f"**{escape(result.summary, 1000)}**")]
-        for candidate in result.root_causes:
-            lines = [
-                f"**#{candidate.rank} {escape(candidate.service, 80)}** · "
-                f"{text['confidence']} {candidate.confidence:.0%}",
-                escape(candidate.hypothesis, 600),
-                *(_evidence_line(e, links) for e in candidate.evidence[:evidence_budget]),
-            ]
-            elements.append(markdown("\n".join(lines)))
-        if result.next_actions:
-            actions = "\n".join(f"{i}. {escape(a, 300)}" for i, a in enumerate(result.next_actions, 1))
-            elements.append(markdown(f"**{text['actions']}**\n{actions}"))
-        if result.evidence_gaps:
-            gaps = "\n".join(f"- {escape(g, 200)}" for g in result.evidence_gaps[:6])
-            elements.append(markdown(f"**{text['gaps']}**\n{gaps}"))
-        if result.model_contribution:
-            elements.append(markdown(f"🤖 {escape(result.model_contribution, 300)}"))
-        if result.degraded:
-            elements.append(markdown(f"{text['degraded']}: {escape(result.degraded_reason or '', 300)}"))
-        elements.append(_footer(result, text))
-        card = card_frame(text["answer"], "orange" if result.degraded else "blue", elements)
-        if fits(card) or evidence_budget == 0:
-            return card
-        evidence_budget -= 1
+    evidence_shown = round(MAX_EVIDENCE * scale)
+    elements = [markdown(f"**{escape(result.summary, cut(1000, scale))}**")]
+    for candidate in result.root_causes:
+        lines = [
+            f"**#{candidate.rank} {escape(candidate.service, 80)}** · "
+            f"{text['confidence']} {candidate.confidence:.0%}",
+            escape(candidate.hypothesis, cut(600, scale)),
+            *(_evidence_line(e, links, scale) for e in candidate.evidence[:evidence_shown]),
+        ]
+        elements.append(markdown("\n".join(lines)))
+    if result.next_actions:
+        actions = "\n".join(
+            f"{i}. {escape(a, cut(300, scale))}" for i, a in enumerate(result.next_actions, 1)
+        )
+        elements.append(markdown(f"**{text['actions']}**\n{actions}"))
+    if result.evidence_gaps:
+        gaps = "\n".join(f"- {escape(g, cut(200, scale))}" for g in result.evidence_gaps[:6])
+        elements.append(markdown(f"**{text['gaps']}**\n{gaps}"))
+    if result.model_contribution:
+        elements.append(markdown(f"🤖 {escape(result.model_contribution, cut(300, scale))}"))
+    if result.degraded:
+        reason = escape(result.degraded_reason or "", cut(300, scale))
+        elements.append(markdown(f"{text['degraded']}: {reason}"))
+    elements.append(_footer(result, text))
+    return card_frame(text["answer"], "orange" if result.degraded else "blue", elements)
 
 
 def _footer(result: RcaResult, text: dict[str, str]) -> Card:
     took = result.timings.get("total_ms", 0) / 1000
-    note = f"{text['model']} {result.model} · {text['took']} {took:.1f}s · {result.request_id}"
-    return {"tag": "note", "elements": [{"tag": "plain_text", "content": note}]}
+    line = f"{text['model']} {result.model} · {text['took']} {took:.1f}s · {result.request_id}"
+    return note(line)

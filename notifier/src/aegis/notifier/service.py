@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 
 from aegis.notifier import metrics
 from aegis.notifier.alert_delivery import AlertDelivery, DeliveryPolicy
+from aegis.notifier.at_all import MentionFallback
 from aegis.notifier.cards import CardOptions
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.question_replies import QuestionReplies
@@ -74,7 +75,8 @@ class Notifier:
 
     def __init__(self, settings: NotifierSettings, sink: CardSink | None = None) -> None:
         self.settings = settings
-        self.sink = sink or make_sink(settings)
+        # Every flow sends through the @all fallback: a group may not let the bot mention everyone.
+        self.sink: CardSink = MentionFallback(sink or make_sink(settings), settings.locale)
         self._nc: Client | None = None
         self._delivery: AlertDelivery | None = None
         self._replies: QuestionReplies | None = None

@@ -1,14 +1,21 @@
 """Where cards go: Feishu through the real lark-oapi client, or the console for local runs.
 
-Both speak `CardSink`. Feishu's answers are mapped to three outcomes the delivery loop acts on:
-rate-limited (wait the announced reset), transient (redeliver with backoff) and permanent
-(dead-letter: retrying cannot help).
+Both speak `CardSink`. Every Feishu answer is classified from its body code and HTTP status
+(`classify`, per FEISHU.md "Limits and errors"), because the SDK neither raises nor retries:
+the two rate limits (`RateLimited`, the per-chat 230020 one marked `per_chat`), outcomes worth
+retrying under the same uuid (`TransientSendError`: 5xx, timeouts, 230049 "being sent", 1500 and
+other internal codes), refusals that stay refusals (`PermanentSendError`, carrying Feishu's code,
+msg and log_id), and the refusal of a patch or reply to a recalled message (`MessageGone`). An
+invalid tenant token is fixed here: the SDK's cached token is dropped and the call made once more.
 """
 
 import asyncio
 import sys
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TextIO
+
+import structlog
 
 from aegis.notifier.cards import AT_ALL, Card, card_json
 from aegis.shared.lark_sdk import load_lean
@@ -29,7 +36,17 @@ from lark_oapi.core.log import logger as lark_logger  # noqa: E402
 from lark_oapi.core.model import Config  # noqa: E402
 from lark_oapi.core.token import TokenManager  # noqa: E402
 
-RATE_LIMITED_CODE = 99991400
+log = structlog.get_logger("aegis.notifier.feishu")
+
+GATEWAY_RATE_LIMITED = 99991400
+CHAT_RATE_LIMITED = 230020
+TOKEN_INVALID = frozenset({99991663, 99991661, 99991671, 99991677})
+BEING_SENT = 230049
+INTERNAL_ERROR = 1500
+MESSAGE_GONE = frozenset({230011, 230031})
+# "Being sent" (outcome unknown) and "internal error, retry later"; 5xx statuses are retried too.
+RETRY_LATER = frozenset({BEING_SENT, INTERNAL_ERROR})
+CHAT_LIMIT_WAIT_S = 1.0
 
 
 class SendError(Exception):
@@ -37,19 +54,81 @@ class SendError(Exception):
 
 
 class RateLimited(SendError):
-    """Feishu answered 429; nothing may go to that chat for `reset_s` seconds."""
+    """Feishu said to slow down; nothing may go to that chat for `reset_s` seconds.
 
-    def __init__(self, reset_s: float) -> None:
-        super().__init__(f"rate limited by Feishu for {reset_s:g}s")
+    `per_chat` is the chat's own 5-per-second limit (230020, shared with every bot in the group),
+    which calls for sending to that chat more slowly, not just waiting.
+    """
+
+    def __init__(self, reset_s: float, per_chat: bool = False) -> None:
+        which = "the chat's send limit (230020)" if per_chat else "Feishu's API limit"
+        super().__init__(f"rate limited by {which} for {reset_s:g}s")
         self.reset_s = reset_s
+        self.per_chat = per_chat
 
 
 class TransientSendError(SendError):
-    """Worth retrying later: a 5xx, a timeout, a connection or token failure."""
+    """Worth retrying later under the same uuid: a 5xx, a timeout, "being sent", an internal error."""
 
 
 class PermanentSendError(SendError):
-    """Retrying the same request cannot succeed (bad chat id, bot not in chat, invalid card)."""
+    """Retrying the same request cannot succeed; says what Feishu answered, for the dead letter."""
+
+    def __init__(self, status: int, code: int | None, msg: str, log_id: str | None) -> None:
+        super().__init__(
+            f"Feishu refused the message: HTTP {status} code {code} msg {msg!r} log_id {log_id or '-'}"
+        )
+        self.status = status
+        self.code = code
+        self.msg = msg
+        self.log_id = log_id
+
+
+class MessageGone(PermanentSendError):
+    """The message to patch or reply to was recalled or deleted: post a new message instead."""
+
+
+def note_gone(what: str, message_id: str, gone: MessageGone) -> None:
+    """Log that `message_id` (the `what`) no longer exists and a new message is posted instead."""
+    log.warning(
+        f"{what} was recalled or deleted; posting a new message instead",
+        message_id=message_id,
+        code=gone.code,
+        log_id=gone.log_id,
+    )
+
+
+class TokenInvalid(SendError):
+    """The tenant token was revoked or expired (a secret reset): fetch a new one and call again."""
+
+
+def classify(
+    status: int, code: int | None, msg: str, log_id: str | None, headers: Mapping[str, str]
+) -> SendError | None:
+    """What one Feishu answer means: None for success, else the error to act on.
+
+    The body code decides first (Feishu answers some refusals with HTTP 200 and some rate limits
+    with 400); the status only decides when the code says nothing Feishu documents.
+    """
+    if code == 0 and status < 400:
+        return None
+    if code == CHAT_RATE_LIMITED:
+        return RateLimited(CHAT_LIMIT_WAIT_S, per_chat=True)
+    if code == GATEWAY_RATE_LIMITED or status == 429:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        try:
+            reset = float(lowered.get("x-ogw-ratelimit-reset", "1"))
+        except ValueError:
+            reset = 1.0
+        return RateLimited(max(reset, 0.2))
+    if code in TOKEN_INVALID:
+        return TokenInvalid(f"tenant token rejected: code {code} {msg}")
+    if code in MESSAGE_GONE:
+        return MessageGone(status, code, msg, log_id)
+    if code in RETRY_LATER or status >= 500 or status == 0 or code is None:
+        answer = f"HTTP {status} code {code}: {msg} (log_id {log_id or '-'})"
+        return TransientSendError(f"Feishu answered {answer}")
+    return PermanentSendError(status, code, msg, log_id)
 
 
 class CardSink(Protocol):
@@ -87,11 +166,17 @@ class FeishuSink:
         except Exception as error:
             raise TransientSendError(f"could not obtain a tenant access token: {error}") from error
 
+    def drop_cached_token(self) -> None:
+        """Forget the SDK's cached tenant token, so the next call fetches a new one.
+
+        lark-oapi's `TokenManager` keeps a token until `expire - 600 s` whatever Feishu answers;
+        its cache offers only get and set, so the entry is overwritten as already expired.
+        """
+        TokenManager.cache.set(f"self_tenant_token:{self._config.app_id}", "", 0)
+
     async def send_card(self, chat_id: str, card: Card, uuid: str) -> str:
-        request = (
-            CreateMessageRequest.builder()
-            .receive_id_type("chat_id")
-            .request_body(
+        def create() -> Any:
+            body = (
                 CreateMessageRequestBody.builder()
                 .receive_id(chat_id)
                 .msg_type("interactive")
@@ -99,17 +184,15 @@ class FeishuSink:
                 .uuid(uuid)
                 .build()
             )
-            .build()
-        )
-        await self._token()
-        response = await self._call(self._messages.acreate(request))
+            request = CreateMessageRequest.builder().receive_id_type("chat_id").request_body(body).build()
+            return self._messages.acreate(request)
+
+        response = await self._request(create)
         return str(response.data.message_id)
 
     async def reply_card(self, message_id: str, card: Card, uuid: str, in_thread: bool) -> str:
-        request = (
-            ReplyMessageRequest.builder()
-            .message_id(message_id)
-            .request_body(
+        def reply() -> Any:
+            body = (
                 ReplyMessageRequestBody.builder()
                 .msg_type("interactive")
                 .content(card_json(card))
@@ -117,43 +200,51 @@ class FeishuSink:
                 .reply_in_thread(in_thread)
                 .build()
             )
-            .build()
-        )
-        await self._token()
-        response = await self._call(self._messages.areply(request))
+            return self._messages.areply(
+                ReplyMessageRequest.builder().message_id(message_id).request_body(body).build()
+            )
+
+        response = await self._request(reply)
         return str(response.data.message_id)
 
     async def patch_card(self, message_id: str, card: Card) -> None:
-        request = (
-            PatchMessageRequest.builder()
-            .message_id(message_id)
-            .request_body(PatchMessageRequestBody.builder().content(card_json(card)).build())
-            .build()
-        )
+        def patch() -> Any:
+            body = PatchMessageRequestBody.builder().content(card_json(card)).build()
+            return self._messages.apatch(
+                PatchMessageRequest.builder().message_id(message_id).request_body(body).build()
+            )
+
+        await self._request(patch)
+
+    async def _request(self, call: Callable[[], Any]) -> Any:
+        """Make `call` (a fresh request each time); after a rejected token, once more with a new one."""
         await self._token()
-        await self._call(self._messages.apatch(request))
+        try:
+            return await self._call(call())
+        except TokenInvalid as error:
+            log.warning("feishu rejected the tenant token; fetching a new one", error=str(error))
+            self.drop_cached_token()
+        await self._token()
+        try:
+            return await self._call(call())
+        except TokenInvalid as error:
+            raise TransientSendError(f"{error} (again, with a freshly fetched token)") from error
 
     @staticmethod
-    async def _call(pending: Any) -> Any:
+    async def _call(pending: Awaitable[Any]) -> Any:
         try:
             response = await pending
         except Exception as error:  # httpx errors, timeouts, malformed answers
             raise TransientSendError(f"Feishu call failed: {type(error).__name__}: {error}") from error
-        status = response.raw.status_code if response.raw is not None else 0
-        if response.code == 0 and status < 400:
-            return response
-        if status == 429 or response.code == RATE_LIMITED_CODE:
-            headers = {k.lower(): v for k, v in (response.raw.headers or {}).items()}
-            try:
-                reset = float(headers.get("x-ogw-ratelimit-reset", "1"))
-            except ValueError:
-                reset = 1.0
-            raise RateLimited(max(reset, 0.2))
-        if status >= 500 or status == 0:
-            raise TransientSendError(f"Feishu answered HTTP {status} code {response.code}: {response.msg}")
-        raise PermanentSendError(
-            f"Feishu refused the message: HTTP {status} code {response.code}: {response.msg}"
-        )
+        raw = response.raw
+        status = raw.status_code if raw is not None else 0
+        headers = {k.lower(): v for k, v in (raw.headers or {}).items()} if raw is not None else {}
+        # `get_log_id()` looks up "X-Tt-Logid", but the SDK copies httpx's lower-cased headers.
+        log_id = response.get_log_id() or headers.get("x-tt-logid")
+        problem = classify(status, response.code, str(response.msg or ""), log_id, headers)
+        if problem is not None:
+            raise problem
+        return response
 
 
 class ConsoleSink:
