@@ -134,7 +134,7 @@ async def test_dead_letters_can_be_listed_shown_and_replayed_once(
     nats_url: str, nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
 ) -> None:
     """A refused alert lands in the DLQ; `aegis dlq list/show` explain it; `replay` delivers it once."""
-    feishu.fail_next(1, status=400)
+    feishu.fail_next(2, status=400, code=230002)  # bot not in the chat: the card, and again without @all
     async with run_notifier():
         await publish(nats_client, alert_event(name="ReplayMe"))
         await wait_for(lambda: feishu.calls(), what="the refused send")

@@ -48,8 +48,10 @@ class SlowLink:
     async def _close(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in asyncio.all_tasks(self._loop) - {asyncio.current_task()}:
+        relays = asyncio.all_tasks(self._loop) - {asyncio.current_task()}
+        for task in relays:
             task.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
 
     async def _relay(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
         try:

@@ -72,9 +72,11 @@ class PublishHandoff:
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for outstanding publishes; log what is still unpublished when time runs out."""
-        tasks = set(self._tasks)
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout_s)
+        deadline = self._loop.time() + timeout_s
+        while self.outstanding and (remaining := deadline - self._loop.time()) > 0:
+            await asyncio.sleep(0.01)  # lets publishes submitted from lark's thread start
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=remaining)
         with self._lock:
             left = sorted(self._outstanding)
         if left:
