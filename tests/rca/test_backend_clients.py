@@ -17,9 +17,11 @@ from aegis.rca_worker.backends.readonly import (
     ReadOnlyClient,
     endpoints_from_settings,
 )
+from aegis.rca_worker.evidence import REQUEST_RATE
 from aegis.rca_worker.settings import RcaSettings
 from aegis.rca_worker.tools.loki_collect_evidence import loki_collect_evidence, selector_for
 from aegis.rca_worker.tools.prometheus_query_range import prometheus_query_range
+from aegis.rca_worker.tools.promql_templates import RED_FAMILIES, Identity, quote_label_name, render
 from aegis.simulator.fakes.http import FakeResponse, LoopbackServer, Params
 from aegis.simulator.fakes.loki import FakeLoki
 from aegis.simulator.fakes.prometheus import FakePrometheus
@@ -243,3 +245,12 @@ async def test_jaeger_null_data_is_empty_and_errors_next_to_data_keep_it(http: h
             "payment", 0, 10, 20
         )
     assert [t.trace_id for t in found] == ["t1"]
+
+
+def test_utf8_label_names_are_quoted_and_values_stay_one_string() -> None:
+    """Prometheus 3's `service.name` is quoted in selectors and `by`; a value with quotes stays one value."""
+    dotted = Identity("service.name", namespace_label="k8s.namespace.name")
+    query = render(RED_FAMILIES[-1], REQUEST_RATE, dotted, ['pay"ment'], "2m", "code")
+    assert '{"service.name"=~"pay\\"ment"' in query
+    assert 'sum by ("service.name", "k8s.namespace.name")' in query
+    assert quote_label_name("destination_workload") == "destination_workload"

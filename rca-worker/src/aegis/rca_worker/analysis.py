@@ -19,7 +19,9 @@ from aegis.rca_worker.backends.jaeger import JaegerClient
 from aegis.rca_worker.backends.loki import LokiClient
 from aegis.rca_worker.backends.prometheus import PrometheusClient
 from aegis.rca_worker.backends.readonly import Backend, BackendUnavailable, ReadOnlyClient
+from aegis.rca_worker.change_words import with_changes
 from aegis.rca_worker.evidence import EvidenceBundle, EvidenceGap, SourceName
+from aegis.rca_worker.identity import unify
 from aegis.rca_worker.ranking.candidates import Ranking, rank_candidates
 from aegis.rca_worker.ranking.hypothesis import candidates
 from aegis.rca_worker.settings import RcaSettings
@@ -61,7 +63,7 @@ class Analysis:
 
     def candidates(self, locale: Locale = "zh", k: int = 3) -> list[RootCauseCandidate]:
         """The top `k` candidates with hypotheses in `locale`."""
-        return candidates(self.ranking, locale, k)
+        return with_changes(candidates(self.ranking, locale, k), self.bundle, self.ranking.change, locale)
 
     def to_result(
         self, request_id: str, source: QuestionSource, reply_to: ReplyTo | None = None, locale: Locale = "zh"
@@ -149,6 +151,8 @@ async def collect_evidence(
     if scope and expand and client.configured(Backend.JAEGER):
         graph = await _guarded("jaeger", call_graph(jaeger, scope, start, end), gaps)
         scope = expand_scope(scope, sorted(graph.edges) if graph else [])
+    if scope:  # also ask each backend under the other names the settings give a service
+        scope = sorted({*scope, *(name for name, one in settings.service_aliases.items() if one in scope)})
     for backend in Backend:
         if not client.configured(backend):
             gaps.append(EvidenceGap(source=backend.value, reason="not configured"))
@@ -220,7 +224,7 @@ async def collect_evidence(
         _timed("loki", timings, run_loki),
         _timed("jaeger", timings, run_jaeger),
     )
-    return _bundle(scope, start, end, change_hint, gaps, prom, logs, traces)
+    return unify(_bundle(scope, start, end, change_hint, gaps, prom, logs, traces), settings.service_aliases)
 
 
 def _bundle(

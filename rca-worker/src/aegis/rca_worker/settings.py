@@ -62,6 +62,11 @@ class RcaSettings(AegisSettings):
         description='JSON {header: value} sent to Jaeger, e.g. {"x-tenant": "team"} (multi-tenant '
         "Jaeger); not for credentials.",
     )
+    service_aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON {name a backend uses: service}, e.g. {"payment-svc": "payment"}, when '
+        "backends name one service differently beyond a namespace prefix or a -service/-svc suffix.",
+    )
     backend_attempts: int = Field(
         default=3, ge=1, le=10, description="Tries of one backend request on 429, 5xx and timeouts."
     )

@@ -2,9 +2,11 @@
 
 Restarts with their reason (OOMKilled, Error), CrashLoopBackOff, unavailable replicas, and rollouts
 (a new ReplicaSet of the deployment, or a generation change) in or just before the window. Each
-becomes a series (so the ranking weighs it like any other own signal: `oom_killed`, `crash_loop`,
-`replicas_unavailable`, `rollout`) and a `Change` with its time, so that "payment was rolled out
-two minutes before the errors began" can be said. Nothing here writes to the cluster: it is PromQL.
+state becomes a series (so the ranking weighs it like any other own signal: `oom_killed`,
+`crash_loop`, `replicas_unavailable`) and a `Change` with its time, so that "payment was rolled out
+two minutes before the errors began" can be said. A rollout is a `Change` only, not a series: a
+step at the rollout would be taken for the onset of the anomaly it may have caused. Nothing here
+writes to the cluster: it is PromQL.
 """
 
 import asyncio
@@ -19,7 +21,6 @@ from aegis.rca_worker.evidence import (
     CRASH_LOOP,
     OOM_KILLED,
     REPLICAS_UNAVAILABLE,
-    ROLLOUT,
     Change,
     EvidenceGap,
     MetricSeries,
@@ -143,25 +144,6 @@ def _changes(signal: str, row: RangeSeries, start: float, end: float, query: str
     ]
 
 
-def _rollout_series(changes: list[Change], grid: list[float]) -> list[MetricSeries]:
-    """A 0/1 step per service at its first rollout, so the ranking sees the change as a signal."""
-    first: dict[str, Change] = {}
-    for change in sorted(changes, key=lambda c: c.time):
-        if change.kind == "rollout":
-            first.setdefault(change.service, change)
-    return [
-        MetricSeries(
-            service=service,
-            signal=ROLLOUT,
-            query=change.query,
-            points=[(t, 1.0 if t >= change.time else 0.0) for t in grid],
-            family=FAMILY,
-            namespace=change.namespace,
-        )
-        for service, change in sorted(first.items())
-    ]
-
-
 async def kube_state(
     client: PrometheusClient,
     services: Sequence[str] | None,
@@ -176,7 +158,6 @@ async def kube_state(
     outcomes = await asyncio.gather(
         *(client.query_range(q, start, end, step) for q in wanted.values()), return_exceptions=True
     )
-    grid = [start + i * step for i in range(int((end - start) // step) + 1)]
     for (signal, query), outcome in zip(wanted.items(), outcomes, strict=True):
         if isinstance(outcome, BackendUnavailable):
             evidence.gaps.append(
@@ -201,6 +182,5 @@ async def kube_state(
                         namespace=row.labels.get(NAMESPACE, ""),
                     )
                 )
-    evidence.series += _rollout_series(evidence.changes, grid)
     evidence.changes.sort(key=lambda c: (c.time, c.service, c.kind))
     return evidence
