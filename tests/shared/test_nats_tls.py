@@ -10,10 +10,11 @@ import pytest
 from pydantic import SecretStr
 
 from aegis.shared.nats import connect_nats
+from aegis.shared.nats_access import ACCESS
 from aegis.shared.settings import AegisSettings
 from aegis.shared.streams import Topology, ensure_streams
 from tests.harness.binaries import require_binary
-from tests.harness.nats_auth import ACCESS, AUTHORIZATION, PASSWORDS
+from tests.harness.nats_auth import AUTHORIZATION, PASSWORDS
 from tests.harness.nats_server import NatsServer
 
 
