@@ -51,9 +51,14 @@ async def test_tail_prints_events_as_they_pass(nats_url: str, nats_client: Clien
         "1",
         stdout=asyncio.subprocess.PIPE,
     )
-    await asyncio.sleep(1.5)
-    await nats_client.publish("aegis.alert.firing", json.dumps({"hello": "tail"}).encode())
-    out, _ = await asyncio.wait_for(tail.communicate(), timeout=15)
+    # Publish until the tail has seen one: its start-up takes longer on a loaded machine.
+    finished = asyncio.ensure_future(tail.communicate())
+    for _ in range(30):
+        await nats_client.publish("aegis.alert.firing", json.dumps({"hello": "tail"}).encode())
+        done, _ = await asyncio.wait({finished}, timeout=0.5)
+        if done:
+            break
+    out, _ = await asyncio.wait_for(finished, timeout=15)
     assert tail.returncode == 0
     assert out.decode().strip() == 'aegis.alert.firing  {"hello":"tail"}'
 

@@ -202,3 +202,26 @@ def test_disruption_budgets_cover_replicated_components_but_never_the_single_not
         assert budget["spec"]["minAvailable"] == 1
         pods = named(renderings["defaults"], "Deployment", name)["spec"]["template"]["metadata"]["labels"]
         assert budget["spec"]["selector"]["matchLabels"].items() <= pods.items()
+
+
+def test_bundled_nats_with_a_tls_secret_requires_tls_and_every_service_verifies_it() -> None:
+    """nats.tls.secretName: nats.conf gets a tls block over the mounted Secret; each service gets
+    its ca.crt only, mounted read-only, and NATS_TLS_CA_FILE pointing at it."""
+    manifests = render({"nats": {"tls": {"secretName": "aegis-nats-tls"}}})
+    conf = named(manifests, "ConfigMap", component("nats"))["data"]["nats.conf"]
+    assert "tls {" in conf
+    assert "cert_file: /etc/nats-tls/tls.crt" in conf
+    for folder in DEPLOYABLES:
+        spec = pod_spec(named(manifests, "Deployment", component(folder)))
+        container = spec["containers"][0]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["NATS_TLS_CA_FILE"] == "/etc/aegis/nats-tls/ca.crt"
+        (volume,) = [v for v in spec["volumes"] if v["name"] == "nats-tls"]
+        assert volume["secret"] == {
+            "secretName": "aegis-nats-tls",
+            "items": [{"key": "ca.crt", "path": "ca.crt"}],
+        }
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == "nats-tls"]
+        assert mount["readOnly"] is True
+    plain = named(render({}), "ConfigMap", component("nats"))["data"]["nats.conf"]
+    assert "tls {" not in plain

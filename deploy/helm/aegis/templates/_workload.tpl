@@ -75,6 +75,10 @@ spec:
             - configMapRef:
                 name: {{ include "aegis.configMapName" $root }}
           env:
+            {{- if and $root.Values.nats.bundled $root.Values.nats.tls.secretName }}
+            - name: NATS_TLS_CA_FILE
+              value: /etc/aegis/nats-tls/ca.crt
+            {{- end }}
             {{- if $root.Values.nats.bundled }}
             # The bundled NATS knows each service as its own user, with only that user's rights.
             - name: NATS_USER
@@ -142,10 +146,23 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- if and $root.Values.nats.bundled $root.Values.nats.tls.secretName }}
+            - name: nats-tls
+              mountPath: /etc/aegis/nats-tls
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- if and $root.Values.nats.bundled $root.Values.nats.tls.secretName }}
+        - name: nats-tls
+          secret:
+            secretName: {{ $root.Values.nats.tls.secretName }}
+            items:
+              - key: ca.crt
+                path: ca.crt
+        {{- end }}
       topologySpreadConstraints:
         - maxSkew: 1
           topologyKey: kubernetes.io/hostname
