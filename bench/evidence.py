@@ -31,7 +31,8 @@ from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_se
 from aegis.rca_worker.settings import RcaSettings
 from aegis.shared.questions import TimeWindow
 from aegis.simulator.real_prometheus import RealPrometheus
-from tests.harness.cluster_incident import Timeline, log_streams, traces_request, write_openmetrics
+from tests.harness.cluster_incident import Timeline, log_streams, write_openmetrics
+from tests.harness.cluster_traces import traces_request
 from tests.harness.real_backends import RealLoki, RealVictoriaTraces
 
 TENANT = "bench"

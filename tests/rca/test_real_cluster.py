@@ -29,9 +29,9 @@ from tests.harness.cluster_incident import (
     Timeline,
     catalog_error_lines,
     log_streams,
-    traces_request,
     write_openmetrics,
 )
+from tests.harness.cluster_traces import traces_request
 from tests.harness.real_backends import RealLoki, RealVictoriaTraces, server_binary
 
 TENANT = "team-shop"
