@@ -4,7 +4,8 @@ Runs the rca-worker's analysis graph with model `none` (read-only client, tools,
 over the simulator's scenario set — or over RCAEval case folders with `--dataset DIR`, entering the
 graph at its ranking step — and prints AC@1/3/5 and Avg@5 per fault, for propagation-heavy cases and
 overall, beside random, N-sigma and BARO-style rankings of the same evidence. `--json` prints one
-object with exactly the documented keys.
+object with exactly the documented keys. `--model ALIAS` compares the answers with and without a
+model instead (see `model_eval.py`).
 """
 
 import argparse
@@ -21,6 +22,7 @@ from typing import Any, TextIO
 
 from aegis.rca_worker.evidence import EvidenceBundle
 from aegis.simulator.baselines import baro_ranking, nsigma_ranking, random_ranking
+from aegis.simulator.model_eval import run_model_eval
 from aegis.simulator.offline import analyse_offline, rank_recorded
 from aegis.simulator.rcaeval import DatasetCase, find_cases, load_case
 from aegis.simulator.scenarios import FAULTS, Scenario, scenario_set
@@ -180,6 +182,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument("--misses", action="store_true", help="also list the cases the engine missed at @1")
+    parser.add_argument(
+        "--model",
+        choices=("qwen", "glm", "deepseek", "doubao"),
+        help="compare answers with and without this model (configured as the worker is, from the "
+        "environment), and how often the guard repaired or rejected its report",
+    )
     return parser.parse_args(argv)
 
 
@@ -211,6 +219,8 @@ def main(argv: list[str]) -> int:
             if s.fault in faults
         ]
         scenarios = scenarios[: args.limit or None]
+        if args.model:
+            return run_model_eval(args.model, scenarios, args.json, sys.stdout)
         outcomes = _run_all(scenarios, run_scenario, args.jobs, show)
     summary = summarise(outcomes)
     if args.json:

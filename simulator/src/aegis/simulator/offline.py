@@ -14,10 +14,12 @@ import httpx
 from aegis.rca_worker.analysis import Analysis
 from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
 from aegis.rca_worker.evidence import EvidenceBundle
-from aegis.rca_worker.graph.context import AnalysisContext
+from aegis.rca_worker.graph.context import AnalysisContext, ProgressReporter, no_progress
 from aegis.rca_worker.graph.graph import AnalysisGraph, make_graph, run_analysis
+from aegis.rca_worker.graph.state import AnalysisState
+from aegis.rca_worker.llm.providers import ChatModels
 from aegis.rca_worker.worker_settings import WorkerSettings
-from aegis.shared.questions import QuestionEvent, TimeWindow
+from aegis.shared.questions import ModelAlias, QuestionEvent, TimeWindow
 from aegis.simulator.fakes.http import mock_transport
 from aegis.simulator.fakes.jaeger import FakeJaeger
 from aegis.simulator.fakes.loki import FakeLoki
@@ -57,7 +59,18 @@ def _question(case_id: str, window: TimeWindow) -> QuestionEvent:
 
 async def analyse_offline(telemetry: ScenarioTelemetry, settings: WorkerSettings | None = None) -> Analysis:
     """The graph over the whole estate of one scenario, answered by the in-process fakes."""
-    settings = settings or offline_settings()
+    state = await answer_offline(telemetry, settings or offline_settings())
+    return Analysis(state["bundle"], state["ranking"], dict(state["result"].timings))
+
+
+async def answer_offline(
+    telemetry: ScenarioTelemetry,
+    settings: WorkerSettings,
+    model: ModelAlias = "none",
+    models: ChatModels | None = None,
+    progress: ProgressReporter = no_progress,
+) -> AnalysisState:
+    """The graph's whole state for one scenario, asking `model` (`aegis eval --model`)."""
     transport = mock_transport(
         {
             HOSTS["prometheus"]: FakePrometheus(telemetry).handle,
@@ -67,9 +80,11 @@ async def analyse_offline(telemetry: ScenarioTelemetry, settings: WorkerSettings
     )
     async with httpx.AsyncClient(transport=transport) as http:
         client = ReadOnlyClient(http, endpoints_from_settings(settings), settings.evidence_concurrency)
-        question = _question(telemetry.scenario.case_id, scenario_window(telemetry))
-        state = await run_analysis(analysis_graph(), question, AnalysisContext(client, settings))
-    return Analysis(state["bundle"], state["ranking"], dict(state["result"].timings))
+        question = _question(telemetry.scenario.case_id, scenario_window(telemetry)).model_copy(
+            update={"model": model}
+        )
+        context = AnalysisContext(client, settings, progress, models=models)
+        return await run_analysis(analysis_graph(), question, context)
 
 
 async def rank_recorded(case_id: str, bundle: EvidenceBundle) -> Analysis:

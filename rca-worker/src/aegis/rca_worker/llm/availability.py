@@ -42,21 +42,23 @@ def _listed(name: str, names: set[str]) -> bool:
     return name in names or f"{name}:latest" in names or name.removesuffix(":latest") in names
 
 
-async def _ollama(http: httpx.AsyncClient, base: str, provider: Provider) -> ModelCheck:
-    tags = (await http.get(f"{base}/api/tags")).raise_for_status().json()
+async def _ollama(http: httpx.AsyncClient, base: str, provider: Provider, timeout_s: float) -> ModelCheck:
+    tags = (await http.get(f"{base}/api/tags", timeout=timeout_s)).raise_for_status().json()
     names = {m.get(key, "") for m in tags.get("models", []) for key in ("name", "model")}
     if not _listed(provider.model, names):
         return ModelCheck(provider.alias, provider.model, False, f"not pulled (ollama pull {provider.model})")
-    shown = await http.post(f"{base}/api/show", json={"model": provider.model})
+    shown = await http.post(f"{base}/api/show", json={"model": provider.model}, timeout=timeout_s)
     capabilities = shown.json().get("capabilities") if shown.is_success else None
     tools = None if capabilities is None else "tools" in capabilities
     return ModelCheck(provider.alias, provider.model, True, "pulled", tools)
 
 
-async def _openai(http: httpx.AsyncClient, settings: WorkerSettings, provider: Provider) -> ModelCheck:
+async def _openai(
+    http: httpx.AsyncClient, settings: WorkerSettings, provider: Provider, timeout_s: float
+) -> ModelCheck:
     key = settings.doubao_api_key.get_secret_value() if settings.doubao_api_key else ""
     base = (settings.doubao_base_url or "").rstrip("/")
-    answer = await http.get(f"{base}/models", headers={"Authorization": f"Bearer {key}"})
+    answer = await http.get(f"{base}/models", headers={"Authorization": f"Bearer {key}"}, timeout=timeout_s)
     if answer.status_code in (404, 405):
         return ModelCheck(provider.alias, provider.model, None, "the API does not list its models")
     payload: Any = answer.raise_for_status().json()
@@ -75,8 +77,8 @@ async def check_model(
     try:
         if provider.alias in OLLAMA_ALIASES:
             base = (settings.ollama_base_url or "").rstrip("/")
-            return await _ollama(http, base, provider)
-        return await _openai(http, settings, provider)
+            return await _ollama(http, base, provider, timeout_s)
+        return await _openai(http, settings, provider, timeout_s)
     except (httpx.HTTPError, ValueError) as error:
         detail = f"{type(error).__name__}: {str(error)[:160]}"
         return ModelCheck(provider.alias, provider.model, False, f"API unreachable or failing: {detail}")

@@ -6,9 +6,10 @@ excerpts and alert labels are data written by systems anyone can influence; they
 `<untrusted>…</untrusted>` (see `guard.fencing`), so that an instruction hidden in a log line reads as
 what it is. Service names and label values come from the same systems and are fenced too.
 
-Token counts are estimated, not tokenized (no tokenizer ships offline for these models): one token
-per CJK character plus one per 3.5 other characters — conservative for both Qwen's and GLM's
-vocabularies on mixed Chinese/English text.
+Token counts are a measured estimate (no tokenizer ships offline for every model): one token per
+CJK character, per digit and per other symbol, and one per five letters of a word. Against a real
+BPE tokenizer (SmolLM2's, through llama-server's `/tokenize`, in `tests/e2e/test_real_model.py`)
+it reads 0–10 % high on digests and about 15 % high on prose: never low, so a budget holds.
 """
 
 import math
@@ -18,18 +19,23 @@ from datetime import UTC, datetime
 
 from aegis.rca_worker.evidence import EvidenceBundle
 from aegis.rca_worker.guard.fencing import MAX_EXCERPT, untrusted
-from aegis.rca_worker.ranking.candidates import Ranking
+from aegis.rca_worker.ranking.candidates import Ranking, ScoredService
 from aegis.rca_worker.ranking.hypothesis import evidence_for
 from aegis.shared.rca import Evidence
 
 TOP_SERVICES = 8
-_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+# A CJK character, a run of Latin letters, a digit, or any other symbol; whitespace joins the next.
+_PIECE = re.compile(rf"[{_CJK}]|[A-Za-z]+|\d|[^\sA-Za-z\d{_CJK}]")
+LETTERS_PER_TOKEN = 5
 
 
 def estimate_tokens(text: str) -> int:
-    """Estimated tokens of `text`: CJK characters count one each, other characters one per 3.5."""
-    cjk = len(_CJK.findall(text))
-    return cjk + math.ceil((len(text) - cjk) / 3.5)
+    """Estimated tokens of `text`: see the module docstring."""
+    return sum(
+        math.ceil(len(piece) / LETTERS_PER_TOKEN) if piece[0].isascii() and piece[0].isalpha() else 1
+        for piece in _PIECE.findall(text)
+    )
 
 
 def _clock(ts: float) -> str:
@@ -84,6 +90,26 @@ def _header(
     return lines
 
 
+def _ranking_lines(ranked: list[ScoredService], cited: dict[str, list[str]]) -> list[str]:
+    lines = [
+        "## Deterministic ranking (higher score = more likely where it starts)",
+        "own = 0–1, how strongly the service's own signals point at it (saturation, restarts, silence, "
+        "self-time, errors that start there, lines naming it); symptom = 0–1, errors, latency or traffic "
+        "it shows, which a failing dependency can cause; score = own + symptom, the symptom discounted "
+        "when 'may only suffer from' names a dependency that explains it; evidence = ids listed below.",
+    ]
+    for position, scored in enumerate(ranked, start=1):
+        explained = f"; may only suffer from {_name(scored.explained_by)}" if scored.explained_by else ""
+        ids = " ".join(cited.get(scored.service, [])) or "-"
+        lines.append(
+            f"{position}. {_name(scored.service)} score={scored.score:.2f} own={scored.own:.2f} "
+            f"symptom={scored.symptom:.2f}{explained}; evidence: {ids}"
+        )
+    if not ranked:
+        lines.append("(no service shows an anomaly)")
+    return lines
+
+
 def build_digest(
     bundle: EvidenceBundle,
     ranking: Ranking,
@@ -96,8 +122,10 @@ def build_digest(
     offered = [(scored, evidence) for scored in ranked for evidence in evidence_for(scored)]
     tail = ["## Evidence gaps", *(f"- {gap.describe()}" for gap in bundle.gaps)] if bundle.gaps else []
     head = _header(bundle, ranking, named, alert_labels)
-    # Ranking lines are about 30 tokens each; reserve them before spending the rest on evidence.
-    used = estimate_tokens("\n".join(head + tail)) + 40 * (len(ranked) + 2)
+    # The ranking and the closing lines are reserved before the rest is spent on evidence; each id
+    # cited in the ranking costs about as much as its own reference ("E12 ").
+    closing = "## Evidence (cite by id)\n(99 more evidence items left out to stay within the budget)"
+    used = estimate_tokens("\n".join([*head, *tail, *_ranking_lines(ranked, {}), closing]))
     catalogue: dict[str, Evidence] = {}
     owners: dict[str, set[str]] = {}
     evidence_lines: list[str] = []
@@ -106,7 +134,7 @@ def build_digest(
     for scored, evidence in offered:
         ident = f"E{len(catalogue) + 1}"
         line = _evidence_line(ident, scored.service, evidence)
-        cost = estimate_tokens(line) + 1
+        cost = estimate_tokens(line) + estimate_tokens(f" {ident}") + 1
         if used + cost > budget_tokens:
             omitted += 1
             continue
@@ -115,17 +143,7 @@ def build_digest(
         evidence_lines.append(line)
         cited.setdefault(scored.service, []).append(ident)
         used += cost
-    ranking_lines = ["## Deterministic ranking (higher score = more likely where it starts)"]
-    for position, scored in enumerate(ranked, start=1):
-        explained = f"; may only suffer from {_name(scored.explained_by)}" if scored.explained_by else ""
-        ids = " ".join(cited.get(scored.service, [])) or "-"
-        ranking_lines.append(
-            f"{position}. {_name(scored.service)} score={scored.score:.2f} own={scored.own:.2f} "
-            f"symptom={scored.symptom:.2f}{explained}; evidence: {ids}"
-        )
-    if not ranked:
-        ranking_lines.append("(no service shows an anomaly)")
-    lines = [*head, *ranking_lines, "## Evidence (cite by id)", *evidence_lines]
+    lines = [*head, *_ranking_lines(ranked, cited), "## Evidence (cite by id)", *evidence_lines]
     if omitted:
         lines.append(f"({omitted} more evidence items left out to stay within the budget)")
     return Digest("\n".join(lines + tail), catalogue, omitted, owners)
