@@ -88,6 +88,10 @@ async def test_a_client_over_its_rate_or_open_streams_gets_429_with_retry_after(
     """Past API_REQUESTS_PER_MINUTE, or with API_STREAMS_PER_CLIENT streams open, 429 and Retry-After."""
     settings = ingest_settings(api_requests_per_minute=3, api_streams_per_client=1, analyze_timeout_s=5)
     async with serving_ingest(settings) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        for _ in range(100):  # connected to NATS: the stream is then answered, not refused with 503
+            if (await client.get("/readyz")).status_code == 200:
+                break
+            await asyncio.sleep(0.1)
         async with client.stream("POST", "/api/ops/analyze/stream", json=ASK) as first:
             assert first.status_code == 200
             second = await client.post("/api/ops/analyze/stream", json=ASK)
@@ -152,3 +156,25 @@ async def test_memory_stays_bounded_under_eight_parallel_50_mb_unauthenticated_u
     print(f"alert-ingest peak RSS under 8 x 50 MB uploads: {peak_kb / 1024:.0f} MB")
     assert peak_kb <= 120 * 1024, f"peak RSS {peak_kb / 1024:.0f} MB"
     assert os.path.getsize(tmp_path / "ingest.log") < 1_000_000
+
+
+async def test_headers_that_trickle_in_are_cut_off_with_408(nats_url: str, tmp_path: Path) -> None:
+    """alert-ingest as deployed (its uvicorn protocol): headers not complete within
+    HTTP_HEADER_TIMEOUT_S get 408 and the connection closed; a prompt request still works."""
+    env = {"NATS_URL": nats_url, "LOG_LEVEL": "WARNING", "HTTP_HEADER_TIMEOUT_S": "1"}
+    service = ServiceProcess.http_service("alert-ingest", "aegis-alert-ingest", env, tmp_path / "ingest.log")
+    with service:
+        await service.ready()
+        url = f"http://127.0.0.1:{service.port}"
+        reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
+        started = asyncio.get_running_loop().time()
+        writer.write(b"POST /api/ops/analyze HTTP/1.1\r\nHost: x\r\n")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)
+        waited = asyncio.get_running_loop().time() - started
+        writer.close()
+        async with httpx.AsyncClient(base_url=url) as client:
+            healthy = await client.get("/healthz")
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert 0.9 <= waited < 5
+    assert healthy.status_code == 200

@@ -11,6 +11,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from aegis.alert_ingest.app import create_app
+from aegis.alert_ingest.header_deadline import header_deadline_protocol
 from aegis.alert_ingest.settings import IngestSettings
 from aegis.shared.startup import start_service
 
@@ -19,14 +20,14 @@ from aegis.shared.startup import start_service
 GRACEFUL_SHUTDOWN_S = 10
 
 
-def serve(app: ASGIApp, host: str, port: int) -> None:
+def serve(app: ASGIApp, host: str, port: int, header_timeout_s: float = 10.0) -> None:
     """Run `app` until SIGINT/SIGTERM; then stop accepting, finish in-flight requests, run shutdown."""
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=header_deadline_protocol(header_timeout_s),
         lifespan="on",
         access_log=False,  # the route logs refusals itself, and acceptances at DEBUG
         proxy_headers=False,  # no proxy in front: the peer address is the sender
@@ -48,7 +49,7 @@ def serve(app: ASGIApp, host: str, port: int) -> None:
 
 def main() -> None:
     settings = start_service(IngestSettings, "aegis-alert-ingest")
-    serve(create_app(settings), settings.http_host, settings.http_port)
+    serve(create_app(settings), settings.http_host, settings.http_port, settings.http_header_timeout_s)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,9 @@ class IngestSettings(AegisSettings):
         gt=0,
         description="Largest analysis API body accepted, bytes; larger ones get 413 without being read.",
     )
+    http_header_timeout_s: float = Field(
+        default=10.0, gt=0, description="Seconds a request's headers may take to arrive in full; slower: 408."
+    )
     http_body_timeout_s: float = Field(
         default=10.0, gt=0, description="Seconds a request body may take to arrive in full; slower: 408."
     )
