@@ -10,8 +10,11 @@ START, CHANGE, END = 1_700_000_000.0, 1_700_000_090.0, 1_700_000_180.0
 
 def _timings(service: str, caller: str | None, normal: float, delayed: float) -> OperationTimings:
     samples = [(START + i, delayed if START + i >= CHANGE else normal + (i % 3) * 0.2) for i in range(180)]
-    kind = "call_gap" if caller else "self_time"
-    return OperationTimings(service=service, operation="GET /x", kind=kind, caller=caller, samples=samples)
+    if caller is None:
+        return OperationTimings(service=service, operation="GET /x", kind="self_time", samples=samples)
+    return OperationTimings(
+        service=service, operation="GET /x", kind="call_gap", caller=caller, samples=samples
+    )
 
 
 def _delay_bundle() -> EvidenceBundle:
@@ -47,7 +50,8 @@ def test_onset_from_traces_is_dated_to_seconds() -> None:
 
 
 def _series(service: str, times: list[float]) -> MetricSeries:
-    return MetricSeries(service=service, signal="request_rate", query=service, points=[(t, 5.0) for t in times])
+    points = [(t, 5.0) for t in times]
+    return MetricSeries(service=service, signal="request_rate", query=service, points=points)
 
 
 def test_a_sparse_series_that_stops_is_not_an_outage_but_a_dense_one_is() -> None:
@@ -58,7 +62,7 @@ def test_a_sparse_series_that_stops_is_not_an_outage_but_a_dense_one_is() -> Non
         start=START - 3600,
         end=END + 1200,
         services=["dense", "sparse"],
-        metrics=[_series("dense", dense), _series("sparse", sparse), _series("clock", dense + [END + 1200])],
+        metrics=[_series("dense", dense), _series("sparse", sparse), _series("clock", [*dense, END + 1200])],
     )
     found = collect_findings(bundle, CHANGE)
     assert ABSENT in found["dense"].own
