@@ -3,6 +3,7 @@
 from aegis.rca_worker.evidence import EvidenceBundle, MetricSeries, OperationTimings
 from aegis.rca_worker.ranking.candidates import rank_candidates
 from aegis.rca_worker.ranking.features import ABSENT, CALL_GAP, collect_findings, template_shift
+from aegis.rca_worker.ranking.hypothesis import candidates
 from aegis.rca_worker.ranking.onset import as_onset_series, onset
 
 START, CHANGE, END = 1_700_000_000.0, 1_700_000_090.0, 1_700_000_180.0
@@ -40,6 +41,8 @@ def test_a_delay_seen_only_between_caller_and_callee_blames_the_callee() -> None
     assert CALL_GAP in ranking.services[0].findings.own
     frontend = next(s for s in ranking.services if s.service == "frontend")
     assert frontend.score < ranking.services[0].score
+    top = candidates(ranking, "en", 1)[0]
+    assert "time between its callers and it in traces 2ms→1000ms" in top.hypothesis
 
 
 def test_onset_from_traces_is_dated_to_seconds() -> None:

@@ -94,14 +94,16 @@ def own_strength(f: ServiceFindings, origin_share: float, blame_share: float) ->
     return _noisy_or(parts)
 
 
-def symptom_strength(f: ServiceFindings) -> float:
-    """How strongly what users and callers see moved: errors, latency, traffic, error log bursts.
+def symptom_strength(f: ServiceFindings, scale: float = SYMPTOM_SCALE) -> float:
+    """How strongly what users and callers see moved: errors, latency, traffic, shifted log templates.
 
-    A service that went silent shows the strongest symptom of all. Error lines that name no other
-    service count here and not as own evidence: a caller logs its callee's failures as its own.
+    A service that went silent shows the strongest metric symptom of all. Metric symptoms count at
+    `scale` (they travel up the call graph; a callee's anomaly counts them fully). Template shifts
+    that name no other service count fully, but here and not as own evidence: a caller's lines
+    change when its callee fails too, so the call graph may still explain them away.
     """
     if ABSENT in f.own:
-        return 1.0
+        return scale
     metric = max(
         (
             (CLIENT_LATENCY_WEIGHT if sig.startswith(CLIENT_LATENCY) else 1.0) * strength(abs(x.score))
@@ -110,7 +112,7 @@ def symptom_strength(f: ServiceFindings) -> float:
         default=0.0,
     )
     logs = LOG_WEIGHT * strength(max((x.burst for x in f.own_logs), default=0.0))
-    return max(metric, logs)
+    return max(scale * metric, logs)
 
 
 def _descendants(edges: list[tuple[str, str]]) -> dict[str, set[str]]:
@@ -174,14 +176,14 @@ def rank_candidates(bundle: EvidenceBundle) -> Ranking:
         s: own_strength(f, origin_shares.get(s, 0.0), blame_shares.get(s, 0.0)) for s, f in findings.items()
     }
     symptom = {s: symptom_strength(f) for s, f in findings.items()}
-    anomaly = {s: max(own[s], symptom[s]) for s in findings}
+    anomaly = {s: max(own[s], symptom_strength(f, scale=1.0)) for s, f in findings.items()}
     closure = _descendants(bundle.edges)
     scored: list[ScoredService] = []
     for service, f in findings.items():
         below = [(anomaly[d], d) for d in closure.get(service, ()) if d in anomaly]
         worst = max(below, default=(0.0, None))
         explained = worst[0] if worst[0] > 0.2 else 0.0
-        score = own[service] + SYMPTOM_SCALE * symptom[service] * (1.0 - EXPLAINED_DISCOUNT * explained)
+        score = own[service] + symptom[service] * (1.0 - EXPLAINED_DISCOUNT * explained)
         scored.append(
             ScoredService(
                 service, round(score, 9), own[service], symptom[service], worst[1] if explained else None, f

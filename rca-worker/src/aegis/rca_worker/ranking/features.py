@@ -231,6 +231,7 @@ def _operation_findings(
     operations: list[OperationTimings], change: float, found: dict[str, ServiceFindings]
 ) -> None:
     edges: dict[tuple[str, str], float] = {}
+    levels: dict[str, SignalFinding] = {}  # the most moved call into (or out of) each service
     for timings in operations:
         score = operation_shift(timings, change)
         if score is None:
@@ -242,6 +243,9 @@ def _operation_findings(
         elif timings.caller is not None:
             key = (timings.caller, timings.service)
             edges[key] = max(edges.get(key, 0.0), score)
+            for end in key:
+                if end not in levels or score > levels[end].score:
+                    levels[end] = _timing_finding(CALL_GAP, timings, change, score)
     calls_in: dict[str, list[float]] = defaultdict(list)
     for (_, callee), score in edges.items():
         calls_in[callee].append(score)
@@ -255,20 +259,22 @@ def _operation_findings(
         # it also makes calls that did not, and its own callers wait no longer than before.
         score = max(delayed_in.get(service, 0.0), median(calls_out.get(service) or [0.0]))
         if score > 0:
+            level = levels[service]
             found.setdefault(service, ServiceFindings(service)).own[CALL_GAP] = SignalFinding(
-                CALL_GAP, score, 0.0, 0.0, f"jaeger: time between {service} and its peers"
+                CALL_GAP, score, level.before, level.after, level.query
             )
 
 
 def _timing_finding(signal: str, timings: OperationTimings, change: float, score: float) -> SignalFinding:
     before = [v for t, v in timings.samples if t < change] or [0.0]
     after = [v for t, v in timings.samples if t >= change] or [0.0]
+    where = f"{timings.caller} → " if timings.caller else ""
     return SignalFinding(
         signal,
         score,
         median(before),
         median(after),
-        f"jaeger: {signal} of {timings.service} {timings.operation}",
+        f"jaeger: {signal} of {where}{timings.service} {timings.operation}",
     )
 
 
