@@ -17,7 +17,9 @@ METRIC_KEYS = {"ac@1", "ac@3", "ac@5", "avg@5"}
 
 
 def _check_shape(report: dict[str, Any]) -> None:
-    assert set(report) == {"cases", "overall", "propagation_heavy", "by_fault", "baselines"}
+    assert set(report) == {"cases", "overall", "propagation_heavy", "by_fault", "baselines", "onset", "time"}
+    assert set(report["onset"]) == {"within_60s", "median_abs_s", "p90_abs_s"}
+    assert set(report["time"]) == {"mean_s", "p95_s", "rank_p95_s"}
     assert set(report["overall"]) == METRIC_KEYS
     assert set(report["propagation_heavy"]) == METRIC_KEYS
     assert set(report["baselines"]) == {"random", "nsigma", "baro"}
@@ -27,7 +29,7 @@ def _check_shape(report: dict[str, Any]) -> None:
 
 
 def test_eval_json_has_exactly_the_documented_keys(capsys: pytest.CaptureFixture[str]) -> None:
-    """`--json` prints one object: cases, overall, propagation_heavy, by_fault, baselines, all 0–1."""
+    """`--json`: one object of cases, overall, propagation_heavy, by_fault, baselines (0–1), onset, time."""
     assert main(["--json", "--no-progress", "--faults", "exception,down", "--limit", "3", "--jobs", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
     _check_shape(report)
@@ -78,6 +80,22 @@ def test_eval_scores_a_dataset_folder(rcaeval_dir: Path, capsys: pytest.CaptureF
     _check_shape(report)
     assert report["cases"] == 2
     assert report["overall"]["ac@3"] == 1.0
+
+
+def test_eval_lists_each_case_with_its_modalities_onset_and_time(
+    rcaeval_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The table run ends with one line per case: truth rank, modalities had and used, onset, seconds."""
+    assert main(["--dataset", str(rcaeval_dir), "--no-progress", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "onset detected within 60 s of the injection" in out
+    lines = {
+        line.split()[0]: line.split() for line in out.splitlines() if "_cpu/" in line or "_exception/" in line
+    }
+    assert set(lines) == {"catalog_cpu/4", "payment_exception/4"}
+    assert "metrics+traces+logs" in lines["payment_exception/4"]
+    assert "metrics+logs" in lines["catalog_cpu/4"]  # that folder was written without traces
+    assert all(float(fields[-1]) > 0 for fields in lines.values())
 
 
 def test_eval_refuses_a_missing_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 from aegis.rca_worker.evidence import EvidenceBundle, MetricSeries, OperationTimings
 from aegis.rca_worker.ranking.candidates import rank_candidates
 from aegis.rca_worker.ranking.features import ABSENT, CALL_GAP, collect_findings, template_shift
+from aegis.rca_worker.ranking.hypothesis import candidates
 from aegis.rca_worker.ranking.onset import as_onset_series, onset
 
 START, CHANGE, END = 1_700_000_000.0, 1_700_000_090.0, 1_700_000_180.0
@@ -10,8 +11,11 @@ START, CHANGE, END = 1_700_000_000.0, 1_700_000_090.0, 1_700_000_180.0
 
 def _timings(service: str, caller: str | None, normal: float, delayed: float) -> OperationTimings:
     samples = [(START + i, delayed if START + i >= CHANGE else normal + (i % 3) * 0.2) for i in range(180)]
-    kind = "call_gap" if caller else "self_time"
-    return OperationTimings(service=service, operation="GET /x", kind=kind, caller=caller, samples=samples)
+    if caller is None:
+        return OperationTimings(service=service, operation="GET /x", kind="self_time", samples=samples)
+    return OperationTimings(
+        service=service, operation="GET /x", kind="call_gap", caller=caller, samples=samples
+    )
 
 
 def _delay_bundle() -> EvidenceBundle:
@@ -37,6 +41,8 @@ def test_a_delay_seen_only_between_caller_and_callee_blames_the_callee() -> None
     assert CALL_GAP in ranking.services[0].findings.own
     frontend = next(s for s in ranking.services if s.service == "frontend")
     assert frontend.score < ranking.services[0].score
+    top = candidates(ranking, "en", 1)[0]
+    assert "time between its callers and it in traces 2ms→1000ms" in top.hypothesis
 
 
 def test_onset_from_traces_is_dated_to_seconds() -> None:
@@ -47,7 +53,8 @@ def test_onset_from_traces_is_dated_to_seconds() -> None:
 
 
 def _series(service: str, times: list[float]) -> MetricSeries:
-    return MetricSeries(service=service, signal="request_rate", query=service, points=[(t, 5.0) for t in times])
+    points = [(t, 5.0) for t in times]
+    return MetricSeries(service=service, signal="request_rate", query=service, points=points)
 
 
 def test_a_sparse_series_that_stops_is_not_an_outage_but_a_dense_one_is() -> None:
@@ -58,7 +65,7 @@ def test_a_sparse_series_that_stops_is_not_an_outage_but_a_dense_one_is() -> Non
         start=START - 3600,
         end=END + 1200,
         services=["dense", "sparse"],
-        metrics=[_series("dense", dense), _series("sparse", sparse), _series("clock", dense + [END + 1200])],
+        metrics=[_series("dense", dense), _series("sparse", sparse), _series("clock", [*dense, END + 1200])],
     )
     found = collect_findings(bundle, CHANGE)
     assert ABSENT in found["dense"].own

@@ -91,6 +91,14 @@ def self_times_us(trace: Trace) -> dict[str, int]:
     return {s.span_id: max(0, s.duration_us - children[s.span_id]) for s in trace.spans}
 
 
+def _is_call_out(span: Span, children: list[Span]) -> bool:
+    """A span wrapping one call into another service (a client span, tagged or not): its own time is
+    the network and the callee's queue, which the call gap already counts, not work of its service."""
+    if span.tags.get("span.kind") == "client":
+        return bool(children)
+    return len(children) == 1 and children[0].service != span.service
+
+
 def call_edges(trace: Trace) -> set[tuple[str, str]]:
     """(caller, callee) service pairs seen in this trace, including childless client spans' peers."""
     by_id = {s.span_id: s for s in trace.spans}
@@ -161,9 +169,16 @@ class TraceDigest:
 
     def _time_operations(self, trace: Trace, selfs: dict[str, int]) -> None:
         by_id = {s.span_id: s for s in trace.spans}
+        children: dict[str, list[Span]] = defaultdict(list)
+        for span in trace.spans:
+            if span.parent_id:
+                children[span.parent_id].append(span)
         for span in trace.spans:
             at = span.start_us / 1e6
-            self._self.setdefault((span.service, span.operation), []).append((at, selfs[span.span_id] / 1000))
+            if not _is_call_out(span, children[span.span_id]):
+                self._self.setdefault((span.service, span.operation), []).append(
+                    (at, selfs[span.span_id] / 1000)
+                )
             parent = by_id.get(span.parent_id or "")
             if parent is not None and parent.service != span.service:
                 gap_ms = max(0, parent.duration_us - span.duration_us) / 1000

@@ -3,16 +3,20 @@
 Runs the rca-worker's analysis graph with model `none` (read-only client, tools, ranking, guard)
 over the simulator's scenario set — or over RCAEval case folders with `--dataset DIR`, entering the
 graph at its ranking step — and prints AC@1/3/5 and Avg@5 per fault, for propagation-heavy cases and
-overall, beside random, N-sigma and BARO-style rankings of the same evidence. `--json` prints one
-object with exactly the documented keys. `--model ALIAS` compares the answers with and without a
-model instead (see `model_eval.py`).
+overall, beside random, N-sigma and BARO-style rankings of the same evidence; then, per case, where
+the truth landed, the modalities the case had and the ones that carried the top answer, how far the
+onset the engine detects on its own lies from the injection, and the time the case took. `--json`
+prints one object with exactly the documented keys. `--model ALIAS` compares the answers with and
+without a model instead (see `model_eval.py`).
 """
 
 import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -20,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from aegis.rca_worker.analysis import Analysis
 from aegis.rca_worker.evidence import EvidenceBundle
+from aegis.rca_worker.ranking.candidates import carried_by, detect_onset
 from aegis.simulator.baselines import baro_ranking, nsigma_ranking, random_ranking
 from aegis.simulator.model_eval import run_model_eval
 from aegis.simulator.offline import analyse_offline, rank_recorded
@@ -43,6 +49,21 @@ class CaseOutcome:
     engine: int | None
     baselines: dict[str, int | None]
     top: tuple[str, ...]
+    modalities: tuple[str, ...] = ()
+    carried_by: tuple[str, ...] = ()
+    onset_error_s: float | None = None
+    seconds: float = 0.0
+    rank_ms: int = 0
+
+
+def modalities(bundle: EvidenceBundle) -> tuple[str, ...]:
+    """The kinds of evidence a bundle holds: metrics, traces, logs."""
+    present = (
+        ("metrics", bool(bundle.metrics)),
+        ("traces", bool(bundle.operations or bundle.trace_stats)),
+        ("logs", bool(bundle.log_templates)),
+    )
+    return tuple(name for name, there in present if there)
 
 
 def _outcome(
@@ -50,11 +71,15 @@ def _outcome(
     fault: str,
     root: str,
     heavy: bool,
-    bundle: EvidenceBundle,
-    ranking: list[str],
+    analysis: Analysis,
     inject: float,
     seed: int,
+    onset: float,
+    began: float,
 ) -> CaseOutcome:
+    bundle = analysis.bundle
+    ranking = [s.service for s in analysis.ranking.services]
+    top = analysis.ranking.services[0] if analysis.ranking.services else None
     services = sorted(set(bundle.services) | {s.service for s in bundle.metrics})
     baselines = {
         "random": random_ranking(services, seed),
@@ -69,34 +94,54 @@ def _outcome(
         hit_ranks(ranking, root),
         {name: hit_ranks(r, root) for name, r in baselines.items()},
         tuple(ranking[:5]),
+        modalities(bundle),
+        tuple(carried_by(top)) if top is not None else (),
+        round(onset - inject, 1),
+        round(time.perf_counter() - began, 2),
+        int(analysis.timings.get("rank_ms", 0)),
     )
 
 
 def run_scenario(scenario: Scenario) -> CaseOutcome:
     """Simulate one scenario, analyse it through the fakes, and score the engine and the baselines."""
+    began = time.perf_counter()
     telemetry = ScenarioTelemetry(scenario)
     analysis = asyncio.run(analyse_offline(telemetry))
-    ranking = [s.service for s in analysis.ranking.services]
     return _outcome(
         scenario.case_id,
         scenario.fault,
         scenario.root,
         telemetry.propagation_heavy,
-        analysis.bundle,
-        ranking,
+        analysis,
         scenario.inject_time,
         scenario.rng_seed,
+        analysis.ranking.change,
+        began,
     )
 
 
 def run_dataset_case(case: DatasetCase) -> CaseOutcome:
-    """Load one RCAEval case folder, rank it, and score the engine and the baselines."""
+    """Load one RCAEval case folder, rank it, and score the engine and the baselines.
+
+    The ranking is told the injection time (as RCAEval's methods and the baselines are, and as an
+    alert's start tells the live worker); the onset is also detected without it, to report its error.
+    """
+    began = time.perf_counter()
     bundle = load_case(case)
-    ranking = [s.service for s in asyncio.run(rank_recorded(case.case_id, bundle)).ranking.services]
+    analysis = asyncio.run(rank_recorded(case.case_id, bundle))
     baro = baro_ranking(bundle.metrics, case.inject_time, bundle.services)
     heavy = bool(baro) and baro[0] != case.root
+    onset = detect_onset(bundle)
     return _outcome(
-        case.case_id, case.fault, case.root, heavy, bundle, ranking, case.inject_time, len(case.case_id)
+        case.case_id,
+        case.fault,
+        case.root,
+        heavy,
+        analysis,
+        case.inject_time,
+        len(case.case_id),
+        onset,
+        began,
     )
 
 
@@ -109,9 +154,10 @@ def _progress(done: int, total: int, out: TextIO) -> None:
     out.flush()
 
 
-def _run_all(
+def run_all(
     jobs: list[Any], work: Callable[[Any], CaseOutcome], workers: int, show: bool
 ) -> list[CaseOutcome]:
+    """`work` over `jobs` in `workers` processes (1: in this one), outcomes sorted by case id."""
     outcomes: list[CaseOutcome] = []
 
     def results() -> Iterator[CaseOutcome]:
@@ -128,8 +174,38 @@ def _run_all(
     return sorted(outcomes, key=lambda o: o.case_id)
 
 
+ONSET_TOLERANCE_S = 60.0
+
+
+def onset_summary(outcomes: list[CaseOutcome]) -> dict[str, float]:
+    """How far the detected onsets lie from the injections: share within 60 s, median and p90 of |error|."""
+    errors = sorted(abs(o.onset_error_s) for o in outcomes if o.onset_error_s is not None)
+    if not errors:
+        return {"within_60s": 0.0, "median_abs_s": 0.0, "p90_abs_s": 0.0}
+    return {
+        "within_60s": round(sum(e <= ONSET_TOLERANCE_S for e in errors) / len(errors), 4),
+        "median_abs_s": round(statistics.median(errors), 1),
+        "p90_abs_s": round(errors[min(len(errors) - 1, int(0.9 * len(errors)))], 1),
+    }
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values) or [0.0]
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def time_summary(outcomes: list[CaseOutcome]) -> dict[str, float]:
+    """Seconds per case (load, rank, score): mean and p95; and the rank step's p95 alone."""
+    seconds = [o.seconds for o in outcomes] or [0.0]
+    return {
+        "mean_s": round(statistics.fmean(seconds), 2),
+        "p95_s": round(_p95(seconds), 2),
+        "rank_p95_s": round(_p95([o.rank_ms / 1000 for o in outcomes]), 3),
+    }
+
+
 def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
-    """The `--json` object: cases, overall, propagation_heavy, by_fault, baselines."""
+    """The `--json` object: cases, overall, propagation_heavy, by_fault, baselines, onset, time."""
     by_fault: dict[str, list[int | None]] = defaultdict(list)
     for o in outcomes:
         by_fault[o.fault].append(o.engine)
@@ -139,6 +215,8 @@ def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
         "propagation_heavy": accuracy([o.engine for o in outcomes if o.propagation_heavy]),
         "by_fault": {fault: accuracy(positions) for fault, positions in sorted(by_fault.items())},
         "baselines": {name: accuracy([o.baselines[name] for o in outcomes]) for name in BASELINES},
+        "onset": onset_summary(outcomes),
+        "time": time_summary(outcomes),
     }
 
 
@@ -163,7 +241,30 @@ def render_table(outcomes: list[CaseOutcome], summary: dict[str, Any]) -> str:
         row(f"baseline {name}", len(outcomes), summary["baselines"][name])
         heavy_m = accuracy([o.baselines[name] for o in heavy])
         row("  … propagation-heavy", len(heavy), heavy_m)
+    onset, spent = summary["onset"], summary["time"]
+    rows.append(
+        f"onset detected within 60 s of the injection: {onset['within_60s']:.0%} of cases "
+        f"(|error| median {onset['median_abs_s']:g} s, p90 {onset['p90_abs_s']:g} s); "
+        f"time per case: mean {spent['mean_s']:g} s, p95 {spent['p95_s']:g} s "
+        f"(rank step p95 {spent['rank_p95_s']:g} s)"
+    )
     return "\n".join(rows)
+
+
+def render_cases(outcomes: list[CaseOutcome], only_misses: bool) -> str:
+    """One line per case: truth rank, top answer, modalities present and used, onset error, time."""
+    lines = [f"  {'case':44} {'truth@':>6} {'top':28} {'had':22} {'carried by':18} {'onset±s':>8} {'s':>6}"]
+    for o in outcomes:
+        if only_misses and o.engine == 1:
+            continue
+        rank = "-" if o.engine is None else str(o.engine)
+        onset = "-" if o.onset_error_s is None else f"{o.onset_error_s:+.0f}"
+        lines.append(
+            f"  {o.case_id[:44]:44} {rank:>6} {(o.top[0] if o.top else '-')[:28]:28} "
+            f"{'+'.join(o.modalities) or '-':22} {'+'.join(o.carried_by) or '-':18} "
+            f"{onset:>8} {o.seconds:>6.2f}"
+        )
+    return "\n".join(lines)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -181,7 +282,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    parser.add_argument("--misses", action="store_true", help="also list the cases the engine missed at @1")
+    parser.add_argument(
+        "--misses", action="store_true", help="list only the cases missed at @1 below the table"
+    )
+    parser.add_argument("--cases", action="store_true", help="list every case below the table")
     parser.add_argument(
         "--model",
         choices=("qwen", "glm", "deepseek", "doubao"),
@@ -203,7 +307,7 @@ def main(argv: list[str]) -> int:
         if not cases:
             print(f"--dataset: no case folder with inject_time.txt under {args.dataset}", file=sys.stderr)
             return 2
-        outcomes = _run_all(cases, run_dataset_case, 1, show)
+        outcomes = run_all(cases, run_dataset_case, args.jobs, show)
     else:
         faults = [f.strip() for f in args.faults.split(",") if f.strip()]
         unknown = sorted(set(faults) - set(FAULTS))
@@ -221,16 +325,14 @@ def main(argv: list[str]) -> int:
         scenarios = scenarios[: args.limit or None]
         if args.model:
             return run_model_eval(args.model, scenarios, args.json, sys.stdout)
-        outcomes = _run_all(scenarios, run_scenario, args.jobs, show)
+        outcomes = run_all(scenarios, run_scenario, args.jobs, show)
     summary = summarise(outcomes)
     if args.json:
         print(json.dumps(summary, sort_keys=False))
     else:
         print(render_table(outcomes, summary))
-        if args.misses:
-            for o in outcomes:
-                if o.engine != 1:
-                    print(f"  missed {o.case_id}: truth at {o.engine}, top {', '.join(o.top[:3])}")
+        if args.misses or args.cases or args.dataset is not None:
+            print(render_cases(outcomes, only_misses=args.misses and not args.cases))
     return 0
 
 

@@ -26,10 +26,16 @@ from aegis.rca_worker.ranking.onset import as_onset_series, onset
 
 OWN_WEIGHTS = {ABSENT: 1.0, SELF_TIME: 0.8, CALL_GAP: 0.8, "restarts": 0.8, "cpu": 0.7, "memory": 0.7}
 GENERIC_OWN_WEIGHT = 0.5
+TRACE_SIGNALS = (SELF_TIME, CALL_GAP)
 LOG_WEIGHT = 0.9
 ORIGIN_WEIGHT = 1.0
 BLAME_WEIGHT = 0.8
 EXPLAINED_DISCOUNT = 0.75
+# Symptoms travel up the call graph: they count, but less than evidence pointing at the service itself.
+SYMPTOM_SCALE = 0.5
+# The latency of the calls a service makes says only that something it calls is slow.
+CLIENT_LATENCY = "latency_client"
+CLIENT_LATENCY_WEIGHT = 0.25
 
 
 @dataclass(frozen=True)
@@ -75,23 +81,38 @@ def _shares(values: dict[str, float]) -> dict[str, float]:
 
 def own_strength(f: ServiceFindings, origin_share: float, blame_share: float) -> float:
     """How strongly the evidence points at the service itself rather than at what it calls."""
-    parts = [OWN_WEIGHTS.get(sig, GENERIC_OWN_WEIGHT) * strength(abs(x.score)) for sig, x in f.own.items()]
+    # Signals of one source move together (read and write syscalls, CPU and its rate): within a source
+    # the strongest counts; the sources (metrics, trace timings, trace errors, logs) combine.
+    by_source: dict[bool, float] = {}
+    for sig, x in f.own.items():
+        weighted = OWN_WEIGHTS.get(sig, GENERIC_OWN_WEIGHT) * strength(abs(x.score))
+        traced = sig in TRACE_SIGNALS
+        by_source[traced] = max(by_source.get(traced, 0.0), weighted)
+    parts = list(by_source.values())
     parts.append(ORIGIN_WEIGHT * origin_share)
     parts.append(BLAME_WEIGHT * blame_share)
     return _noisy_or(parts)
 
 
-def symptom_strength(f: ServiceFindings) -> float:
-    """How strongly what users and callers see moved: errors, latency, traffic, error log bursts.
+def symptom_strength(f: ServiceFindings, scale: float = SYMPTOM_SCALE) -> float:
+    """How strongly what users and callers see moved: errors, latency, traffic, shifted log templates.
 
-    A service that went silent shows the strongest symptom of all. Error lines that name no other
-    service count here and not as own evidence: a caller logs its callee's failures as its own.
+    A service that went silent shows the strongest metric symptom of all. Metric symptoms count at
+    `scale` (they travel up the call graph; a callee's anomaly counts them fully). Template shifts
+    that name no other service count fully, but here and not as own evidence: a caller's lines
+    change when its callee fails too, so the call graph may still explain them away.
     """
     if ABSENT in f.own:
-        return 1.0
-    metric = max((strength(abs(x.score)) for x in f.symptoms.values()), default=0.0)
+        return scale
+    metric = max(
+        (
+            (CLIENT_LATENCY_WEIGHT if sig.startswith(CLIENT_LATENCY) else 1.0) * strength(abs(x.score))
+            for sig, x in f.symptoms.items()
+        ),
+        default=0.0,
+    )
     logs = LOG_WEIGHT * strength(max((x.burst for x in f.own_logs), default=0.0))
-    return max(metric, logs)
+    return max(scale * metric, logs)
 
 
 def _descendants(edges: list[tuple[str, str]]) -> dict[str, set[str]]:
@@ -113,9 +134,12 @@ def _descendants(edges: list[tuple[str, str]]) -> dict[str, set[str]]:
 
 
 def _change(bundle: EvidenceBundle) -> float:
-    """The hinted start, else the onset of the finest-grained evidence: traces date it to seconds."""
-    if bundle.change_hint is not None:
-        return bundle.change_hint
+    """The hinted start (an alert's, a recorded injection's), else the onset the evidence shows."""
+    return bundle.change_hint if bundle.change_hint is not None else detect_onset(bundle)
+
+
+def detect_onset(bundle: EvidenceBundle) -> float:
+    """The onset of the finest-grained evidence, whatever the hint: traces date it to seconds."""
     fine = [as_onset_series(o.samples, LATENCY_FLOOR_MS, LATENCY_RELATIVE) for o in bundle.operations]
     series = [s for s in fine if s is not None]
     coarse: list[float] = []
@@ -124,6 +148,20 @@ def _change(bundle: EvidenceBundle) -> float:
         series = [s for s in metric if s is not None]
         coarse = sorted({t for s in bundle.metrics for t, _ in s.points})
     return onset(series, coarse, (bundle.start + bundle.end) / 2)
+
+
+def carried_by(service: ScoredService) -> list[str]:
+    """Which modalities gave this service its score: metrics, traces, logs."""
+    f = service.findings
+    signals = [x for x in (*f.own.values(), *f.symptoms.values()) if abs(x.score) > 3]
+    used = []
+    if any(not x.query.startswith("jaeger:") for x in signals):
+        used.append("metrics")
+    if f.origins or any(x.query.startswith("jaeger:") for x in signals):
+        used.append("traces")
+    if f.own_logs or f.blame_logs:
+        used.append("logs")
+    return used
 
 
 def rank_candidates(bundle: EvidenceBundle) -> Ranking:
@@ -138,7 +176,7 @@ def rank_candidates(bundle: EvidenceBundle) -> Ranking:
         s: own_strength(f, origin_shares.get(s, 0.0), blame_shares.get(s, 0.0)) for s, f in findings.items()
     }
     symptom = {s: symptom_strength(f) for s, f in findings.items()}
-    anomaly = {s: max(own[s], symptom[s]) for s in findings}
+    anomaly = {s: max(own[s], symptom_strength(f, scale=1.0)) for s, f in findings.items()}
     closure = _descendants(bundle.edges)
     scored: list[ScoredService] = []
     for service, f in findings.items():

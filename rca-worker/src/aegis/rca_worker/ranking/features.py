@@ -54,6 +54,7 @@ LATENCY_FLOOR_MS = 1.0
 DENSE_COVERAGE = 0.8
 # Template counts are Poisson-like with extra spread: this share of the expected count is noise too.
 LOG_OVERDISPERSION = 0.2
+LOG_SHIFT_FROM = 3.0
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def _log_findings(
         before, after = counts[id(template)]
         service_before, service_after = totals[template.service]
         shift = template_shift(before, after, service_before, service_after)
-        if abs(shift) <= 0.5:
+        if abs(shift) <= LOG_SHIFT_FROM:
             continue
         # Drain may have turned the callee's name into a parameter: the sample line still names it.
         named = _mentions(template.sample, names, template.service) if shift > 0 else []
@@ -212,12 +213,15 @@ def _log_findings(
             found[template.service].own_logs.append(LogFinding(abs(shift), template))
 
 
-def operation_shift(timings: OperationTimings, change: float) -> float:
-    """How far one operation's timings rose after `change`, in robust spreads of its own normal."""
+def operation_shift(timings: OperationTimings, change: float) -> float | None:
+    """How far one operation's timings rose after `change`, in robust spreads of its own normal.
+
+    None when there are too few samples on either side to know its normal or its present.
+    """
     before = [v for t, v in timings.samples if t < change]
     after = [v for t, v in timings.samples if t >= change]
     if len(before) < 3 or len(after) < 3:
-        return 0.0
+        return None
     if median(after) <= median(before):
         return 0.0
     return min(SCORE_CAP, robust_shift(before, after, LATENCY_FLOOR_MS, LATENCY_RELATIVE))
@@ -227,8 +231,11 @@ def _operation_findings(
     operations: list[OperationTimings], change: float, found: dict[str, ServiceFindings]
 ) -> None:
     edges: dict[tuple[str, str], float] = {}
+    levels: dict[str, SignalFinding] = {}  # the most moved call into (or out of) each service
     for timings in operations:
         score = operation_shift(timings, change)
+        if score is None:
+            continue
         if timings.kind == "self_time":
             previous = found.setdefault(timings.service, ServiceFindings(timings.service)).own.get(SELF_TIME)
             if previous is None or score > previous.score:
@@ -236,28 +243,38 @@ def _operation_findings(
         elif timings.caller is not None:
             key = (timings.caller, timings.service)
             edges[key] = max(edges.get(key, 0.0), score)
-    touching: dict[str, list[float]] = defaultdict(list)
+            for end in key:
+                if end not in levels or score > levels[end].score:
+                    levels[end] = _timing_finding(CALL_GAP, timings, change, score)
+    calls_in: dict[str, list[float]] = defaultdict(list)
+    for (_, callee), score in edges.items():
+        calls_in[callee].append(score)
+    delayed_in = {service: median(scores) for service, scores in calls_in.items()}
+    calls_out: dict[str, list[float]] = defaultdict(list)
     for (caller, callee), score in edges.items():
-        touching[caller].append(score)
-        touching[callee].append(score)
-    for service, scores in touching.items():
-        # The delayed end is the one whose every call moved; a caller also has calls that did not.
-        score = median(scores)
+        # A call that moved because its callee is slow for every caller says nothing about this caller.
+        calls_out[caller].append(score if delayed_in.get(callee, 0.0) < 0.5 * score else 0.0)
+    for service in sorted(set(calls_in) | set(calls_out)):
+        # The delayed service is the one whose every call in (or every call out) moved; a caller of
+        # it also makes calls that did not, and its own callers wait no longer than before.
+        score = max(delayed_in.get(service, 0.0), median(calls_out.get(service) or [0.0]))
         if score > 0:
+            level = levels[service]
             found.setdefault(service, ServiceFindings(service)).own[CALL_GAP] = SignalFinding(
-                CALL_GAP, score, 0.0, 0.0, f"jaeger: time between {service} and its peers"
+                CALL_GAP, score, level.before, level.after, level.query
             )
 
 
 def _timing_finding(signal: str, timings: OperationTimings, change: float, score: float) -> SignalFinding:
     before = [v for t, v in timings.samples if t < change] or [0.0]
     after = [v for t, v in timings.samples if t >= change] or [0.0]
+    where = f"{timings.caller} → " if timings.caller else ""
     return SignalFinding(
         signal,
         score,
         median(before),
         median(after),
-        f"jaeger: {signal} of {timings.service} {timings.operation}",
+        f"jaeger: {signal} of {where}{timings.service} {timings.operation}",
     )
 
 

@@ -9,7 +9,7 @@ import math
 from datetime import UTC, datetime
 
 from aegis.rca_worker.ranking.candidates import Ranking, ScoredService
-from aegis.rca_worker.ranking.features import ABSENT, SELF_TIME, SignalFinding
+from aegis.rca_worker.ranking.features import ABSENT, CALL_GAP, SELF_TIME, SignalFinding
 from aegis.shared.rca import Evidence, RootCauseCandidate
 from aegis.shared.settings import Locale
 
@@ -22,6 +22,7 @@ _NAMES = {
     "memory": ("内存使用", "memory usage"),
     "restarts": ("重启次数", "restarts"),
     SELF_TIME: ("自身耗时（trace）", "self-time in traces"),
+    CALL_GAP: ("调用方与它之间的耗时（trace）", "time between its callers and it in traces"),
     ABSENT: ("指标消失", "metrics went silent"),
 }
 MAX_EVIDENCE = 5
@@ -38,7 +39,7 @@ def _value(signal: str, value: float) -> str:
         return f"{value * 1000:.0f}ms"
     if signal == "memory":
         return f"{value / 2**20:.0f}MiB"
-    if signal == SELF_TIME:
+    if signal in (SELF_TIME, CALL_GAP):
         return f"{value:.0f}ms"
     return f"{value:.3g}"
 
