@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from aegis.notifier.runbooks import dashboard_url, runbook_url
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.card_actions import (
     ACTION_KEY,
@@ -38,6 +39,8 @@ _TEXT = {
         "started": "开始",
         "ended": "结束",
         "source": "查看来源",
+        "runbook": "运行手册",
+        "dashboard": "仪表盘",
         "silence": "静默",
         "analyse": "分析根因",
         "more": "另有 {n} 条未列出",
@@ -51,6 +54,8 @@ _TEXT = {
         "started": "started",
         "ended": "ended",
         "source": "Source",
+        "runbook": "Runbook",
+        "dashboard": "Dashboard",
         "silence": "Silence",
         "analyse": "Analyse",
         "more": "{n} more not listed",
@@ -70,6 +75,7 @@ class CardOptions:
     locale: Locale = "zh"
     silence_base_url: str | None = None
     chat_id: str | None = None
+    mentions: tuple[str, ...] = ()  # markup from `mentions.MentionResolver`, already inert
 
 
 def escape(text: str, limit: int = MAX_VALUE_CHARS) -> str:
@@ -136,6 +142,8 @@ def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
     body: list[str] = []
     if mentions_all(event, options):
         body.append(AT_ALL)
+    if options.mentions and event.status == "firing":
+        body.append(" ".join(options.mentions))
     common = event.common_annotations
     headline = common.get("summary") or common.get("description") or ""
     if headline:
@@ -145,6 +153,10 @@ def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
     buttons = []
     if generator := event.alerts[0].generator_url:
         buttons.append(_button(text["source"], generator, "default"))
+    if runbook := runbook_url(event):
+        buttons.append(_button(text["runbook"], runbook, "default"))
+    if dashboard := dashboard_url(event):
+        buttons.append(_button(text["dashboard"], dashboard, "default"))
     if event.status == "firing":
         buttons.append(_analyse_button(event, options, text["analyse"]))
         if silence := silence_url(event, options):

@@ -16,9 +16,11 @@ from nats.js import JetStreamContext
 from aegis.notifier import metrics
 from aegis.notifier.alert_delivery import AlertDelivery, DeliveryPolicy
 from aegis.notifier.cards import CardOptions
+from aegis.notifier.mentions import FeishuContacts, MentionResolver
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.question_replies import QuestionReplies
 from aegis.notifier.reply_cards import LinkOptions
+from aegis.notifier.routing import MentionSpec, Router, load_routes
 from aegis.notifier.settings import NotifierSettings
 from aegis.notifier.sinks import CardSink, ConsoleSink, FeishuSink
 from aegis.shared.health import Heartbeats
@@ -126,6 +128,15 @@ class Notifier:
                     chat_id=settings.feishu_default_chat_id,
                 ),
                 alive=self.heartbeats.beat("notifier-alerts"),
+                router=Router(
+                    load_routes(settings.notifier_routes_file),
+                    settings.feishu_default_chat_id or CONSOLE_CHAT,
+                    MentionSpec(),
+                ),
+                mentions=MentionResolver(
+                    FeishuContacts(self.sink.config) if isinstance(self.sink, FeishuSink) else None,
+                    settings.contact_cache_ttl_s,
+                ),
             )
             self._replies = QuestionReplies(
                 self._nc,
