@@ -62,12 +62,14 @@ async def test_groups_land_in_their_teams_chats_with_their_people(
             await wait_for(lambda: all(feishu.sent(c) for c in chats), timeout=30, what="a card per chat")
             await am.fire(payment, {"summary": "payment is unwell"}, started, ends_at=datetime.now(UTC))
             await wait_for(
-                lambda: all(feishu.sent(c)[0].patches for c in ("oc_payments", "oc_incidents")),
+                lambda: all(
+                    feishu.replies_to(feishu.posted(c)[0].message_id) for c in ("oc_payments", "oc_incidents")
+                ),
                 timeout=30,
                 what="the resolve patched in both chats",
             )
-    [to_payments] = feishu.sent("oc_payments")
-    [to_incidents] = feishu.sent("oc_incidents")
+    [to_payments] = feishu.posted("oc_payments")
+    [to_incidents] = feishu.posted("oc_incidents")
     [to_search] = feishu.sent("oc_search")
     [to_default] = feishu.sent(CHAT)
     assert "HighErrorRate" in to_payments.content
@@ -83,6 +85,9 @@ async def test_groups_land_in_their_teams_chats_with_their_people(
     assert AT_ALL in to_default.content
     assert all(m.card()["header"]["template"] == "green" for m in (to_payments, to_incidents))
     assert len(feishu.calls(CONTACT_BATCH_GET_ID_PATH)) == 1  # emails looked up once, then cached
+    for card in (to_payments, to_incidents):  # each card resolved in place, its own timeline under it
+        [timeline] = feishu.replies_to(card.message_id)
+        assert "HighErrorRate" in timeline.content
 
 
 def test_an_invalid_routes_file_stops_start_up_naming_the_route(tmp_path: Path) -> None:

@@ -147,6 +147,10 @@ class FakeFeishu:
             ]
         return sorted(found, key=lambda m: m.created_at)
 
+    def posted(self, chat_id: str) -> list[FakeMessage]:
+        """The bot's own messages in `chat_id` (alert cards), without its replies in threads."""
+        return [m for m in self.sent(chat_id) if m.parent_id is None]
+
     def calls(self, path_part: str = "/im/v1/messages", method: str | None = None) -> list[RecordedRequest]:
         with self._lock:
             return [

@@ -7,6 +7,7 @@ awaiting the publish on the service's loop) and the HTTP callback from its route
 import structlog
 
 from aegis.gateway_feishu.card_clicks import question_from_card_click
+from aegis.gateway_feishu.claim_clicks import ClaimDesk
 from aegis.gateway_feishu.decisions import Ignored
 from aegis.gateway_feishu.events import CardActionTriggered, MessageReceived
 from aegis.gateway_feishu.message_questions import ChatPolicy, question_from_message
@@ -22,12 +23,18 @@ class EventIntake:
     """The gateway's one path from a validated Feishu event to at most one question on NATS."""
 
     def __init__(
-        self, policy: ChatPolicy, locale: Locale, publisher: QuestionPublisher, metrics: GatewayMetrics
+        self,
+        policy: ChatPolicy,
+        locale: Locale,
+        publisher: QuestionPublisher,
+        metrics: GatewayMetrics,
+        claims: ClaimDesk | None = None,
     ) -> None:
         self.policy = policy
         self.locale = locale
         self.publisher = publisher
         self.metrics = metrics
+        self.claims = claims  # answers the claim button (None: claim clicks are ignored)
 
     def message_question(self, received: MessageReceived) -> QuestionEvent | None:
         """The question a message asks, or None (logged and counted) when it asks none."""

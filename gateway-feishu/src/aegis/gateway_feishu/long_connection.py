@@ -21,6 +21,7 @@ import structlog
 from pydantic import ValidationError
 
 from aegis.gateway_feishu.card_clicks import click_toast
+from aegis.gateway_feishu.claim_clicks import is_claim_click
 from aegis.gateway_feishu.events import CardActionTriggered, MessageReceived
 from aegis.gateway_feishu.intake import EventIntake
 from aegis.gateway_feishu.lark_lean import load_lean_events
@@ -162,6 +163,13 @@ class LongConnection:
         except ValidationError as error:
             self._malformed("card click", error)
             return None
+        if self._intake.claims is not None and is_claim_click(click):
+            try:
+                return P2CardActionTriggerResponse(
+                    self._await_on_service_loop(self._intake.claims.answer(click))
+                )
+            except PublishFailed:
+                return P2CardActionTriggerResponse(click_toast("failed", self._intake.locale))
         question = self._intake.card_question(click)
         if question is None:
             return None

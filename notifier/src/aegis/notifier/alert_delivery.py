@@ -34,6 +34,7 @@ from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.planning import CardRecord, judge, plan_slot
 from aegis.notifier.routing import DEFAULT_ROUTE, MentionSpec, Router, Target
 from aegis.notifier.sinks import CardSink, RateLimited
+from aegis.notifier.timeline import IncidentTrail
 from aegis.shared import consumers
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.consumers import NOTIFIER_ALERTS, DeliveryBudget, Outcome, Reject, schema_problems, settle
@@ -94,7 +95,9 @@ class AlertDelivery:
         alive: Callable[[], None] | None = None,
         router: Router | None = None,
         mentions: MentionResolver | None = None,
+        trail: IncidentTrail | None = None,
     ) -> None:
+        self._trail = trail
         self._alive = alive or (lambda: None)
         self._router = router or Router((), policy.chat_id, MentionSpec())
         self._mentions = mentions or MentionResolver(None)
@@ -217,6 +220,10 @@ class AlertDelivery:
                 span.set_attribute("feishu.message_id", message_id)
             kind = outgoing.kind
             digest = len(events) > 1
+            if self._trail is not None and not digest:
+                await self._trail.delivered(
+                    events[0], outgoing.card, message_id, chat, outgoing.kind == "patch"
+                )
         except RateLimited as limited:
             metrics.RATE_LIMIT_WAITS.inc()
             log.warning("feishu rate limit, pausing chat", chat_id=chat, reset_s=limited.reset_s)
@@ -287,9 +294,12 @@ class AlertDelivery:
         if len(events) == 1:
             event = events[0]
             record = await self._record(event, chat)
-            options = replace(options, mentions=await self._mentions.mentions(target, event))
+            recall = await self._trail.recall(event) if self._trail else None
+            options = replace(options, mentions=await self._mentions.mentions(target, event), recall=recall)
             card = render_alert_card(event, options)
             if record is not None and judge(event, record) == "patch":
+                if self._trail is not None:
+                    card = await self._trail.keeping_claim(card, record.message_id)
                 return Outgoing(card, "patch", patch_of=record.message_id)  # idempotent: no intent needed
             outgoing = Outgoing(card, "card", uuid="a" + _digest_uuid(events, chat))
         else:

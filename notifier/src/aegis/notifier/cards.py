@@ -21,6 +21,7 @@ from aegis.shared.card_actions import (
     LABELS_KEY,
     STARTS_AT_KEY,
 )
+from aegis.shared.claims import claim_button
 from aegis.shared.settings import Locale
 
 Card = dict[str, Any]
@@ -76,6 +77,7 @@ class CardOptions:
     silence_base_url: str | None = None
     chat_id: str | None = None
     mentions: tuple[str, ...] = ()  # markup from `mentions.MentionResolver`, already inert
+    recall: str | None = None  # "last time" line from incident memory, already inert
 
 
 def escape(text: str, limit: int = MAX_VALUE_CHARS) -> str:
@@ -149,6 +151,8 @@ def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
     if headline:
         body.append(f"**{escape(headline)}**")
     body.extend(_alert_lines(event, text, headline))
+    if options.recall and event.status == "firing":
+        body.append(options.recall)
     elements: list[Card] = [markdown("\n".join(body))]
     buttons = []
     if generator := event.alerts[0].generator_url:
@@ -159,6 +163,7 @@ def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
         buttons.append(_button(text["dashboard"], dashboard, "default"))
     if event.status == "firing":
         buttons.append(_analyse_button(event, options, text["analyse"]))
+        buttons.append(claim_button(options.chat_id, options.locale))
         if silence := silence_url(event, options):
             buttons.append(_button(text["silence"], silence, "danger"))
     if buttons:

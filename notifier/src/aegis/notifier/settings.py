@@ -72,6 +72,9 @@ class NotifierSettings(AegisSettings):
         default=None,
         description="YAML routes file: chats and mentions by label; unset: every card to the default chat.",
     )
+    incident_memory_days: float = Field(
+        default=30.0, gt=0, le=365, description="How long answered analyses are remembered, days."
+    )
     contact_cache_ttl_s: float = Field(
         default=3600.0,
         gt=0,
