@@ -1,14 +1,16 @@
-"""Claim clicks on the HTTP callback: of many simultaneous clicks exactly one claims the card."""
+"""Claim clicks, over the HTTP callback and the long connection: exactly one clicker claims the card."""
 
 import asyncio
 import json
 from typing import Any
 
+import httpx
 from nats.aio.client import Client
 
 from aegis.shared.claims import card_key
 from aegis.shared.streams import MESSAGES_BUCKET, Topology, ensure_bucket
 from tests.fakes.feishu import FakeFeishu
+from tests.fakes.feishu_ws import FakeLongConnection
 from tests.gateway.callbacks import VERIFICATION_TOKEN
 from tests.gateway.conftest import make_settings, running_gateway
 from tests.gateway.payloads import card_click_event
@@ -62,3 +64,20 @@ async def test_simultaneous_claims_have_one_winner_and_everyone_sees_it(
         assert "我来处理" not in shown
     assert unknown["toast"]["type"] == "success"
     assert "card" not in unknown  # no card kept for it: a toast, and nothing invented
+
+
+async def test_a_claim_on_the_long_connection_is_answered_with_the_marked_card(
+    gateway: httpx.AsyncClient, feishu_ws: FakeLongConnection, nats_client: Client
+) -> None:
+    """Through lark-oapi's long connection the answer carries the toast and the card naming the claimer."""
+    cards = await ensure_bucket(nats_client.jetstream(), MESSAGES_BUCKET, Topology())
+    await cards.put(card_key("om_card_ws"), json.dumps(CARD).encode())
+    first = await feishu_ws.send_event(_claim("om_card_ws", "ou_first"))
+    second = await feishu_ws.send_event(_claim("om_card_ws", "ou_second"))
+    assert first.data is not None
+    assert second.data is not None
+    assert first.data["toast"]["type"] == "success"
+    assert second.data["toast"]["type"] == "info"
+    for answer in (first.data, second.data):
+        assert answer["card"]["type"] == "raw"
+        assert "<at id=ou_first></at>" in json.dumps(answer["card"]["data"], ensure_ascii=False)
