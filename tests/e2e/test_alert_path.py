@@ -39,7 +39,7 @@ async def test_alert_fired_in_alertmanager_reaches_the_chat_once_and_resolves(
             await wait_for(lambda: feishu.sent(CHAT), timeout=20, what="the alert card")
             await alertmanager.fire(labels, annotations, started, ends_at=datetime.now(UTC))
             await wait_for(lambda: feishu.sent(CHAT)[0].patches, timeout=20, what="the resolve patch")
-    [message] = feishu.sent(CHAT)
+    [message] = feishu.posted(CHAT)  # (its thread holds the timeline)
     firing = message.content
     for expected in (
         "PaymentHighErrorRate",

@@ -17,7 +17,7 @@ def test_click_on_a_rendered_alert_card_asks_about_that_alert() -> None:
     card = render_alert_card(event, CardOptions(chat_id="oc_oncall"))
     actions = [element for element in card["elements"] if element["tag"] == "action"]
     buttons = [button for element in actions for button in element["actions"]]
-    [value] = [button["value"] for button in buttons if "value" in button]
+    [value] = [b["value"] for b in buttons if "value" in b and b["value"]["aegis_action"] == "analyse"]
     clicked_at = event.alerts[0].starts_at + timedelta(minutes=30)
     payload: dict[str, Any] = card_click_event(
         labels={}, starts_at="", chat_id="oc_oncall", create_time_ms=int(clicked_at.timestamp() * 1000)

@@ -29,6 +29,7 @@ from tests.harness.threaded_server import ThreadedServer
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 BOT_INFO_PATH = "/open-apis/bot/v3/info"
+CONTACT_BATCH_GET_ID_PATH = "/open-apis/contact/v3/users/batch_get_id"
 CARD_LIMIT = 30 * 1024
 TEXT_LIMIT = 150 * 1024
 UUID_WINDOW_S = 3600.0
@@ -121,6 +122,9 @@ class FakeFeishu:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadedServer | None = None
+        # The contact directory `batch_get_id` answers from: email → open_id.
+        self.directory: dict[str, str] = {}
+        self.contact_scope_granted = True
 
     # -- test controls -------------------------------------------------------------------------
 
@@ -206,6 +210,10 @@ class FakeFeishu:
             ]
         return sorted(found, key=lambda m: m.created_at)
 
+    def posted(self, chat_id: str) -> list[FakeMessage]:
+        """The bot's own messages in `chat_id` (alert cards), without its replies in threads."""
+        return [m for m in self.sent(chat_id) if m.parent_id is None]
+
     def calls(self, path_part: str = "/im/v1/messages", method: str | None = None) -> list[RecordedRequest]:
         with self._lock:
             return [
@@ -276,6 +284,10 @@ class FakeFeishu:
             bot = {"open_id": self.bot_open_id, "app_name": "Aegis", "activate_status": 2}
             return self._record(request, {}, 200, {"code": 0, "msg": "ok", "bot": bot})
 
+        @app.post(CONTACT_BATCH_GET_ID_PATH)
+        async def batch_get_id(request: Request) -> JSONResponse:
+            return self._batch_get_id(request, await request.json())
+
         @app.post("/open-apis/im/v1/messages")
         async def create(request: Request) -> JSONResponse:
             body = await request.json()
@@ -312,6 +324,37 @@ class FakeFeishu:
             return self._record(request, body, 200, {"code": 0, "msg": "success", "data": {}})
 
         return app
+
+    def _batch_get_id(self, request: Request, body: dict[str, Any]) -> JSONResponse:
+        """Emails (and mobiles) to user ids as Feishu answers: unknown ones come back without `user_id`."""
+        auth = request.headers.get("authorization", "")
+        if auth.removeprefix("Bearer ") not in self._tokens:
+            return self._record(request, body, 400, _INVALID_TOKEN)
+        if not self.contact_scope_granted:
+            return self._record(
+                request,
+                body,
+                400,
+                {
+                    "code": 99991672,
+                    "msg": "Access denied. One of the following scopes is required: "
+                    "[contact:user.id:readonly, contact:contact:readonly_as_app].",
+                },
+            )
+        id_type = request.query_params.get("user_id_type", "open_id")
+        emails, mobiles = body.get("emails") or [], body.get("mobiles") or []
+        if id_type not in ("open_id", "union_id", "user_id") or len(emails) > 50 or len(mobiles) > 50:
+            return self._record(request, body, 400, {"code": 99992402, "msg": "field validation failed"})
+        users = []
+        for email in emails:
+            found = self.directory.get(str(email))
+            entry: dict[str, Any] = {"email": email}
+            if found is not None:
+                entry["user_id"] = found if id_type == "open_id" else f"{id_type[:2]}_{found}"
+                entry["status"] = {"is_frozen": False, "is_resigned": False, "is_activated": True}
+            users.append(entry)
+        users.extend({"mobile": mobile} for mobile in mobiles)
+        return self._record(request, body, 200, {"code": 0, "msg": "success", "data": {"user_list": users}})
 
     def _gate(
         self, request: Request, body: dict[str, Any], chat_id: str | None, size: int

@@ -54,7 +54,7 @@ async def test_resolve_patches_the_original_card(
         await wait_for(lambda: feishu.sent(CHAT), what="firing card")
         await publish(nats_client, alert_event(status="resolved"))
         await wait_for(lambda: feishu.sent(CHAT)[0].patches, what="the patch")
-    [message] = feishu.sent(CHAT)
+    [message] = feishu.posted(CHAT)  # (its thread holds the timeline)
     patched = message.card()
     assert patched["header"]["template"] == "green"
     assert "<at id=all></at>" not in message.current

@@ -113,8 +113,9 @@ def test_firing_card_offers_an_analyse_button_for_the_gateway() -> None:
     event = alert_event()
     card = render_alert_card(event, CardOptions(chat_id="oc_1"))
     [actions] = [e for e in card["elements"] if e["tag"] == "action"]
-    [value] = [b["value"] for b in actions["actions"] if "value" in b]
+    [value, claim] = [b["value"] for b in actions["actions"] if "value" in b]
     assert value["aegis_action"] == "analyse"
+    assert claim == {"aegis_action": "claim", "chat_id": "oc_1"}
     assert value["labels"]["service"] == "payment"
     assert value["starts_at"].startswith("2026-11-24T09:45")
     assert value["event_id"] == event.event_id

@@ -13,11 +13,14 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 
 from aegis.cli.dead_letters import letters
+from aegis.shared.claims import card_key, claim_key
 from aegis.shared.nats_access import access_of, authorization_block
 from aegis.shared.questions import QuestionEvent, ReplyTo
 from aegis.shared.streams import (
     ALERTS_STREAM,
+    CLAIMS_BUCKET,
     FEISHU_EVENTS_BUCKET,
+    MESSAGES_BUCKET,
     QUESTIONS_STREAM,
     RCA_STREAM,
     Topology,
@@ -152,6 +155,12 @@ async def test_each_service_does_its_own_work_with_its_own_user(
             question_subject("feishu"), question.model_dump_json().encode()
         )
         await wait_for(lambda: feishu.replies_to(asked.message_id), timeout=20, what="the acknowledgement")
+        # A claim click: the gateway creates the claim and reads the card the notifier kept.
+        card_id = feishu.posted(CHAT)[0].message_id
+        claims = await ensure_bucket(gateway.client.jetstream(), CLAIMS_BUCKET, Topology())
+        await claims.create(claim_key(card_id), b"{}")
+        kept = await ensure_bucket(gateway.client.jetstream(), MESSAGES_BUCKET, Topology())
+        assert "Allowed" in ((await kept.get(card_key(card_id))).value or b"").decode()
     (letter,) = await letters(admin.client.jetstream())
     assert json.loads(letter.data)["common_labels"]["alertname"] == "Refused"
     for who in (ingest, gateway):

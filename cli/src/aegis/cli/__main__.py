@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from nats.js.errors import NotFoundError
 
-from aegis.cli import dead_letters
+from aegis.cli import dead_letters, history
 from aegis.cli.asking import ask, build_question, format_result, parse_since
 from aegis.cli.publishing import InputError, parse_alert, publish_alert
 from aegis.cli.tailing import tail
@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     again.add_argument("--subject", help="with --all: only this original subject")
     again.add_argument("--keep", action="store_true", help="keep the letters after replaying them")
+    remembered = verbs.add_parser("history", help="incident memory: past answered analyses")
+    remembered_verbs = remembered.add_subparsers(dest="history_verb")
+    recent = remembered_verbs.add_parser("list", help="the newest answered analyses (the default)")
+    recent.add_argument("--limit", type=int, default=50)
+    one = remembered_verbs.add_parser("show", help="one analysis in full")
+    one.add_argument("request_id", help="its request id (from `aegis history list`)")
     verbs.add_parser(
         "eval", help="score the engine on the simulator's scenarios or RCAEval data (aegis eval --help)"
     )
@@ -90,6 +96,8 @@ async def _run(args: argparse.Namespace, settings: AegisSettings, text: str) -> 
         return await _ask(args, settings)
     if args.verb == "dlq":
         return await _dlq(args, settings)
+    if args.verb == "history":
+        return await _history(args, settings)
     client = await connect_nats(settings, "aegis-cli", attempts=3)
     try:
         await tail(client, args.subject, args.count, sys.stdout)
@@ -147,6 +155,23 @@ async def _dlq(args: argparse.Namespace, settings: AegisSettings) -> int:
     except NotFoundError:
         print("aegis dlq: no such dead letter", file=sys.stderr)
         return 1
+    finally:
+        await client.close()
+
+
+async def _history(args: argparse.Namespace, settings: AegisSettings) -> int:
+    client = await connect_nats(settings, "aegis-cli", attempts=3)
+    try:
+        js = client.jetstream()
+        if args.history_verb == "show":
+            found = await history.record(js, args.request_id)
+            if found is None:
+                print(f"aegis history: nothing remembered for {args.request_id}", file=sys.stderr)
+                return 1
+            history.print_record(found, sys.stdout)
+            return 0
+        history.print_list(await history.records(js, getattr(args, "limit", 50)), sys.stdout)
+        return 0
     finally:
         await client.close()
 

@@ -22,6 +22,7 @@ from aegis.gateway_feishu.callback_auth import (
     open_callback,
 )
 from aegis.gateway_feishu.card_clicks import click_toast
+from aegis.gateway_feishu.claim_clicks import is_claim_click
 from aegis.gateway_feishu.events import CARD_ACTION, MESSAGE_RECEIVED, CardActionTriggered, MessageReceived
 from aegis.gateway_feishu.intake import EventIntake
 from aegis.gateway_feishu.publishing import PublishFailed
@@ -95,6 +96,8 @@ async def _message(intake: EventIntake, payload: dict[str, Any]) -> Response:
 
 async def _card_click(intake: EventIntake, payload: dict[str, Any]) -> Response:
     click = _validated(CardActionTriggered, payload, intake)
+    if click is not None and intake.claims is not None and is_claim_click(click):
+        return JSONResponse(await intake.claims.answer(click))
     question = intake.card_question(click) if click is not None else None
     if click is None or question is None:
         return JSONResponse({})

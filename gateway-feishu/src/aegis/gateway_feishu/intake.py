@@ -8,6 +8,7 @@ A card click publishes only when it is the first by that asker on that card with
 import structlog
 
 from aegis.gateway_feishu.card_clicks import click_key, question_from_card_click
+from aegis.gateway_feishu.claim_clicks import ClaimDesk
 from aegis.gateway_feishu.click_guard import ClickGuard
 from aegis.gateway_feishu.decisions import Ignored
 from aegis.gateway_feishu.events import CardActionTriggered, MessageReceived
@@ -30,12 +31,14 @@ class EventIntake:
         publisher: QuestionPublisher,
         metrics: GatewayMetrics,
         clicks: ClickGuard,
+        claims: ClaimDesk | None = None,
     ) -> None:
         self.policy = policy
         self.locale = locale
         self.publisher = publisher
         self.metrics = metrics
         self.clicks = clicks
+        self.claims = claims  # answers the claim button (None: claim clicks are ignored)
 
     def message_question(self, received: MessageReceived) -> QuestionEvent | None:
         """The question a message asks, or None (logged and counted) when it asks none."""

@@ -15,6 +15,7 @@ over an app's connections, so replicas scale it.
 """
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import threading
@@ -25,6 +26,7 @@ import structlog
 from pydantic import ValidationError
 
 from aegis.gateway_feishu.card_clicks import click_toast
+from aegis.gateway_feishu.claim_clicks import is_claim_click
 from aegis.gateway_feishu.events import CARD_ACTION, MESSAGE_RECEIVED, CardActionTriggered, MessageReceived
 from aegis.gateway_feishu.handoff import Attempt, PublishHandoff
 from aegis.gateway_feishu.intake import EventIntake
@@ -230,6 +232,13 @@ class LongConnection:
         except ValidationError as error:
             self._malformed("card click", error)
             return None
+        if self._intake.claims is not None and is_claim_click(click):
+            try:
+                return P2CardActionTriggerResponse(
+                    self._await_on_service_loop(self._intake.claims.answer(click))
+                )
+            except PublishFailed:
+                return P2CardActionTriggerResponse(click_toast("failed", self._intake.locale))
         question = self._intake.card_question(click)
         if question is None:
             return None
@@ -256,6 +265,19 @@ class LongConnection:
     def _unhandled(self, kind: str | None) -> None:
         self._intake.metrics.ignored("not_handled")
         log.debug("event type not handled by Aegis acknowledged", event_type=kind)
+
+    def _await_on_service_loop(self, answering: Any) -> Any:
+        """Run `answering` on the service's loop and wait: only for a claim, whose callback answer
+        carries the marked card (one KV create, well inside Feishu's 3 s)."""
+        if self._service_loop is None or self._service_loop.is_closed():
+            answering.close()
+            raise PublishFailed("the service is shutting down")
+        future = asyncio.run_coroutine_threadsafe(answering, self._service_loop)
+        try:
+            return future.result(timeout=self._publish_timeout_s + 0.25)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise PublishFailed("no answer from the service loop in time") from None
 
     def _malformed(self, what: str, error: ValidationError) -> None:
         # Acknowledged, not failed: a re-delivery of the same bytes could never succeed.

@@ -12,6 +12,7 @@ import structlog
 from nats.aio.client import Client
 
 from aegis.gateway_feishu.bot_identity import BotIdentityError, fetch_bot_open_id
+from aegis.gateway_feishu.claim_clicks import ClaimDesk
 from aegis.gateway_feishu.click_guard import ClickGuard
 from aegis.gateway_feishu.intake import EventIntake
 from aegis.gateway_feishu.message_questions import ChatPolicy
@@ -19,7 +20,14 @@ from aegis.gateway_feishu.metrics import GatewayMetrics
 from aegis.gateway_feishu.publishing import QuestionPublisher
 from aegis.gateway_feishu.settings import GatewaySettings
 from aegis.shared.nats import connect_nats
-from aegis.shared.streams import FEISHU_EVENTS_BUCKET, Topology, ensure_bucket, ensure_streams
+from aegis.shared.streams import (
+    CLAIMS_BUCKET,
+    FEISHU_EVENTS_BUCKET,
+    MESSAGES_BUCKET,
+    Topology,
+    ensure_bucket,
+    ensure_streams,
+)
 
 if TYPE_CHECKING:
     from aegis.gateway_feishu.long_connection import LongConnection
@@ -89,7 +97,14 @@ class Gateway:
             bot_open_id = settings.feishu_bot_open_id or await self._learn_bot_open_id()
             policy = ChatPolicy(bot_open_id, settings.allowed_chat_ids, settings.known_services)
             publisher = QuestionPublisher(self._nc, seen, settings.gateway_publish_timeout_s)
-            self.intake = EventIntake(policy, settings.locale, publisher, self.metrics, ClickGuard(seen))
+            claims = ClaimDesk(
+                await ensure_bucket(js, CLAIMS_BUCKET, topology),
+                await ensure_bucket(js, MESSAGES_BUCKET, topology),
+                settings.locale,
+            )
+            self.intake = EventIntake(
+                policy, settings.locale, publisher, self.metrics, ClickGuard(seen), claims
+            )
             if settings.feishu_event_mode == "ws":
                 self._start_long_connection(self.intake)
         except asyncio.CancelledError:

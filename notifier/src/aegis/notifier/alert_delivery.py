@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import structlog
@@ -29,9 +29,12 @@ from pydantic import ValidationError
 from aegis.notifier import metrics
 from aegis.notifier.cards import Card, CardOptions, card_json, render_alert_card, render_digest_card
 from aegis.notifier.consuming import in_skeleton_terms
+from aegis.notifier.mentions import MentionResolver
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.planning import CardRecord, judge, plan_slot
+from aegis.notifier.routing import DEFAULT_ROUTE, MentionSpec, Router, Target
 from aegis.notifier.sinks import CardSink, MessageGone, RateLimited, note_gone
+from aegis.notifier.timeline import IncidentTrail
 from aegis.shared import consumers
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.consumers import NOTIFIER_ALERTS, DeliveryBudget, Outcome, Reject, schema_problems, settle
@@ -53,6 +56,7 @@ class Waiting:
 
     msg: Msg
     event: AlertGroupEvent
+    target: Target
     intent: str | None = None
     touched: float = field(default_factory=time.monotonic)
 
@@ -89,8 +93,14 @@ class AlertDelivery:
         policy: DeliveryPolicy,
         options: CardOptions,
         alive: Callable[[], None] | None = None,
+        router: Router | None = None,
+        mentions: MentionResolver | None = None,
+        trail: IncidentTrail | None = None,
     ) -> None:
+        self._trail = trail
         self._alive = alive or (lambda: None)
+        self._router = router or Router((), policy.chat_id, MentionSpec())
+        self._mentions = mentions or MentionResolver(None)
         self._nc = nc
         self._js = nc.jetstream()
         self._sink = sink
@@ -119,7 +129,7 @@ class AlertDelivery:
         while not self._stopping.is_set():
             self._alive()
             try:
-                await self._pacer.ready(chat)
+                await self._pacer.ready(self._waiting[0].target.chat_id if self._waiting else chat)
                 queued = await self._top_up(subscription)
                 if self._waiting:
                     await self._deliver_next(queued)
@@ -145,24 +155,32 @@ class AlertDelivery:
         except NatsTimeoutError:
             return 0
         decoded = [_decode(msg) for msg in msgs]
+        routed = [
+            [(event, target) for target in self._router.targets(event)]
+            for event in decoded
+            if isinstance(event, AlertGroupEvent)
+        ]
         records = await asyncio.gather(
-            *(self._record(event) for event in decoded if isinstance(event, AlertGroupEvent))
+            *(self._record(event, target.chat_id) for pairs in routed for event, target in pairs)
         )
         known = iter(records)
+        targeted = iter([[(target, next(known)) for _, target in pairs] for pairs in routed])
         for msg, event in zip(msgs, decoded, strict=True):
             if isinstance(event, ValidationError):
                 await self._dead_letter(msg, f"not an AlertGroupEvent: {schema_problems(event)}", "schema")
                 continue
             try:
-                await self._admit(msg, event, next(known))
+                await self._admit(msg, event, next(targeted))
             except Exception as error:  # noqa: BLE001 - one event's poison is that event's outcome
                 await self._settle(
                     msg, consumers.judge(error, msg.metadata.num_delivered, self._policy.retry)
                 )
         return msgs[-1].metadata.num_pending if msgs else 0
 
-    async def _admit(self, msg: Msg, event: AlertGroupEvent, record: CardRecord | None) -> None:
-        """Dead-letter what was tried too often, drop what is already shown, hold the rest."""
+    async def _admit(
+        self, msg: Msg, event: AlertGroupEvent, targeted: list[tuple[Target, CardRecord | None]]
+    ) -> None:
+        """Dead-letter what was tried too often, drop what each chat already shows, hold the rest."""
         deliveries = msg.metadata.num_delivered
         spent = consumers.overdue(deliveries, self._policy.retry)
         if spent is not None:
@@ -170,29 +188,42 @@ class AlertDelivery:
             return
         if any(w.msg.metadata.sequence.stream == msg.metadata.sequence.stream for w in self._waiting):
             return  # redelivered while still waiting here; the copy we hold will be acked
-        verdict = judge(event, record)
-        if verdict in ("already_delivered", "superseded"):
-            log.info("alert event needs no card", event_id=event.event_id, verdict=verdict)
+        held = []
+        for target, record in targeted:
+            verdict = judge(event, record)
+            if verdict in ("already_delivered", "superseded"):
+                log.info(
+                    "alert event needs no card",
+                    event_id=event.event_id,
+                    verdict=verdict,
+                    chat_id=target.chat_id,
+                )
+                continue
+            # Only a redelivery can follow a send that began: first deliveries skip the lookup.
+            intent = await self._intent_of(event, target.chat_id) if deliveries > 1 else None
+            held.append(Waiting(msg=msg, event=event, target=target, intent=intent))
+        if not held:
             await msg.ack()
-            return
-        # Only a redelivery can follow a send that began: first deliveries skip the lookup.
-        intent = await self._intent_of(event) if deliveries > 1 else None
-        self._waiting.append(Waiting(msg=msg, event=event, intent=intent))
+        self._waiting.extend(held)
 
     async def _deliver_next(self, queued: int) -> None:
         chosen = self._next_batch(queued)
         events = tuple(w.event for w in chosen)
-        chat = self._policy.chat_id
+        chat = chosen[0].target.chat_id
         try:
             outgoing = await self._compose(chosen)
             await self._pacer.acquire(chat)
             headers = [w.msg.headers for w in chosen]
             with consuming("feishu send alert card", headers[0], links_from=headers[1:]) as span:
                 span.set_attribute("aegis.event_ids", [event.event_id for event in events])
-                message_id = await self._send(outgoing)
+                message_id = await self._send(outgoing, chat)
                 span.set_attribute("feishu.message_id", message_id)
             kind = outgoing.kind
             digest = len(events) > 1
+            if self._trail is not None and not digest:
+                await self._trail.delivered(
+                    events[0], outgoing.card, message_id, chat, outgoing.kind == "patch"
+                )
         except RateLimited as limited:
             metrics.RATE_LIMIT_WAITS.inc()
             log.warning(
@@ -213,7 +244,7 @@ class AlertDelivery:
         latest: dict[str, CardRecord] = {}
         for waiting in chosen:  # in order, so a group's latest event wins
             event = waiting.event
-            latest[_key(event)] = CardRecord(
+            latest[_key(event, chat)] = CardRecord(
                 event_id=event.event_id,
                 message_id=message_id,
                 status=event.status,
@@ -223,57 +254,85 @@ class AlertDelivery:
         await asyncio.gather(
             *(self._cards.put(key, r.model_dump_json().encode()) for key, r in latest.items())
         )
-        await asyncio.gather(*(waiting.msg.ack() for waiting in chosen))
+        self._forget(chosen)
+        # An event routed to several chats is acknowledged once its last chat has its card.
+        held = {id(w.msg) for w in self._waiting}
+        done = {id(w.msg): w.msg for w in chosen if id(w.msg) not in held}
+        await asyncio.gather(*(msg.ack() for msg in done.values()))
         for waiting in chosen:
             event = waiting.event
             metrics.ALERT_GROUPS_DELIVERED.labels("digest" if digest else "card").inc()
             metrics.DELIVERY_SECONDS.observe((now - event.received_at).total_seconds())
-            log.info("alert card delivered", event_id=event.event_id, message_id=message_id, kind=kind)
-        self._forget(chosen)
+            log.info(
+                "alert card delivered",
+                event_id=event.event_id,
+                message_id=message_id,
+                kind=kind,
+                chat_id=chat,
+            )
 
     def _next_batch(self, queued: int) -> list[Waiting]:
         """What the next message carries: an interrupted send first, else what `plan_slot` says."""
         first = self._waiting[0]
+        chat = first.target.chat_id
         if first.intent is not None:
-            return [w for w in self._waiting if w.intent == first.intent]
-        fresh = [w for w in self._waiting if w.intent is None]
+            return [w for w in self._waiting if w.intent == first.intent and w.target.chat_id == chat]
+        fresh = [w for w in self._waiting if w.intent is None and w.target.chat_id == chat]
         plan = plan_slot(
             [w.event for w in fresh],
             queued,
             self._policy.digest_after,
             self._policy.digest_max,
-            self._options,
+            self._options_for(first.target),
         )
         return fresh[: len(plan.events)]
 
     async def _compose(self, chosen: list[Waiting]) -> Outgoing:
         """The card for `chosen`, and — before anything is sent — the intent that makes it resendable."""
         events = tuple(w.event for w in chosen)
+        target = chosen[0].target
+        chat = target.chat_id
+        options = self._options_for(target)
         if chosen[0].intent is not None:
             uuid = chosen[0].intent
             stored = await self._stored_card(uuid)
-            card = stored or render_digest_card(events, self._options)
+            card = stored or render_digest_card(events, options)
             return Outgoing(card, "resend", uuid=uuid)
         if len(events) == 1:
             event = events[0]
-            record = await self._record(event)
-            card = render_alert_card(event, self._options)
+            record = await self._record(event, chat)
+            recall = await self._trail.recall(event) if self._trail else None
+            options = replace(options, mentions=await self._mentions.mentions(target, event), recall=recall)
+            card = render_alert_card(event, options)
             if record is not None and judge(event, record) == "patch":
+                if self._trail is not None:
+                    card = await self._trail.keeping_claim(card, record.message_id)
                 # Idempotent: no intent needed. The uuid is for a new card should the old one be gone.
-                return Outgoing(card, "patch", uuid="a" + event.event_id[:40], patch_of=record.message_id)
-            outgoing = Outgoing(card, "card", uuid="a" + event.event_id[:40])
+                return Outgoing(
+                    card, "patch", uuid="a" + _digest_uuid(events, chat), patch_of=record.message_id
+                )
+            outgoing = Outgoing(card, "card", uuid="a" + _digest_uuid(events, chat))
         else:
             outgoing = Outgoing(
-                render_digest_card(events, self._options), "digest", uuid="d" + _digest_uuid(events)
+                render_digest_card(events, options), "digest", uuid="d" + _digest_uuid(events, chat)
             )
         assert outgoing.uuid is not None
         await self._cards.put(f"intent.{outgoing.uuid}", card_json(outgoing.card).encode())
         await asyncio.gather(
-            *(self._cards.put(f"pending.{e.event_id}", outgoing.uuid.encode()) for e in events)
+            *(self._cards.put(_pending_key(e, chat), outgoing.uuid.encode()) for e in events)
         )
         return outgoing
 
-    async def _send(self, outgoing: Outgoing) -> str:
+    def _options_for(self, target: Target) -> CardOptions:
+        """The card options in `target`'s chat: a route's @all severities replace the default's."""
+        if target.route == DEFAULT_ROUTE:
+            return replace(self._options, chat_id=target.chat_id)
+        severities = frozenset(s.lower() for s in target.mention.at_all_severities)
+        return replace(
+            self._options, chat_id=target.chat_id, at_all_severities=None if "*" in severities else severities
+        )
+
+    async def _send(self, outgoing: Outgoing, chat: str) -> str:
         """Send or patch; returns the message id."""
         assert outgoing.uuid is not None
         if outgoing.patch_of is not None:
@@ -282,12 +341,12 @@ class AlertDelivery:
                 return outgoing.patch_of
             except MessageGone as gone:
                 note_gone("the card to update", outgoing.patch_of, gone)
-                await self._pacer.acquire(self._policy.chat_id)
-        return await self._sink.send_card(self._policy.chat_id, outgoing.card, outgoing.uuid)
+                await self._pacer.acquire(chat)
+        return await self._sink.send_card(chat, outgoing.card, outgoing.uuid)
 
-    async def _intent_of(self, event: AlertGroupEvent) -> str | None:
+    async def _intent_of(self, event: AlertGroupEvent, chat: str) -> str | None:
         try:
-            entry = await self._cards.get(f"pending.{event.event_id}")
+            entry = await self._cards.get(_pending_key(event, chat))
         except NotFoundError:
             return None
         return entry.value.decode() if entry.value else None
@@ -302,9 +361,9 @@ class AlertDelivery:
         stored: Card = json.loads(entry.value)
         return stored
 
-    async def _record(self, event: AlertGroupEvent) -> CardRecord | None:
+    async def _record(self, event: AlertGroupEvent, chat: str) -> CardRecord | None:
         try:
-            entry = await self._cards.get(_key(event))
+            entry = await self._cards.get(_key(event, chat))
         except NotFoundError:
             return None
         return CardRecord.model_validate_json(entry.value) if entry.value else None
@@ -318,12 +377,15 @@ class AlertDelivery:
                 waiting.touched = now
 
     async def _settle_all(self, chosen: list[Waiting], error: Exception) -> None:
-        """Each of `chosen` retried later or dead-lettered, as the skeleton judges `error`."""
-        for waiting in chosen:
-            await self._settle(
-                waiting.msg, consumers.judge(error, waiting.msg.metadata.num_delivered, self._policy.retry)
-            )
-        self._forget(chosen)
+        """Each event of `chosen` retried later or dead-lettered, as the skeleton judges `error`.
+
+        An event is settled once, and what is held of it for other chats goes with it: its
+        redelivery skips the chats that already show its card.
+        """
+        msgs = {id(w.msg): w.msg for w in chosen}
+        for msg in msgs.values():
+            await self._settle(msg, consumers.judge(error, msg.metadata.num_delivered, self._policy.retry))
+        self._forget([w for w in self._waiting if id(w.msg) in msgs])
 
     async def _settle(self, msg: Msg, outcome: Outcome) -> None:
         if isinstance(outcome, Reject):
@@ -336,9 +398,9 @@ class AlertDelivery:
 
     async def _release(self) -> None:
         """On stop, hand held events back at once so another notifier can take them."""
-        for waiting in self._waiting:
+        for msg in {id(w.msg): w.msg for w in self._waiting}.values():
             try:
-                await waiting.msg.nak()
+                await msg.nak()
             except Exception as error:  # noqa: BLE001 - best effort: ack_wait redelivers anyway
                 log.warning("could not release event", error=str(error))
         self._waiting.clear()
@@ -355,10 +417,26 @@ def _decode(msg: Msg) -> AlertGroupEvent | ValidationError:
         return error
 
 
-def _key(event: AlertGroupEvent) -> str:
-    return f"group.{event.group_id}"
+def card_key(group_id: str, chat: str) -> str:
+    """The `aegis_messages` key of a group's card in one chat (the same group in two chats: two cards)."""
+    return f"group.{group_id}.{_chat_key(chat)}"
 
 
-def _digest_uuid(events: tuple[AlertGroupEvent, ...]) -> str:
-    joined = "|".join(sorted(e.event_id for e in events))
+def _key(event: AlertGroupEvent, chat: str) -> str:
+    return card_key(event.group_id, chat)
+
+
+def _pending_key(event: AlertGroupEvent, chat: str) -> str:
+    return f"pending.{event.event_id}.{_chat_key(chat)}"
+
+
+def _chat_key(chat: str) -> str:
+    """A chat id as a KV key token (chat ids are `oc_` and letters; anything else is hashed)."""
+    if chat.replace("_", "").replace("-", "").isalnum() and chat.isascii() and len(chat) <= 100:
+        return chat
+    return hashlib.sha256(chat.encode()).hexdigest()[:32]
+
+
+def _digest_uuid(events: tuple[AlertGroupEvent, ...], chat: str) -> str:
+    joined = "|".join([*sorted(e.event_id for e in events), chat])
     return hashlib.sha256(joined.encode()).hexdigest()[:40]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from aegis.notifier.runbooks import dashboard_url, runbook_url
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.card_actions import (
     ACTION_KEY,
@@ -23,6 +24,7 @@ from aegis.shared.card_actions import (
     LABELS_KEY,
     STARTS_AT_KEY,
 )
+from aegis.shared.claims import claim_button
 from aegis.shared.settings import Locale
 
 Card = dict[str, Any]
@@ -44,6 +46,8 @@ _TEXT = {
         "started": "开始",
         "ended": "结束",
         "source": "查看来源",
+        "runbook": "运行手册",
+        "dashboard": "仪表盘",
         "silence": "静默",
         "analyse": "分析根因",
         "more": "另有 {n} 条未列出",
@@ -58,6 +62,8 @@ _TEXT = {
         "started": "started",
         "ended": "ended",
         "source": "Source",
+        "runbook": "Runbook",
+        "dashboard": "Dashboard",
         "silence": "Silence",
         "analyse": "Analyse",
         "more": "{n} more not listed",
@@ -79,6 +85,8 @@ class CardOptions:
     locale: Locale = "zh"
     silence_base_url: str | None = None
     chat_id: str | None = None
+    mentions: tuple[str, ...] = ()  # markup from `mentions.MentionResolver`, already inert
+    recall: str | None = None  # "last time" line from incident memory, already inert
 
 
 def escape(text: str, limit: int = MAX_VALUE_CHARS) -> str:
@@ -165,17 +173,26 @@ def _alert_card(event: AlertGroupEvent, options: CardOptions, scale: float) -> C
     body: list[str] = []
     if mentions_all(event, options):
         body.append(AT_ALL)
+    if options.mentions and event.status == "firing":
+        body.append(" ".join(options.mentions))
     common = event.common_annotations
     headline = common.get("summary") or common.get("description") or ""
     if headline:
         body.append(f"**{escape(headline, cut(MAX_VALUE_CHARS, scale))}**")
     body.extend(_alert_lines(event, text, headline, scale))
+    if options.recall and event.status == "firing":
+        body.append(options.recall)
     elements: list[Card] = [markdown("\n".join(body))]
     buttons = []
     if generator := event.alerts[0].generator_url:
         buttons.append(_button(text["source"], generator, "default"))
+    if runbook := runbook_url(event):
+        buttons.append(_button(text["runbook"], runbook, "default"))
+    if dashboard := dashboard_url(event):
+        buttons.append(_button(text["dashboard"], dashboard, "default"))
     if event.status == "firing":
         buttons.append(_analyse_button(event, options, text["analyse"], scale))
+        buttons.append(claim_button(options.chat_id, options.locale))
         if silence := silence_url(event, options):
             buttons.append(_button(text["silence"], silence, "danger"))
     if buttons:

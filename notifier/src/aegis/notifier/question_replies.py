@@ -21,8 +21,10 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel, ValidationError
 
 from aegis.notifier import metrics
-from aegis.notifier.cards import Card
+from aegis.notifier.cards import Card, markdown
+from aegis.notifier.claims import CardKeeper
 from aegis.notifier.consuming import consume
+from aegis.notifier.memory import IncidentMemory
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.reply_cards import LinkOptions, render_ack_card, render_result_card
 from aegis.notifier.sinks import CardSink, MessageGone, RateLimited, SendError, note_gone
@@ -59,7 +61,11 @@ class QuestionReplies:
         links: LinkOptions,
         locale: Locale,
         heartbeats: Heartbeats | None = None,
+        memory: IncidentMemory | None = None,
+        keeper: CardKeeper | None = None,
     ) -> None:
+        self._memory = memory
+        self._keeper = keeper
         self._nc = nc
         self._sink = sink
         self._pacer = pacer
@@ -110,6 +116,8 @@ class QuestionReplies:
             await self._save(
                 question.request_id, QuestionRecord(chat_id=target.chat_id, ack_message_id=message_id)
             )
+            if self._memory is not None:
+                await self._memory.asked(question)
             metrics.CARDS_SENT.labels("ack").inc()
 
     async def _answer(self, msg: Msg) -> None:
@@ -119,7 +127,7 @@ class QuestionReplies:
         if target is None:
             log.warning("result has no reply_to; nothing to answer", request_id=result.request_id)
             return
-        card = render_result_card(result, self._links, self._locale)
+        card = await self._with_memory(result)
         async with self._lock(result.request_id):
             record = await self._record(result.request_id) or QuestionRecord(chat_id=target.chat_id)
             if record.answered:
@@ -128,12 +136,30 @@ class QuestionReplies:
             with consuming("feishu reply answer", msg.headers):
                 async with self._paced(target.chat_id):
                     await self._show(result, target, record, card)
+            if self._memory is not None:
+                await self._memory.answered(result)
             await self._save(result.request_id, record.model_copy(update={"answered": True}))
         metrics.CARDS_SENT.labels("failure" if result.failed else "answer").inc()
         self._forget(result.request_id)
         log.info(
             "answer delivered", request_id=result.request_id, degraded=result.degraded, failed=result.failed
         )
+
+    async def _with_memory(self, result: RcaResult) -> Card:
+        """The answer card, with the alert's runbook in the next actions and what was found last time."""
+        target = result.reply_to
+        runbook = (
+            await self._keeper.runbook(target.message_id)
+            if self._keeper and target and target.message_id
+            else None
+        )
+        if runbook and runbook not in result.next_actions:
+            result = result.model_copy(update={"next_actions": [*result.next_actions, f"Runbook: {runbook}"]})
+        card = render_result_card(result, self._links, self._locale)
+        recall = await self._memory.recall_cause(result) if self._memory else None
+        if recall:
+            card["elements"].append(markdown(recall))
+        return card
 
     async def _show(self, result: RcaResult, target: ReplyTo, record: QuestionRecord, card: Card) -> None:
         """Replace the acknowledgement with `card`, or reply with it when there is none."""

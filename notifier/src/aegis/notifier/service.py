@@ -17,15 +17,22 @@ from aegis.notifier import metrics
 from aegis.notifier.alert_delivery import AlertDelivery, DeliveryPolicy
 from aegis.notifier.at_all import MentionFallback
 from aegis.notifier.cards import CardOptions
+from aegis.notifier.claims import CardKeeper
+from aegis.notifier.memory import IncidentMemory
+from aegis.notifier.mentions import FeishuContacts, MentionResolver
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.question_replies import QuestionReplies
 from aegis.notifier.reply_cards import LinkOptions
+from aegis.notifier.routing import MentionSpec, Router, load_routes
 from aegis.notifier.settings import NotifierSettings
 from aegis.notifier.sinks import CardSink, ConsoleSink, FeishuSink
+from aegis.notifier.timeline import IncidentTrail
 from aegis.shared.health import Heartbeats
 from aegis.shared.nats import connect_nats
 from aegis.shared.streams import (
+    CLAIMS_BUCKET,
     DLQ_STREAM,
+    INCIDENTS_BUCKET,
     MESSAGES_BUCKET,
     Topology,
     ensure_bucket,
@@ -105,10 +112,14 @@ class Notifier:
         self._nc = await connect_nats(settings, "aegis-notifier")
         try:
             js = self._nc.jetstream()
-            topology = Topology(settings.aegis_stream_replicas, settings.alert_dedup_window_s)
+            topology = Topology(
+                settings.aegis_stream_replicas, settings.alert_dedup_window_s, settings.incident_memory_days
+            )
             await ensure_streams(js, topology)
             cards = await ensure_bucket(js, MESSAGES_BUCKET, topology)
             pacer = ChatPacer(settings.feishu_chat_rate_per_s)
+            memory = IncidentMemory(await ensure_bucket(js, INCIDENTS_BUCKET, topology), settings.locale)
+            keeper = CardKeeper(cards, await ensure_bucket(js, CLAIMS_BUCKET, topology), settings.locale)
             retry = settings.budget
             self._delivery = AlertDelivery(
                 self._nc,
@@ -128,6 +139,16 @@ class Notifier:
                     chat_id=settings.feishu_default_chat_id,
                 ),
                 alive=self.heartbeats.beat("notifier-alerts"),
+                router=Router(
+                    load_routes(settings.notifier_routes_file),
+                    settings.feishu_default_chat_id or CONSOLE_CHAT,
+                    MentionSpec(),
+                ),
+                mentions=MentionResolver(
+                    FeishuContacts(self.sink.config) if isinstance(self.sink, FeishuSink) else None,
+                    settings.contact_cache_ttl_s,
+                ),
+                trail=IncidentTrail(keeper, memory, self.sink, pacer, settings.locale),
             )
             self._replies = QuestionReplies(
                 self._nc,
@@ -138,6 +159,8 @@ class Notifier:
                 LinkOptions(settings.grafana_base_url, settings.jaeger_ui_base_url),
                 settings.locale,
                 self.heartbeats,
+                memory=memory,
+                keeper=keeper,
             )
             if self._stopped.is_set():
                 return

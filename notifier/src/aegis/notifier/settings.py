@@ -4,6 +4,7 @@ from typing import Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from aegis.notifier.routing import load_routes
 from aegis.shared.consumers import DeliveryBudget
 from aegis.shared.settings import AegisSettings, feishu_origin
 
@@ -66,6 +67,25 @@ class NotifierSettings(AegisSettings):
         default=None,
         description="Alertmanager URL for silence links when externalURL is not reachable by users.",
     )
+
+    notifier_routes_file: str | None = Field(
+        default=None,
+        description="YAML routes file: chats and mentions by label; unset: every card to the default chat.",
+    )
+    incident_memory_days: float = Field(
+        default=30.0, gt=0, le=365, description="How long answered analyses are remembered, days."
+    )
+    contact_cache_ttl_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long an email's Feishu user (or its absence) is cached, seconds.",
+    )
+
+    @field_validator("notifier_routes_file")
+    @classmethod
+    def _routes(cls, value: str | None) -> str | None:
+        load_routes(value)  # an invalid routes file stops start-up, naming the route
+        return value
 
     @property
     def budget(self) -> DeliveryBudget:

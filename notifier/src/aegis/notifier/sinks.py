@@ -160,6 +160,11 @@ class FeishuSink:
         lark_logger.setLevel(int(LogLevel.WARNING.value))
         self._messages = Message(self._config)
 
+    @property
+    def config(self) -> Config:
+        """The SDK configuration, shared with the contact lookups of `mentions`."""
+        return self._config
+
     async def _token(self) -> None:
         try:
             await asyncio.to_thread(TokenManager.get_self_tenant_token, self._config)

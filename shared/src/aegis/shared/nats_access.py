@@ -18,8 +18,10 @@ from aegis.shared import subjects
 from aegis.shared.consumers import CONSUMERS
 from aegis.shared.streams import (
     ALERTS_STREAM,
+    CLAIMS_BUCKET,
     DLQ_STREAM,
     FEISHU_EVENTS_BUCKET,
+    INCIDENTS_BUCKET,
     MESSAGES_BUCKET,
     QUESTIONS_STREAM,
     RCA_STREAM,
@@ -60,6 +62,11 @@ def _bucket(name: str) -> tuple[str, ...]:
         f"$JS.API.DIRECT.GET.{stream}",
         f"$JS.API.DIRECT.GET.{stream}.>",
     )
+
+
+def _reading(name: str) -> tuple[str, ...]:
+    """Declare and read a bucket another service writes (no `$KV.<bucket>.>` publish: no writes)."""
+    return tuple(grant for grant in _bucket(name) if not grant.startswith("$KV."))
 
 
 def _consuming(service: str) -> tuple[str, ...]:
@@ -106,6 +113,8 @@ ACCESS: tuple[ServiceAccess, ...] = (
             *_ACCOUNT_INFO,
             *_declaring(),
             *_bucket(FEISHU_EVENTS_BUCKET),
+            *_bucket(CLAIMS_BUCKET),
+            *_reading(MESSAGES_BUCKET),
         ),
         subscribe=_INBOX,
     ),
@@ -131,6 +140,8 @@ ACCESS: tuple[ServiceAccess, ...] = (
             *_ACCOUNT_INFO,
             *_declaring(),
             *_bucket(MESSAGES_BUCKET),
+            *_reading(CLAIMS_BUCKET),
+            *_bucket(INCIDENTS_BUCKET),
             *_consuming("notifier"),
         ),
         subscribe=(*_INBOX, subjects.progress_subject("*")),

@@ -28,6 +28,9 @@ DLQ_STREAM = "AEGIS_DLQ"
 SESSIONS_BUCKET = "aegis_sessions"
 MESSAGES_BUCKET = "aegis_messages"
 FEISHU_EVENTS_BUCKET = "aegis_feishu_events"
+CLAIMS_BUCKET = "aegis_claims"
+INCIDENTS_BUCKET = "aegis_incidents"
+MIB = 1024**2
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Topology:
 
     replicas: int = 1
     alert_dedup_window_s: float = 3600.0
+    incident_memory_days: float = 30.0
 
 
 def stream_configs(topology: Topology) -> list[StreamConfig]:
@@ -82,6 +86,18 @@ def bucket_configs(topology: Topology) -> list[KeyValueConfig]:
         # Feishu lets a card be patched for 14 days; keep the ids exactly that long.
         KeyValueConfig(
             bucket=MESSAGES_BUCKET, ttl=14 * DAY, storage=StorageType.FILE, replicas=topology.replicas
+        ),
+        # Who claimed which alert card (`aegis.shared.claims`): as long as the card can be patched.
+        KeyValueConfig(
+            bucket=CLAIMS_BUCKET, ttl=14 * DAY, storage=StorageType.FILE, replicas=topology.replicas
+        ),
+        # Incident memory (`aegis.shared.incidents`): INCIDENT_MEMORY_DAYS, and bounded in bytes.
+        KeyValueConfig(
+            bucket=INCIDENTS_BUCKET,
+            ttl=topology.incident_memory_days * DAY,
+            max_bytes=256 * MIB,
+            storage=StorageType.FILE,
+            replicas=topology.replicas,
         ),
         # Feishu re-delivers an event for up to ~7 h; remember event ids for 12 h.
         KeyValueConfig(
