@@ -146,7 +146,7 @@ async def test_resolve_of_a_recalled_card_posts_a_new_one(
         await publish(nats_client, alert_event(name="Alert0000", status="resolved"))
         await wait_for(lambda: feishu.sent(CHAT), what="the resolved card")
         await asyncio.sleep(0.5)
-    [resolved] = feishu.sent(CHAT)
+    [resolved] = feishu.posted(CHAT)  # and the timeline in its thread
     assert resolved.message_id != firing.message_id
     assert resolved.card()["header"]["template"] == "green"
     assert [r.status for r in feishu.calls(method="PATCH")] == [400]

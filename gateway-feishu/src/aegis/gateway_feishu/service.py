@@ -92,16 +92,17 @@ class Gateway:
             js = self._nc.jetstream(timeout=settings.gateway_publish_timeout_s)
             topology = Topology(settings.aegis_stream_replicas, settings.alert_dedup_window_s)
             await ensure_streams(js, topology)
-            seen = await ensure_bucket(js, FEISHU_EVENTS_BUCKET, topology)
+            seen, claimed, cards = await asyncio.gather(
+                *(
+                    ensure_bucket(js, b, topology)
+                    for b in (FEISHU_EVENTS_BUCKET, CLAIMS_BUCKET, MESSAGES_BUCKET)
+                )
+            )
             self._step = "learning the bot's open_id from Feishu"
             bot_open_id = settings.feishu_bot_open_id or await self._learn_bot_open_id()
             policy = ChatPolicy(bot_open_id, settings.allowed_chat_ids, settings.known_services)
             publisher = QuestionPublisher(self._nc, seen, settings.gateway_publish_timeout_s)
-            claims = ClaimDesk(
-                await ensure_bucket(js, CLAIMS_BUCKET, topology),
-                await ensure_bucket(js, MESSAGES_BUCKET, topology),
-                settings.locale,
-            )
+            claims = ClaimDesk(claimed, cards, settings.locale)
             self.intake = EventIntake(
                 policy, settings.locale, publisher, self.metrics, ClickGuard(seen), claims
             )

@@ -83,7 +83,8 @@ class Notifier:
     def __init__(self, settings: NotifierSettings, sink: CardSink | None = None) -> None:
         self.settings = settings
         # Every flow sends through the @all fallback: a group may not let the bot mention everyone.
-        self.sink: CardSink = MentionFallback(sink or make_sink(settings), settings.locale)
+        self._feishu = sink or make_sink(settings)
+        self.sink: CardSink = MentionFallback(self._feishu, settings.locale)
         self._nc: Client | None = None
         self._delivery: AlertDelivery | None = None
         self._replies: QuestionReplies | None = None
@@ -145,7 +146,7 @@ class Notifier:
                     MentionSpec(),
                 ),
                 mentions=MentionResolver(
-                    FeishuContacts(self.sink.config) if isinstance(self.sink, FeishuSink) else None,
+                    FeishuContacts(self._feishu.config) if isinstance(self._feishu, FeishuSink) else None,
                     settings.contact_cache_ttl_s,
                 ),
                 trail=IncidentTrail(keeper, memory, self.sink, pacer, settings.locale),
