@@ -109,18 +109,18 @@ def test_demoting_the_first_with_cited_counter_evidence_is_accepted_and_said(
 def test_evidence_of_another_service_is_taken_off_a_candidate(
     planted: Planted,
 ) -> None:
-    """payment keeps its own ids; checkout (kept in place, #2) loses payment's, and the note says whose."""
+    """payment keeps its own ids; catalog (kept in place, #2) loses payment's, and the note says whose."""
     _, digest = planted
     payment = _ids(digest, "payment")
     body = report(
         "payment fails.",
-        [("payment", "NPE", 0.9, payment[:2]), ("checkout", "caller", 0.3, [*payment[2:3], "E99"])],
+        [("payment", "NPE", 0.9, payment[:2]), ("catalog", "its reads fail", 0.3, [*payment[2:3], "E99"])],
     )
     conversion = _floor(planted, body)
     first, second = conversion.result.root_causes
     assert first.evidence == [digest.catalogue[i] for i in payment[:2]]
     assert all(e not in second.evidence for e in (digest.catalogue[i] for i in payment))
-    assert any(f"{payment[2]} belongs to payment, not to checkout" in n for n in conversion.dropped)
+    assert any(f"{payment[2]} belongs to payment, not to catalog" in n for n in conversion.dropped)
     assert any("'E99' does not exist" in n for n in conversion.dropped)
     assert conversion.contribution.startswith("Model qwen: kept the ranking's order")
 
