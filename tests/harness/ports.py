@@ -1,11 +1,5 @@
-"""Free loopback ports for servers the tests start."""
+"""Free loopback ports for servers the tests start (the one helper the simulator's servers use too)."""
 
-import socket
+from aegis.simulator.server_process import free_port
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+__all__ = ["free_port"]

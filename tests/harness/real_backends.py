@@ -8,17 +8,13 @@ The binaries come from `../shared/bin` (unpacked by `.ci/run`) through `AEGIS_LO
 """
 
 import os
-import subprocess
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 import pytest
 
+from aegis.simulator.server_process import LoopbackServer
 from tests.harness.binaries import integration_required
 from tests.harness.ports import free_port
 
@@ -56,66 +52,7 @@ def server_binary(variable: str, what: str) -> Path:
     pytest.skip(reason)
 
 
-class _Server:
-    """A server process on a free loopback port, ready when `ready_path` answers 200."""
-
-    ready_path = "/ready"
-
-    def __init__(self, binary: Path) -> None:
-        self.binary = binary
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._dir = tempfile.TemporaryDirectory(prefix=f"aegis-{binary.name}-")
-        self.root = Path(self._dir.name)
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def command(self) -> list[str]:
-        """The command line that starts the server."""
-        raise NotImplementedError
-
-    def start(self, ready_timeout_s: float = 60.0) -> Self:
-        """Start and wait until ready; `RuntimeError` with the log's tail if it never is."""
-        log = (self.root / "server.log").open("wb")
-        self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + ready_timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"{self.binary.name} exited: {self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url + self.ready_path, timeout=1) as answer:  # noqa: S310 - loopback
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{self.binary.name} not ready after {ready_timeout_s}s: {self.log_tail()}")
-
-    def log_tail(self, chars: int = 1500) -> str:
-        """The end of the server's log."""
-        path = self.root / "server.log"
-        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
-
-    def stop(self) -> None:
-        """Stop the server and remove its data."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._dir.cleanup()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-class RealLoki(_Server):
+class RealLoki(LoopbackServer):
     """Loki 3.3.2, single binary, filesystem storage, multi-tenant."""
 
     def command(self) -> list[str]:
@@ -136,7 +73,7 @@ class RealLoki(_Server):
             answer.raise_for_status()
 
 
-class RealVictoriaTraces(_Server):
+class RealVictoriaTraces(LoopbackServer):
     """VictoriaTraces: OTLP in, Jaeger's query API out under `/select/jaeger`."""
 
     ready_path = "/health"
