@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DISTS := shared alert-ingest notifier gateway-feishu rca-worker simulator cli
+DISTS := shared alert-ingest notifier gateway-feishu rca-worker simulator cli devkit
 STAMP := $(VENV)/.installed
 
 .PHONY: install demo test lint fmt bench clean
@@ -21,7 +21,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src/aegis alert-ingest/src/aegis notifier/src/aegis cli/src/aegis gateway-feishu/src/aegis rca-worker/src/aegis simulator/src/aegis tests bench demo deploy/compose
+	$(BIN)/mypy shared/src/aegis alert-ingest/src/aegis notifier/src/aegis cli/src/aegis gateway-feishu/src/aegis rca-worker/src/aegis simulator/src/aegis devkit/src/aegis tests bench demo deploy/compose
 
 test: lint
 	$(BIN)/pytest

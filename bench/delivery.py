@@ -20,11 +20,11 @@ from pathlib import Path
 
 import httpx
 
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.harness.alerts import webhook_payload
+from aegis.devkit.harness.nats_server import NatsServer
+from aegis.devkit.harness.services import ServiceProcess
 from bench.measuring import percentile, rss_mb
-from tests.fakes.feishu import FakeFeishu
-from tests.harness.alerts import webhook_payload
-from tests.harness.nats_server import NatsServer
-from tests.harness.services import ServiceProcess
 
 BIN = Path(sys.executable).parent
 GROUP = re.compile(r"Bench(\d{6})")

@@ -5,7 +5,7 @@
 
 Debian's Prometheus (backfilled with promtool: cAdvisor with sidecars, kube-state-metrics, Istio
 RED), Loki 3.3.2 and VictoriaTraces (Jaeger API) from `../shared/bin` hold the cluster incident of
-`tests/harness/cluster_incident.py` widened to `--services` services. Each run is one question about
+`aegis.devkit.harness.cluster_incident` widened to `--services` services. Each run is one question about
 the whole estate: `collect_evidence` over the last 40 minutes plus the 30-minute baseline, every
 request counted per backend. Prints p50/p95 and the requests per question (the issue's target:
 p50 ≤ 2 s). Exits 2 when a server binary is missing.
@@ -26,14 +26,14 @@ from pathlib import Path
 
 import httpx
 
+from aegis.devkit.harness.cluster_incident import Timeline, log_streams, write_openmetrics
+from aegis.devkit.harness.cluster_traces import traces_request
+from aegis.devkit.harness.real_backends import RealLoki, RealVictoriaTraces
 from aegis.rca_worker.analysis import collect_evidence
 from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
 from aegis.rca_worker.settings import RcaSettings
 from aegis.shared.questions import TimeWindow
 from aegis.simulator.real_prometheus import RealPrometheus
-from tests.harness.cluster_incident import Timeline, log_streams, write_openmetrics
-from tests.harness.cluster_traces import traces_request
-from tests.harness.real_backends import RealLoki, RealVictoriaTraces
 
 TENANT = "bench"
 

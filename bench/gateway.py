@@ -9,7 +9,7 @@ Two phases: a saturating one (`--events` distinct events, `--in-flight` of them 
 any time, plus `--duplicates` of them re-delivered) for the rate, and a paced one (`--rate` per
 second for `--seconds`) for the latency a steady stream sees. Afterwards it checks that the
 stream holds exactly one question per distinct event. Targets (issue 5): ≥ 500 events/s,
-ACK p99 ≤ 100 ms, RSS ≤ 120 MB. `--nats-delay-ms` puts a slow link (tests/harness/slow_link.py)
+ACK p99 ≤ 100 ms, RSS ≤ 120 MB. `--nats-delay-ms` puts a slow link (aegis.devkit.harness.slow_link)
 between the gateway and nats-server, so every NATS round trip takes that much longer (issue 13:
 the ACK must not wait for the publish; p99 ≤ 100 ms at 300 events/s with 200 ms).
 
@@ -30,14 +30,14 @@ from typing import Any
 
 import nats
 
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.fakes.feishu_events import message_event
+from aegis.devkit.fakes.feishu_ws import Ack, FakeLongConnection
+from aegis.devkit.harness.nats_server import NatsServer
+from aegis.devkit.harness.services import ServiceProcess
+from aegis.devkit.harness.slow_link import SlowLink
 from aegis.shared.streams import QUESTIONS_STREAM
 from bench.measuring import percentile, rss_mb
-from tests.fakes.feishu import FakeFeishu
-from tests.fakes.feishu_ws import Ack, FakeLongConnection
-from tests.gateway.payloads import message_event
-from tests.harness.nats_server import NatsServer
-from tests.harness.services import ServiceProcess
-from tests.harness.slow_link import SlowLink
 
 BIN = Path(sys.executable).parent
 TARGET_RATE, TARGET_P99_MS, TARGET_RSS_MB = 500.0, 100.0, 120.0

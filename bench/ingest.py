@@ -31,12 +31,12 @@ from pathlib import Path
 import httpx
 import nats
 
+from aegis.devkit.harness.binaries import find_binary
+from aegis.devkit.harness.nats_server import NatsServer
+from aegis.devkit.harness.ports import free_port
 from aegis.shared.streams import ALERTS_STREAM
 from bench.http_load import BENCH_TOKEN
 from bench.measuring import rss_mb
-from tests.harness.binaries import find_binary
-from tests.harness.nats_server import NatsServer
-from tests.harness.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA_SCRIPT = Path(__file__).with_name("ingest_post.lua")

@@ -25,12 +25,12 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from aegis.devkit.harness.binaries import find_binary
+from aegis.devkit.harness.nats_server import NatsServer
+from aegis.devkit.harness.services import ServiceProcess, SimulatedBackends
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import RcaResult
 from aegis.shared.subjects import question_subject
-from tests.harness.binaries import find_binary
-from tests.harness.nats_server import NatsServer
-from tests.harness.services import ServiceProcess, SimulatedBackends
 
 QUESTION = "payment 5xx went up, why?"
 

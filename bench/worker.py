@@ -39,6 +39,9 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
+from aegis.devkit.fakes.llm import Reply, ScriptedLlm, report
+from aegis.devkit.harness.nats_server import NatsServer
+from aegis.devkit.harness.services import ServiceProcess, SimulatedBackends
 from aegis.rca_worker.llm.digest import build_digest
 from aegis.shared.questions import ModelAlias, QuestionEvent
 from aegis.shared.rca import RcaResult
@@ -49,9 +52,6 @@ from aegis.simulator.real_prometheus import RealPrometheus, recent_start
 from aegis.simulator.scenarios import Scenario, make_scenario, scenario_set
 from aegis.simulator.telemetry import ScenarioTelemetry
 from bench.measuring import percentile, rss_mb
-from tests.fakes.llm import Reply, ScriptedLlm, report
-from tests.harness.nats_server import NatsServer
-from tests.harness.services import ServiceProcess, SimulatedBackends
 
 BIN = Path(sys.executable).parent
 QUESTION = "payment 5xx went up, why?"

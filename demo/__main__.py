@@ -24,11 +24,11 @@ from pathlib import Path
 
 import httpx
 
+from aegis.devkit.fakes.feishu import FakeMessage
+from aegis.devkit.fakes.feishu_events import message_event
+from aegis.devkit.harness.alerts import webhook_payload
+from aegis.devkit.harness.services import LoopbackStack, exit_on_sigterm
 from demo.chat import ChatView, chat_page
-from tests.fakes.feishu import FakeMessage
-from tests.gateway.payloads import message_event
-from tests.harness.alerts import webhook_payload
-from tests.harness.services import LoopbackStack, exit_on_sigterm
 
 CHAT = "oc_oncall_demo"
 FAULT, ROOT, SYMPTOM = "exception", "payment", "checkout"

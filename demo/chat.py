@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aegis.devkit.fakes.feishu import FakeFeishu, FakeMessage
 from aegis.notifier.cards import AT_ALL
 from aegis.notifier.sinks import render_text
-from tests.fakes.feishu import FakeFeishu, FakeMessage
 
 
 def card_title(content: str) -> str:

@@ -12,12 +12,12 @@ import pytest
 import structlog
 from nats.aio.client import Client
 
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.harness.binaries import integration_required, require_binary
+from aegis.devkit.harness.nats_server import NatsServer
+from aegis.devkit.harness.nats_state import forget_aegis_state
+from aegis.devkit.harness.notifier_runner import RunNotifier, notifier_settings, running_notifier
 from aegis.shared.streams import Topology, ensure_streams
-from tests.fakes.feishu import FakeFeishu
-from tests.harness.binaries import integration_required, require_binary
-from tests.harness.nats_server import NatsServer
-from tests.harness.nats_state import forget_aegis_state
-from tests.harness.notifier_runner import RunNotifier, notifier_settings, running_notifier
 
 
 @pytest.fixture(autouse=True)

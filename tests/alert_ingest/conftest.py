@@ -12,9 +12,9 @@ from nats.js.errors import NotFoundError
 
 from aegis.alert_ingest.app import create_app
 from aegis.alert_ingest.settings import IngestSettings
+from aegis.devkit.harness.asgi import in_process
 from aegis.shared.streams import ALERTS_STREAM
 from tests.alert_ingest.payloads import encode, webhook
-from tests.harness.asgi import in_process
 
 WEBHOOK = "/alertmanager/webhook"
 JSON = {"Content-Type": "application/json"}

@@ -11,9 +11,9 @@ import httpx
 from pydantic import SecretStr
 
 from aegis.alert_ingest.edge import ClientBudget
+from aegis.devkit.harness.ingest_server import serving_ingest
+from aegis.devkit.harness.services import ServiceProcess
 from tests.alert_ingest.conftest import SettingsFactory
-from tests.harness.ingest_server import serving_ingest
-from tests.harness.services import ServiceProcess
 
 ASK = {"question": "payment?", "model": "none"}
 

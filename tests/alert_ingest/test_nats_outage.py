@@ -2,10 +2,10 @@
 
 import nats
 
+from aegis.devkit.harness.asgi import until_status
+from aegis.devkit.harness.nats_server import NatsServer
 from tests.alert_ingest.conftest import alert_messages, make_settings, post_webhook, running_app
 from tests.alert_ingest.payloads import numbered_webhook
-from tests.harness.asgi import until_status
-from tests.harness.nats_server import NatsServer
 
 
 async def test_nats_stopped_then_restarted(nats_server: NatsServer) -> None:

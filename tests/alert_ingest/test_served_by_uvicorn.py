@@ -17,9 +17,9 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
+from aegis.devkit.harness.ports import free_port
 from tests.alert_ingest.conftest import JSON, WEBHOOK, alert_messages
 from tests.alert_ingest.payloads import encode, webhook
-from tests.harness.ports import free_port
 
 MIB = 1024 * 1024
 BODY_SIZE = 12 * MIB

@@ -3,8 +3,8 @@ as duplicated, one never shown or still "analysing…" as lost."""
 
 import json
 
-from bench.chaos import CHAT, alert_cards, question_outcome
-from tests.fakes.feishu import FakeFeishu, FakeMessage
+from aegis.devkit.chaos import CHAT, alert_cards, question_outcome
+from aegis.devkit.fakes.feishu import FakeFeishu, FakeMessage
 
 
 def card(message_id: str, title: str, body: str, parent: str | None = None) -> FakeMessage:

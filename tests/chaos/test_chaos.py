@@ -1,13 +1,13 @@
 """The short chaos run (CI): services and nats-server die at random while poison and forged
 publishes arrive; nothing is lost or duplicated, nothing forged shows.
 
-`python -m bench.chaos --seconds 600` is the long run; this is the same code on a shorter plan.
+`python -m aegis.devkit.chaos --seconds 600` is the long run; this is the same code on a shorter plan.
 """
 
 from pathlib import Path
 
-from bench.chaos import ChaosPlan, run_chaos
-from tests.harness.binaries import require_binary
+from aegis.devkit.chaos import ChaosPlan, run_chaos
+from aegis.devkit.harness.binaries import require_binary
 
 TARGETS = {"nats-server", "alert-ingest", "notifier", "gateway-feishu", "rca-worker"}
 

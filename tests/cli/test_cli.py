@@ -12,12 +12,12 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from aegis.cli.__main__ import main
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.harness.alerts import alert_event, webhook_payload
+from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier, publish
+from aegis.devkit.harness.waiting import wait_for
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.streams import ALERTS_STREAM, DLQ_STREAM
-from tests.fakes.feishu import FakeFeishu
-from tests.harness.alerts import alert_event, webhook_payload
-from tests.harness.notifier_runner import CHAT, RunNotifier, publish
-from tests.harness.waiting import wait_for
 
 DEMO_ALERT = Path(__file__).resolve().parents[2] / "demo" / "alert.json"
 

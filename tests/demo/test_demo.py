@@ -5,10 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from aegis.devkit.fakes.llm import Failure, Reply, ScriptedLlm, report
+from aegis.devkit.harness.binaries import require_binary
 from demo.__main__ import model_from_env
 from demo.chat import lark_md_html
-from tests.fakes.llm import Failure, Reply, ScriptedLlm, report
-from tests.harness.binaries import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,12 +3,12 @@
 from datetime import timedelta
 from typing import Any
 
+from aegis.devkit.fakes.feishu_events import card_click_event
+from aegis.devkit.harness.alerts import alert_event
 from aegis.gateway_feishu.card_clicks import question_from_card_click
 from aegis.gateway_feishu.events import CardActionTriggered
 from aegis.notifier.cards import CardOptions, render_alert_card
 from aegis.shared.questions import QuestionEvent
-from tests.gateway.payloads import card_click_event
-from tests.harness.alerts import alert_event
 
 
 def test_click_on_a_rendered_alert_card_asks_about_that_alert() -> None:

@@ -12,18 +12,18 @@ from nats.aio.client import Client
 from pydantic import SecretStr
 
 from aegis.alert_ingest.settings import IngestSettings
+from aegis.devkit.fakes.feishu import FakeFeishu, FakeMessage
+from aegis.devkit.fakes.feishu_events import card_click_event
+from aegis.devkit.harness.alertmanager import Alertmanager
+from aegis.devkit.harness.binaries import require_binary
+from aegis.devkit.harness.ingest_server import serving_ingest
+from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier
+from aegis.devkit.harness.waiting import wait_for
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import Evidence, RcaResult, RootCauseCandidate
 from aegis.shared.subjects import result_subject
-from tests.fakes.feishu import FakeFeishu, FakeMessage
 from tests.gateway.callbacks import VERIFICATION_TOKEN
 from tests.gateway.conftest import make_settings, running_gateway, wait_for_questions
-from tests.gateway.payloads import card_click_event
-from tests.harness.alertmanager import Alertmanager
-from tests.harness.binaries import require_binary
-from tests.harness.ingest_server import serving_ingest
-from tests.harness.notifier_runner import CHAT, RunNotifier
-from tests.harness.waiting import wait_for
 
 TOKEN = "s3cret-webhook-token"
 RECEIVE = "/feishu/receive"

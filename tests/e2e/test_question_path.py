@@ -2,18 +2,18 @@
 
 from nats.aio.client import Client
 
+from aegis.devkit.fakes.feishu import FakeFeishu, FakeMessage
+from aegis.devkit.fakes.feishu_events import GROUP_CHAT, message_event
+from aegis.devkit.fakes.feishu_ws import FakeLongConnection
+from aegis.devkit.harness.notifier_runner import RunNotifier
+from aegis.devkit.harness.waiting import wait_for
 from aegis.rca_worker.service.app import make_app
 from aegis.shared.rca import RcaProgress
 from aegis.shared.subjects import progress_subject
-from tests.fakes.feishu import FakeFeishu, FakeMessage
-from tests.fakes.feishu_ws import FakeLongConnection
 from tests.gateway.conftest import SettingsFactory, feishu_ws, running_gateway, ws_settings  # noqa: F401
-from tests.gateway.payloads import GROUP_CHAT, message_event
-from tests.harness.notifier_runner import RunNotifier
-from tests.harness.waiting import wait_for
-from tests.rca.conftest import incident, jaeger_fake, loki_fake  # noqa: F401
 from tests.worker.asking import Backends
 from tests.worker.conftest import backends, prometheus_loopback, running, worker_settings  # noqa: F401
+from tests.worker.incident import incident, jaeger_fake, loki_fake  # noqa: F401
 
 
 def answers_under(feishu: FakeFeishu, message: FakeMessage) -> list[FakeMessage]:

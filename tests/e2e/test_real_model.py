@@ -12,6 +12,7 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
+from aegis.devkit.harness.llama_server import ALIAS, LlamaServer, llama_server
 from aegis.rca_worker.llm import prompting
 from aegis.rca_worker.llm.availability import check_models
 from aegis.rca_worker.llm.digest import build_digest, estimate_tokens
@@ -21,10 +22,9 @@ from aegis.rca_worker.worker_settings import WorkerSettings
 from aegis.simulator.offline import analyse_offline
 from aegis.simulator.scenarios import make_scenario
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.harness.llama_server import ALIAS, LlamaServer, llama_server
-from tests.rca.conftest import incident, jaeger_fake, loki_fake  # noqa: F401
 from tests.worker.asking import Backends, answer_to, ask, question
 from tests.worker.conftest import backends, prometheus_loopback, running, worker_settings  # noqa: F401
+from tests.worker.incident import incident, jaeger_fake, loki_fake  # noqa: F401
 
 TIMEOUT_S = 60.0
 

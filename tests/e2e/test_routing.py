@@ -9,12 +9,12 @@ from nats.aio.client import Client
 from pydantic import SecretStr
 
 from aegis.alert_ingest.settings import IngestSettings
-from tests.fakes.feishu import CONTACT_BATCH_GET_ID_PATH, FakeFeishu
-from tests.harness.alertmanager import Alertmanager
-from tests.harness.binaries import require_binary
-from tests.harness.ingest_server import serving_ingest
-from tests.harness.notifier_runner import CHAT, RunNotifier
-from tests.harness.waiting import wait_for
+from aegis.devkit.fakes.feishu import CONTACT_BATCH_GET_ID_PATH, FakeFeishu
+from aegis.devkit.harness.alertmanager import Alertmanager
+from aegis.devkit.harness.binaries import require_binary
+from aegis.devkit.harness.ingest_server import serving_ingest
+from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier
+from aegis.devkit.harness.waiting import wait_for
 
 TOKEN = "s3cret-webhook-token"
 AT_ALL = "<at id=all></at>"

@@ -10,12 +10,12 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.fakes.feishu import FakeFeishu
-from tests.harness.alerts import webhook_payload
-from tests.harness.ports import free_port
-from tests.harness.services import Peers, service_processes
-from tests.harness.threaded_server import ThreadedServer
-from tests.harness.waiting import wait_for
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.harness.alerts import webhook_payload
+from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.services import Peers, service_processes
+from aegis.devkit.harness.threaded_server import ThreadedServer
+from aegis.devkit.harness.waiting import wait_for
 
 Span = tuple[str, str, str]  # (service.name, span name, trace id)
 

@@ -12,19 +12,19 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from aegis.alert_ingest.settings import IngestSettings
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.harness.alerts import webhook_payload
+from aegis.devkit.harness.ingest_server import serving_ingest
+from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier
+from aegis.devkit.harness.waiting import wait_for
 from aegis.rca_worker.service.app import make_app
 from aegis.shared.questions import ReplyTo
 from aegis.shared.subjects import question_subject
 from aegis.shared.tracing import tracer, with_trace
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.fakes.feishu import FakeFeishu
-from tests.harness.alerts import webhook_payload
-from tests.harness.ingest_server import serving_ingest
-from tests.harness.notifier_runner import CHAT, RunNotifier
-from tests.harness.waiting import wait_for
-from tests.rca.conftest import incident, jaeger_fake, loki_fake  # noqa: F401
 from tests.worker.asking import Backends, question
 from tests.worker.conftest import backends, prometheus_loopback, running, worker_settings  # noqa: F401
+from tests.worker.incident import incident, jaeger_fake, loki_fake  # noqa: F401
 
 _EXPORTER = InMemorySpanExporter()
 

@@ -12,15 +12,15 @@ import pytest
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.fakes.feishu_events import BOT_OPEN_ID
+from aegis.devkit.fakes.feishu_ws import FakeLongConnection
+from aegis.devkit.harness.asgi import in_process
 from aegis.gateway_feishu.app import create_app
 from aegis.gateway_feishu.settings import GatewaySettings
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.streams import QUESTIONS_STREAM
 from aegis.shared.subjects import question_subject
-from tests.fakes.feishu import FakeFeishu
-from tests.fakes.feishu_ws import FakeLongConnection
-from tests.gateway.payloads import BOT_OPEN_ID
-from tests.harness.asgi import in_process
 
 SUBJECT = question_subject("feishu")
 SettingsFactory = Callable[..., GatewaySettings]

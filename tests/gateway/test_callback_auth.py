@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from aegis.devkit.fakes.feishu_events import message_event
 from aegis.gateway_feishu.callback_auth import (
     CallbackMalformed,
     CallbackRejected,
@@ -12,7 +13,6 @@ from aegis.gateway_feishu.callback_auth import (
     open_callback,
 )
 from tests.gateway.callbacks import ENCRYPT_KEY, VERIFICATION_TOKEN, challenge, encrypt, signed_headers
-from tests.gateway.payloads import message_event
 
 BOTH = CallbackSecrets(VERIFICATION_TOKEN, ENCRYPT_KEY)
 TOKEN_ONLY = CallbackSecrets(VERIFICATION_TOKEN, None)

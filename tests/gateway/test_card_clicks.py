@@ -6,13 +6,13 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
+from aegis.devkit.fakes.feishu_events import ASKER_OPEN_ID, GROUP_CHAT, card_click_event
+from aegis.devkit.fakes.feishu_ws import FakeLongConnection
 from aegis.gateway_feishu.card_clicks import alert_window, question_from_card_click
 from aegis.gateway_feishu.decisions import Ignored
 from aegis.gateway_feishu.events import CardActionTriggered
 from aegis.shared.questions import QuestionEvent
-from tests.fakes.feishu_ws import FakeLongConnection
 from tests.gateway.conftest import published_questions, wait_for_questions
-from tests.gateway.payloads import ASKER_OPEN_ID, GROUP_CHAT, card_click_event
 
 LABELS = {"alertname": "PaymentErrors", "service": "payment", "severity": "critical", "namespace": "shop"}
 CLICK = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

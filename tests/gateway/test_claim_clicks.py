@@ -7,13 +7,13 @@ from typing import Any
 import httpx
 from nats.aio.client import Client
 
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.fakes.feishu_events import card_click_event
+from aegis.devkit.fakes.feishu_ws import FakeLongConnection
 from aegis.shared.claims import card_key
 from aegis.shared.streams import MESSAGES_BUCKET, Topology, ensure_bucket
-from tests.fakes.feishu import FakeFeishu
-from tests.fakes.feishu_ws import FakeLongConnection
 from tests.gateway.callbacks import VERIFICATION_TOKEN
 from tests.gateway.conftest import make_settings, running_gateway
-from tests.gateway.payloads import card_click_event
 
 CARD = {
     "config": {"wide_screen_mode": True, "update_multi": True},

@@ -13,9 +13,12 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.fakes.feishu_events import GROUP_CHAT, card_click_event, message_event
+from aegis.devkit.fakes.feishu_ws import FakeLongConnection
+from aegis.devkit.harness.asgi import until_status
+from aegis.devkit.harness.slow_link import SlowLink
 from aegis.gateway_feishu.settings import GatewaySettings
-from tests.fakes.feishu import FakeFeishu
-from tests.fakes.feishu_ws import FakeLongConnection
 from tests.gateway.callbacks import VERIFICATION_TOKEN
 from tests.gateway.conftest import (
     SettingsFactory,
@@ -24,9 +27,6 @@ from tests.gateway.conftest import (
     running_gateway,
     wait_for_questions,
 )
-from tests.gateway.payloads import GROUP_CHAT, card_click_event, message_event
-from tests.harness.asgi import until_status
-from tests.harness.slow_link import SlowLink
 
 LABELS = {"alertname": "PaymentErrors", "service": "payment"}
 EXCEED_CONNECTION_LIMIT = 1000040350  # any endpoint code but 1 and 1000040343 is fatal to lark-oapi

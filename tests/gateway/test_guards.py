@@ -6,6 +6,7 @@ import time
 import pytest
 from nats.aio.client import Client
 
+from aegis.devkit.fakes.feishu_events import message_event
 from aegis.gateway_feishu.callback_auth import (
     MAX_EVENT_AGE_S,
     CallbackRejected,
@@ -15,7 +16,6 @@ from aegis.gateway_feishu.callback_auth import (
 from aegis.gateway_feishu.click_guard import ClickGuard
 from aegis.gateway_feishu.long_connection import event_type_of
 from aegis.shared.streams import FEISHU_EVENTS_BUCKET, Topology, ensure_bucket
-from tests.gateway.payloads import message_event
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
-from tests.fakes.feishu import FakeFeishu
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.fakes.feishu_events import card_click_event, message_event
 from tests.gateway.callbacks import ENCRYPT_KEY, VERIFICATION_TOKEN, challenge, encrypt, signed_headers
 from tests.gateway.conftest import make_settings, published_questions, running_gateway, wait_for_questions
-from tests.gateway.payloads import card_click_event, message_event
 
 RECEIVE = "/feishu/receive"
 

@@ -5,16 +5,16 @@ from datetime import timedelta
 import httpx
 from nats.aio.client import Client
 
-from tests.fakes.feishu_ws import FakeLongConnection
+from aegis.devkit.fakes.feishu_events import ASKER_OPEN_ID, GROUP_CHAT, mention, message_event, post_content
+from aegis.devkit.fakes.feishu_ws import FakeLongConnection
+from aegis.devkit.harness.asgi import until_status
+from aegis.devkit.harness.waiting import wait_for
 from tests.gateway.conftest import (
     SettingsFactory,
     published_questions,
     running_gateway,
     wait_for_questions,
 )
-from tests.gateway.payloads import ASKER_OPEN_ID, GROUP_CHAT, mention, message_event, post_content
-from tests.harness.asgi import until_status
-from tests.harness.waiting import wait_for
 
 
 async def test_mention_becomes_question_and_is_acked(

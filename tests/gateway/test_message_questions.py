@@ -5,11 +5,11 @@ from typing import Any
 
 import pytest
 
+from aegis.devkit.fakes.feishu_events import BOT_OPEN_ID, GROUP_CHAT, mention, message_event, post_content
 from aegis.gateway_feishu.decisions import Ignored, request_id_for
 from aegis.gateway_feishu.events import MessageReceived
 from aegis.gateway_feishu.message_questions import ChatPolicy, question_from_message
 from aegis.shared.questions import QuestionEvent
-from tests.gateway.payloads import BOT_OPEN_ID, GROUP_CHAT, mention, message_event, post_content
 
 POLICY = ChatPolicy(BOT_OPEN_ID, known_services=("payment",))
 WRITTEN = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)

@@ -6,13 +6,13 @@ import nats
 import pytest
 from nats.js.errors import KeyNotFoundError
 
+from aegis.devkit.fakes.feishu_events import message_event
+from aegis.devkit.fakes.feishu_ws import FakeLongConnection
+from aegis.devkit.harness.asgi import until_status
+from aegis.devkit.harness.nats_server import NatsServer
 from aegis.gateway_feishu.publishing import seen_key
 from aegis.shared.streams import FEISHU_EVENTS_BUCKET
-from tests.fakes.feishu_ws import FakeLongConnection
 from tests.gateway.conftest import make_settings, published_questions, running_gateway, wait_for_questions
-from tests.gateway.payloads import message_event
-from tests.harness.asgi import until_status
-from tests.harness.nats_server import NatsServer
 
 
 async def test_event_during_outage_is_nacked_then_published_once_on_redelivery(

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
-from tests.fakes.feishu_ws import FakeLongConnection
+from aegis.devkit.fakes.feishu_events import message_event
+from aegis.devkit.fakes.feishu_ws import FakeLongConnection
+from aegis.devkit.harness.ports import free_port
 from tests.gateway.conftest import wait_for_questions
-from tests.gateway.payloads import message_event
-from tests.harness.ports import free_port
 
 COMMAND = str(Path(sys.executable).parent / "aegis-gateway-feishu")
 RSS_TARGET_MB = 120

@@ -4,11 +4,11 @@ import asyncio
 
 from nats.aio.client import Client
 
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.harness.alerts import alert_event
+from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier, publish
+from aegis.devkit.harness.waiting import wait_for
 from aegis.notifier.sinks import render_text
-from tests.fakes.feishu import FakeFeishu
-from tests.harness.alerts import alert_event
-from tests.harness.notifier_runner import CHAT, RunNotifier, publish
-from tests.harness.waiting import wait_for
 
 
 async def test_firing_alert_becomes_one_card_with_at_all(

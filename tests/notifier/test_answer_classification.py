@@ -2,6 +2,7 @@
 
 import pytest
 
+from aegis.devkit.harness.alerts import alert_event
 from aegis.notifier.cards import (
     AT_ALL,
     CardOptions,
@@ -24,7 +25,6 @@ from aegis.notifier.sinks import (
     classify,
 )
 from aegis.shared.rca import Evidence, RcaResult, RootCauseCandidate
-from tests.harness.alerts import alert_event
 
 HUGE = "<&>" * 68_000
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from aegis.devkit.harness.alerts import alert_event
 from aegis.notifier.cards import (
     CardOptions,
     card_json,
@@ -15,7 +16,6 @@ from aegis.notifier.cards import (
 )
 from aegis.notifier.pacing import ChatPacer
 from aegis.notifier.planning import CardRecord, judge, plan_slot
-from tests.harness.alerts import alert_event
 
 
 @pytest.mark.parametrize(

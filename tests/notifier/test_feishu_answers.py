@@ -12,13 +12,13 @@ import pytest
 from nats.aio.client import Client
 from prometheus_client import REGISTRY
 
+from aegis.devkit.fakes.feishu import CARD_LIMIT, FakeFeishu
+from aegis.devkit.harness.alerts import alert_event
+from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier, publish
+from aegis.devkit.harness.waiting import wait_for
 from aegis.notifier.cards import AT_ALL
 from aegis.notifier.sinks import FeishuSink
 from aegis.shared.streams import DLQ_STREAM
-from tests.fakes.feishu import CARD_LIMIT, FakeFeishu
-from tests.harness.alerts import alert_event
-from tests.harness.notifier_runner import CHAT, RunNotifier, publish
-from tests.harness.waiting import wait_for
 
 ALERT_NAME = re.compile(r"Alert(\d{4})")
 NO_AT_ALL_NOTE = "本群不允许机器人 @所有人"

@@ -5,12 +5,12 @@ import asyncio
 
 import httpx
 
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.harness.nats_server import NatsServer
+from aegis.devkit.harness.notifier_runner import notifier_settings, running_notifier
+from aegis.devkit.harness.ports import free_port
 from aegis.notifier.health import serve_health
 from aegis.shared.health import Heartbeats
-from tests.fakes.feishu import FakeFeishu
-from tests.harness.nats_server import NatsServer
-from tests.harness.notifier_runner import notifier_settings, running_notifier
-from tests.harness.ports import free_port
 
 
 async def test_ready_while_consuming_not_ready_while_nats_is_down_ready_again_after(

@@ -1,10 +1,10 @@
 """Mentions through the real lark-oapi contact client against the Feishu fake's contact API."""
 
+from aegis.devkit.fakes.feishu import CONTACT_BATCH_GET_ID_PATH, FakeFeishu
+from aegis.devkit.harness.alerts import alert_event
 from aegis.notifier.mentions import FeishuContacts, MentionResolver
 from aegis.notifier.routing import MentionSpec, Target
 from aegis.notifier.sinks import FeishuSink
-from tests.fakes.feishu import CONTACT_BATCH_GET_ID_PATH, FakeFeishu
-from tests.harness.alerts import alert_event
 
 
 def _resolver(feishu: FakeFeishu) -> MentionResolver:

@@ -6,12 +6,12 @@ import json
 from nats.aio.client import Client
 
 from aegis.cli.dead_letters import StoredLetter, letters
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.harness.alerts import T0, webhook_payload
+from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier
+from aegis.devkit.harness.waiting import wait_for
 from aegis.shared.alerts import AlertmanagerWebhook, normalise
 from aegis.shared.subjects import alert_subject, question_subject, result_subject
-from tests.fakes.feishu import FakeFeishu
-from tests.harness.alerts import T0, webhook_payload
-from tests.harness.notifier_runner import CHAT, RunNotifier
-from tests.harness.waiting import wait_for
 from tests.notifier.test_question_replies import answer, question
 
 

@@ -4,12 +4,12 @@ import asyncio
 
 from nats.aio.client import Client
 
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier
+from aegis.devkit.harness.waiting import wait_for
 from aegis.shared.questions import QuestionEvent, ReplyTo
 from aegis.shared.rca import Evidence, RcaProgress, RcaResult, RootCauseCandidate
 from aegis.shared.subjects import progress_subject, question_subject, result_subject
-from tests.fakes.feishu import FakeFeishu
-from tests.harness.notifier_runner import CHAT, RunNotifier
-from tests.harness.waiting import wait_for
 
 
 def question(request_id: str, message_id: str, text: str = "payment 5xx 变多了，怎么回事？") -> QuestionEvent:

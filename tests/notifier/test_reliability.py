@@ -9,13 +9,13 @@ import nats
 from nats.aio.client import Client
 from prometheus_client import REGISTRY
 
+from aegis.devkit.fakes.feishu import FakeFeishu, FakeMessage
+from aegis.devkit.harness.alerts import alert_event
+from aegis.devkit.harness.nats_server import NatsServer
+from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier, publish
+from aegis.devkit.harness.waiting import wait_for
 from aegis.shared.dead_letters import REASON, SUBJECT
 from aegis.shared.streams import DLQ_STREAM, Topology, ensure_streams
-from tests.fakes.feishu import FakeFeishu, FakeMessage
-from tests.harness.alerts import alert_event
-from tests.harness.nats_server import NatsServer
-from tests.harness.notifier_runner import CHAT, RunNotifier, publish
-from tests.harness.waiting import wait_for
 
 ALERT_NAME = re.compile(r"Alert(\d{4})")
 

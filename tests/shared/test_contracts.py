@@ -8,13 +8,13 @@ from hypothesis import strategies as st
 from nats.js.api import DiscardPolicy
 from pydantic import ValidationError
 
+from aegis.devkit.harness.alerts import webhook_payload
 from aegis.shared.alerts import AlertGroupEvent, AlertmanagerWebhook, alert_event_id, normalise
 from aegis.shared.dead_letters import republishable
 from aegis.shared.questions import QuestionEvent, TimeWindow
 from aegis.shared.rca import RcaResult
 from aegis.shared.settings import AegisSettings, ConfigError, load_settings
 from aegis.shared.streams import Topology, fill_ratio, stream_configs
-from tests.harness.alerts import webhook_payload
 
 
 def test_normalise_marks_unended_alerts_and_keeps_labels() -> None:

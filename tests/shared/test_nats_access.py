@@ -13,6 +13,12 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 
 from aegis.cli.dead_letters import letters
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.harness.alerts import alert_event
+from aegis.devkit.harness.nats_auth import AUTHORIZATION, PASSWORDS, secured_nats_server
+from aegis.devkit.harness.nats_server import NatsServer
+from aegis.devkit.harness.notifier_runner import CHAT, notifier_settings, running_notifier
+from aegis.devkit.harness.waiting import wait_for
 from aegis.shared.claims import card_key, claim_key
 from aegis.shared.nats_access import access_of, authorization_block
 from aegis.shared.questions import QuestionEvent, ReplyTo
@@ -28,12 +34,6 @@ from aegis.shared.streams import (
     ensure_streams,
 )
 from aegis.shared.subjects import alert_subject, question_subject, result_subject
-from tests.fakes.feishu import FakeFeishu
-from tests.harness.alerts import alert_event
-from tests.harness.nats_auth import AUTHORIZATION, PASSWORDS, secured_nats_server
-from tests.harness.nats_server import NatsServer
-from tests.harness.notifier_runner import CHAT, notifier_settings, running_notifier
-from tests.harness.waiting import wait_for
 
 
 def test_the_committed_authorization_file_is_generated_from_the_table() -> None:

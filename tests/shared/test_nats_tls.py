@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from aegis.devkit.harness.binaries import require_binary
+from aegis.devkit.harness.nats_auth import AUTHORIZATION, PASSWORDS
+from aegis.devkit.harness.nats_server import NatsServer
 from aegis.shared.nats import connect_nats
 from aegis.shared.nats_access import ACCESS
 from aegis.shared.settings import AegisSettings
 from aegis.shared.streams import Topology, ensure_streams
-from tests.harness.binaries import require_binary
-from tests.harness.nats_auth import AUTHORIZATION, PASSWORDS
-from tests.harness.nats_server import NatsServer
 
 
 def _certificates(folder: Path) -> tuple[Path, Path, Path]:

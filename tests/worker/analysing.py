@@ -4,6 +4,7 @@ from typing import Any
 
 import httpx
 
+from aegis.devkit.fakes.llm import Reply, ScriptedLlm
 from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
 from aegis.rca_worker.graph.context import AnalysisContext
 from aegis.rca_worker.graph.graph import make_graph, run_analysis
@@ -12,7 +13,6 @@ from aegis.rca_worker.llm.providers import ChatModels
 from aegis.rca_worker.worker_settings import WorkerSettings
 from aegis.shared.questions import ModelAlias
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.fakes.llm import Reply, ScriptedLlm
 from tests.worker.asking import Backends, question
 
 

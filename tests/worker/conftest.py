@@ -13,14 +13,20 @@ import httpx
 import pytest
 from faststream.asgi import AsgiFastStream
 
+from aegis.devkit.fakes.llm import ScriptedLlm
 from aegis.rca_worker.service.app import make_app
 from aegis.rca_worker.worker_settings import WorkerSettings
 from aegis.simulator.fakes.http import LoopbackServer
 from aegis.simulator.fakes.prometheus import FakePrometheus
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.fakes.llm import ScriptedLlm
-from tests.rca.conftest import incident, jaeger_fake, loki_fake  # noqa: F401 - fixtures
 from tests.worker.asking import Backends
+from tests.worker.incident import (  # noqa: F401 - fixtures
+    incident,
+    jaeger_fake,
+    loki_fake,
+    prometheus_fake,
+    real_prometheus,
+)
 
 
 @pytest.fixture(scope="session")

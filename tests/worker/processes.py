@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.harness.services import ServiceProcess
+from aegis.devkit.harness.services import ServiceProcess
 
 
 class WorkerProcess(ServiceProcess):

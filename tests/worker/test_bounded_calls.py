@@ -9,12 +9,12 @@ import httpx
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
+from aegis.devkit.fakes.llm import Failure, Garbage, Hang, Reply, ScriptedLlm, report
+from aegis.devkit.harness.ports import free_port
 from aegis.rca_worker.llm.availability import check_models
 from aegis.rca_worker.llm.providers import ChatModels
 from aegis.rca_worker.service.app import make_app
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.fakes.llm import Failure, Garbage, Hang, Reply, ScriptedLlm, report
-from tests.harness.ports import free_port
 from tests.worker.analysing import analyse_with, llm_settings, submitted
 from tests.worker.asking import Backends
 from tests.worker.conftest import running, worker_settings

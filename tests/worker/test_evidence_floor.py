@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from aegis.devkit.fakes.llm import Reply, ScriptedLlm, report
 from aegis.notifier.reply_cards import LinkOptions, render_result_card
 from aegis.rca_worker.analysis import Analysis
 from aegis.rca_worker.llm.digest import Digest, build_digest
@@ -17,7 +18,6 @@ from aegis.shared.rca import RcaResult
 from aegis.simulator.offline import analyse_offline
 from aegis.simulator.scenarios import make_scenario
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.fakes.llm import Reply, ScriptedLlm, report
 from tests.worker.analysing import analyse_with, submitted
 from tests.worker.asking import Backends
 

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from aegis.devkit.fakes.llm import Failure, Garbage, Hang, Reply, ScriptedLlm, Turn, report
 from aegis.shared.questions import ModelAlias
 from aegis.shared.rca import RcaResult
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.fakes.llm import Failure, Garbage, Hang, Reply, ScriptedLlm, Turn, report
 from tests.worker.analysing import analyse_with, submitted
 from tests.worker.asking import Backends
 

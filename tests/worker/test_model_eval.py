@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from aegis.devkit.fakes.llm import Failure, ScriptedLlm, report
 from aegis.simulator.eval import main
-from tests.fakes.llm import Failure, ScriptedLlm, report
 from tests.worker.analysing import submitted
 
 ARGS = ["--faults", "exception", "--seeds", "1", "--limit", "4", "--json"]  # frontend, cart, checkout, …

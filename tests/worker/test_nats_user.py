@@ -4,9 +4,9 @@ from pathlib import Path
 
 import nats
 
+from aegis.devkit.harness.nats_auth import PASSWORDS, secured_nats_server
 from aegis.rca_worker.service.app import make_app
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.harness.nats_auth import PASSWORDS, secured_nats_server
 from tests.worker.asking import Backends, answer_to, ask, question
 from tests.worker.conftest import running, worker_settings
 

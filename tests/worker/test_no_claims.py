@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from aegis.devkit.fakes.llm import Reply, ScriptedLlm, report
 from aegis.simulator.fakes.http import FakeResponse, LoopbackServer, Params
 from aegis.simulator.fakes.loki import FakeLoki
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.fakes.llm import Reply, ScriptedLlm, report
 from tests.worker.analysing import analyse_with, submitted
 from tests.worker.asking import Backends
 

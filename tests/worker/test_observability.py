@@ -13,13 +13,13 @@ from nats.aio.client import Client
 from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.fakes.llm import Garbage, ScriptedLlm
+from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier
+from aegis.devkit.harness.waiting import wait_for
 from aegis.rca_worker.service.app import make_app
 from aegis.shared.questions import ReplyTo
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.fakes.feishu import FakeFeishu
-from tests.fakes.llm import Garbage, ScriptedLlm
-from tests.harness.notifier_runner import CHAT, RunNotifier
-from tests.harness.waiting import wait_for
 from tests.worker.asking import Backends, answer_to, ask, question
 from tests.worker.conftest import running, worker_settings
 

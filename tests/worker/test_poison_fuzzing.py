@@ -19,16 +19,16 @@ from operator import contains
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.harness.alerts import alert_event
+from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier, publish
+from aegis.devkit.harness.poison import hostile_corpus
+from aegis.devkit.harness.waiting import wait_for
 from aegis.rca_worker.service.app import make_app
 from aegis.shared.consumers import CONSUMERS
 from aegis.shared.questions import QuestionEvent, ReplyTo
 from aegis.shared.rca import RcaResult
 from aegis.shared.subjects import question_subject, result_subject
-from tests.fakes.feishu import FakeFeishu
-from tests.harness.alerts import alert_event
-from tests.harness.notifier_runner import CHAT, RunNotifier, publish
-from tests.harness.poison import hostile_corpus
-from tests.harness.waiting import wait_for
 from tests.worker.asking import Backends, dead_letters
 from tests.worker.conftest import running, worker_settings
 

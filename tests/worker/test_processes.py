@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 from nats.aio.client import Client
 
+from aegis.devkit.harness.nats_server import NatsServer
+from aegis.devkit.harness.waiting import wait_for
 from aegis.shared.questions import ReplyTo, TimeWindow
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.harness.nats_server import NatsServer
-from tests.harness.waiting import wait_for
 from tests.worker.asking import Backends, answer_to, ask, progress, question, results
 from tests.worker.processes import worker_env, worker_process
 

@@ -1,6 +1,6 @@
 """One way to run a real server binary on loopback for tests and benchmarks.
 
-Prometheus (here), Loki and VictoriaTraces (`tests/harness/real_backends.py`) all start the same
+Prometheus (here), Loki and VictoriaTraces (`aegis.devkit.harness.real_backends`) all start the same
 way: a temporary data folder, a free loopback port, a log file, a readiness URL polled until 200,
 and a stop that terminates, then kills, and removes the folder. Subclasses say only the command
 line (`command`) and what to prepare before it runs.

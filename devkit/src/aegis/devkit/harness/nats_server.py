@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from tests.harness.ports import free_port
+from aegis.devkit.harness.ports import free_port
 
 
 class NatsServer:

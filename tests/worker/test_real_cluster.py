@@ -10,6 +10,19 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from aegis.devkit.harness.binaries import require_binary
+from aegis.devkit.harness.cluster_incident import (
+    CRAFTED,
+    RED_FAMILIES,
+    ROOT,
+    SERVICES,
+    Timeline,
+    catalog_error_lines,
+    log_streams,
+    write_openmetrics,
+)
+from aegis.devkit.harness.cluster_traces import traces_request
+from aegis.devkit.harness.real_backends import RealLoki, RealVictoriaTraces, server_binary
 from aegis.rca_worker.analysis import analyse
 from aegis.rca_worker.backends.loki import LokiClient
 from aegis.rca_worker.backends.prometheus import PrometheusClient
@@ -20,19 +33,6 @@ from aegis.rca_worker.tools.loki_collect_evidence import loki_collect_evidence, 
 from aegis.rca_worker.tools.prometheus_query_range import prometheus_query_range
 from aegis.shared.questions import TimeWindow
 from aegis.simulator.real_prometheus import RealPrometheus
-from tests.harness.binaries import require_binary
-from tests.harness.cluster_incident import (
-    CRAFTED,
-    RED_FAMILIES,
-    ROOT,
-    SERVICES,
-    Timeline,
-    catalog_error_lines,
-    log_streams,
-    write_openmetrics,
-)
-from tests.harness.cluster_traces import traces_request
-from tests.harness.real_backends import RealLoki, RealVictoriaTraces, server_binary
 
 TENANT = "team-shop"
 NOT_SERVICES = {"istio-proxy", "linkerd-proxy", "POD", "", "server", "kubelet", "ingress-nginx-controller"}

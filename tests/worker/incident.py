@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from aegis.devkit.harness.binaries import require_binary
 from aegis.rca_worker.backends.readonly import Backend, BackendEndpoint, ReadOnlyClient
 from aegis.simulator.fakes.http import LoopbackServer
 from aegis.simulator.fakes.jaeger import FakeJaeger
@@ -18,7 +19,6 @@ from aegis.simulator.fakes.prometheus import FakePrometheus
 from aegis.simulator.real_prometheus import RealPrometheus, recent_start
 from aegis.simulator.scenarios import make_scenario
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.harness.binaries import require_binary
 
 TENANT = "team-shop"
 

@@ -8,7 +8,7 @@ import uvicorn
 
 from aegis.alert_ingest.app import create_app
 from aegis.alert_ingest.settings import IngestSettings
-from tests.harness.ports import free_port
+from aegis.devkit.harness.ports import free_port
 
 
 @asynccontextmanager

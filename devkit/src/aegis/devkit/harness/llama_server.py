@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness.binaries import find_binary, integration_required
-from tests.harness.ports import free_port
-from tests.harness.services import ServiceProcess
+from aegis.devkit.harness.binaries import find_binary, integration_required
+from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.services import ServiceProcess
 
 ALIAS = "smollm2"
 READY_WITHIN_S = 60.0

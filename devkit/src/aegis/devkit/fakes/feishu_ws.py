@@ -9,7 +9,7 @@ fragments, and the client's ACK frames are recorded with their `{"code": ...}` p
 `biz_rt`. Tests can drop the connection, refuse the endpoint call (`refuse_endpoint`: code 1 is
 retried by lark-oapi; any other, such as the 50-connection limit, is fatal and lark stops for
 good), send any event type (including ones the app is subscribed to but Aegis does not handle),
-and `await send_event(...)` for the ACK. A slow NATS is modelled by `tests/harness/slow_link.py`.
+and `await send_event(...)` for the ACK. A slow NATS is modelled by `aegis.devkit.harness.slow_link`.
 Other paths are forwarded to `upstream` (the fake open platform), so that one origin
 serves the SDK's `domain=` as the real one does. Runs in its own thread and event loop, like
 FakeFeishu, because lark-oapi fetches the endpoint with a blocking call.
@@ -29,9 +29,9 @@ import httpx
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
+from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.threaded_server import ThreadedServer
 from aegis.gateway_feishu.lark_lean import load_lean_events
-from tests.harness.ports import free_port
-from tests.harness.threaded_server import ThreadedServer
 
 load_lean_events()  # the pb module's package imports lark's client; keep the test process lean
 

@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 
-from tests.harness.ports import free_port
+from aegis.devkit.harness.ports import free_port
 
 
 class SlowLink:

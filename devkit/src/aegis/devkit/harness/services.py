@@ -21,11 +21,11 @@ from typing import Self
 
 import httpx
 
-from tests.fakes.feishu import FakeFeishu
-from tests.fakes.feishu_ws import FakeLongConnection
-from tests.harness.binaries import find_binary
-from tests.harness.nats_auth import credentials, secured_server
-from tests.harness.ports import free_port
+from aegis.devkit.fakes.feishu import FakeFeishu
+from aegis.devkit.fakes.feishu_ws import FakeLongConnection
+from aegis.devkit.harness.binaries import find_binary
+from aegis.devkit.harness.nats_auth import credentials, secured_server
+from aegis.devkit.harness.ports import free_port
 
 BIN = Path(sys.executable).parent
 ESTATE_SERVICES = (

@@ -4,11 +4,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from aegis.devkit.harness.binaries import require_binary
+from aegis.devkit.harness.nats_server import NatsServer
 from aegis.shared.nats_access import ACCESS
-from tests.harness.binaries import require_binary
-from tests.harness.nats_server import NatsServer
 
-AUTHORIZATION = Path(__file__).parents[2] / "deploy" / "helm" / "aegis" / "files" / "nats-authorization.conf"
+AUTHORIZATION = Path(__file__).parents[5] / "deploy" / "helm" / "aegis" / "files" / "nats-authorization.conf"
 PASSWORDS = {access.user: f"pw-{access.user}" for access in ACCESS}
 
 

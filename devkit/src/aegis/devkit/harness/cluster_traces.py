@@ -12,7 +12,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-from tests.harness.cluster_incident import NAMESPACE, ROOT, SERVICES, Timeline
+from aegis.devkit.harness.cluster_incident import NAMESPACE, ROOT, SERVICES, Timeline
 
 
 def _attr(key: str, value: str | int) -> KeyValue:

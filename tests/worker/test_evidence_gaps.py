@@ -6,13 +6,13 @@ import time
 import httpx
 import pytest
 
+from aegis.devkit.harness.ports import free_port
 from aegis.rca_worker.analysis import analyse
 from aegis.rca_worker.settings import RcaSettings
 from aegis.simulator.fakes.http import LoopbackServer
 from aegis.simulator.offline import scenario_window
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.harness.ports import free_port
-from tests.rca.conftest import readonly
+from tests.worker.incident import readonly
 
 SETTINGS = RcaSettings(baseline_lookback_s=0.0)
 

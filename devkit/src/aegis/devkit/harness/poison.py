@@ -15,11 +15,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aegis.devkit.harness.alerts import T0, webhook_payload
 from aegis.shared.alerts import AlertmanagerWebhook, normalise
 from aegis.shared.questions import QuestionEvent, ReplyTo
 from aegis.shared.rca import RcaResult
 from aegis.shared.subjects import alert_subject, question_subject, result_subject
-from tests.harness.alerts import T0, webhook_payload
 
 CHAT = "oc_oncall"
 

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from aegis.devkit.harness.binaries import integration_required
+from aegis.devkit.harness.ports import free_port
 from aegis.simulator.server_process import LoopbackServer
-from tests.harness.binaries import integration_required
-from tests.harness.ports import free_port
 
 LOKI_CONFIG = """\
 auth_enabled: true

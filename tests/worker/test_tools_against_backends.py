@@ -18,7 +18,7 @@ from aegis.shared.questions import TimeWindow
 from aegis.simulator.fakes.http import LoopbackServer
 from aegis.simulator.offline import scenario_window
 from aegis.simulator.telemetry import ScenarioTelemetry
-from tests.rca.conftest import TENANT, readonly
+from tests.worker.incident import TENANT, readonly
 
 
 def _mean(values: list[float]) -> float:
@@ -60,6 +60,7 @@ async def test_loki_tool_clusters_payment_exceptions_into_a_template_with_tenant
     """Payment's NullPointerException lines come back as one template, first seen after injection."""
     s = incident.scenario
     client = LokiClient(readonly(http, loki=loki_fake.url))
+    seen_before = len(loki_fake.requests)  # the fake is the session's: other tests' requests came first
     evidence = await loki_collect_evidence(client, ["payment", "checkout"], s.start, s.end, page_limit=200)
     assert evidence.gaps == []
     exceptions = [
@@ -71,7 +72,7 @@ async def test_loki_tool_clusters_payment_exceptions_into_a_template_with_tenant
     assert template.first_seen >= s.inject_time
     assert "<num>" in template.template or "<hex>" in template.template or "<uuid>" in template.template
     assert template.query.startswith('{app="payment"}')
-    assert all(headers.get("X-Scope-OrgID") == TENANT for _, _, headers in loki_fake.requests)
+    assert all(headers.get("X-Scope-OrgID") == TENANT for _, _, headers in loki_fake.requests[seen_before:])
 
 
 async def test_jaeger_tool_finds_error_origins_in_payment(

@@ -6,13 +6,13 @@ four services as processes. For `--seconds`, webhooks arrive as Alertmanager sen
 until a 2xx) and @mentions arrive as Feishu sends them (re-delivered until the gateway ACKs code
 200), while a monkey SIGKILLs one of nats-server, alert-ingest, notifier, gateway-feishu or
 rca-worker at random and restarts it after a short outage. Meanwhile hostile messages (the fuzz
-corpus of tests/harness/poison.py) land on every consumed subject and the gateway's user tries to
+corpus of aegis.devkit.harness.poison) land on every consumed subject and the gateway's user tries to
 forge alerts, which the server must refuse. Then the monkey stops, everything is
 brought up, and the run waits for the backlog to drain. It passes when every accepted alert group
 shows in exactly one card in the chat (its own or a digest), every question has exactly one
 reply, which ends as the answer, and no forged alert shows.
 
-    .venv/bin/python -m bench.chaos [--seconds 600] [--seed 1] [--json]
+    .venv/bin/python -m aegis.devkit.chaos [--seconds 600] [--seed 1] [--json]
 
 `tests/chaos` runs a short version in CI; the long one is run on demand for the issue's note.
 """
@@ -35,12 +35,12 @@ import httpx
 import nats
 from nats.aio.client import Client
 
-from tests.fakes.feishu import FakeFeishu, FakeMessage
-from tests.gateway.payloads import message_event
-from tests.harness.alerts import alert_event, webhook_payload
-from tests.harness.nats_auth import PASSWORDS
-from tests.harness.poison import hostile_corpus
-from tests.harness.services import LoopbackStack, ServiceProcess, exit_on_sigterm
+from aegis.devkit.fakes.feishu import FakeFeishu, FakeMessage
+from aegis.devkit.fakes.feishu_events import message_event
+from aegis.devkit.harness.alerts import alert_event, webhook_payload
+from aegis.devkit.harness.nats_auth import PASSWORDS
+from aegis.devkit.harness.poison import hostile_corpus
+from aegis.devkit.harness.services import LoopbackStack, ServiceProcess, exit_on_sigterm
 
 CHAT = "oc_chaos"
 ALERT_NAME = re.compile(r"\*\*(Chaos\d{5})\*\*")
@@ -364,7 +364,9 @@ def run_chaos(workdir: Path, plan: ChaosPlan) -> ChaosReport:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m aegis.devkit.chaos", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--seconds", type=float, default=600.0, help="traffic and kills, seconds")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

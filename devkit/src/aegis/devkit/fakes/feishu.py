@@ -24,8 +24,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from tests.harness.ports import free_port
-from tests.harness.threaded_server import ThreadedServer
+from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.threaded_server import ThreadedServer
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 BOT_INFO_PATH = "/open-apis/bot/v3/info"

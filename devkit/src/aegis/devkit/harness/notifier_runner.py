@@ -7,11 +7,11 @@ from typing import Any
 
 from nats.aio.client import Client
 
+from aegis.devkit.fakes.feishu import FakeFeishu
 from aegis.notifier.service import Notifier
 from aegis.notifier.settings import NotifierSettings
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.subjects import alert_subject
-from tests.fakes.feishu import FakeFeishu
 
 CHAT = "oc_oncall"
 

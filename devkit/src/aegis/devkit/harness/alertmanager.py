@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.harness.ports import free_port
+from aegis.devkit.harness.ports import free_port
 
 CONFIG = """\
 route:
