@@ -33,6 +33,7 @@ async def test_click_on_the_long_connection_publishes_a_scoped_question(
     assert question.alert_labels == LABELS
     assert question.services == ["payment"]
     assert question.window.start == starts_at - timedelta(minutes=15)
+    assert question.window_chosen  # the alert chose it: no follow-up memory replaces it
     assert question.reply_to is not None
     assert (question.reply_to.chat_id, question.reply_to.message_id) == (GROUP_CHAT, "om_card_1")
     assert question.asker is not None

@@ -107,6 +107,14 @@ def test_routing_and_conversation() -> None:
     assert (first.window.end, first.created_at) == (WRITTEN, WRITTEN)
 
 
+def test_the_question_records_whether_its_words_chose_the_window() -> None:
+    """ "过去3小时" chooses a 3-hour window; words without a time leave the default 15 minutes unchosen."""
+    chosen = ask("@_user_1 payment 过去3小时怎么样")
+    assert (chosen.window.span.total_seconds(), chosen.window_chosen) == (3 * 3600, True)
+    default = ask("@_user_1 那 payment 呢")
+    assert (default.window.span.total_seconds(), default.window_chosen) == (15 * 60, False)
+
+
 @pytest.mark.parametrize(
     ("event_id", "expected"),
     [

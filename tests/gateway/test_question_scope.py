@@ -36,9 +36,10 @@ CN = timedelta(hours=8)
     ],
 )
 def test_relative_windows_end_when_the_message_was_written(text: str, span: timedelta) -> None:
-    """Relative phrases count back from the message's own time; no phrase means the last 15 minutes."""
-    window = window_from_text(text, NOW)
+    """Relative phrases count back from the message's own time and are chosen; none: the last 15 minutes."""
+    window, chosen = window_from_text(text, NOW)
     assert (window.end, window.end - window.start) == (NOW, span)
+    assert chosen == (span != timedelta(minutes=15))
 
 
 @pytest.mark.parametrize(
@@ -56,8 +57,9 @@ def test_relative_windows_end_when_the_message_was_written(text: str, span: time
 )
 def test_chinese_wall_clock_phrases_read_in_shanghai_time(text: str, start_in_shanghai: datetime) -> None:
     """ "昨晚10点以后" and friends start at that wall-clock time in Asia/Shanghai and end now."""
-    window = window_from_text(text, NOW)
+    window, chosen = window_from_text(text, NOW)
     assert (window.start.replace(tzinfo=None) + CN, window.end) == (start_in_shanghai, NOW)
+    assert chosen
 
 
 @pytest.mark.parametrize(

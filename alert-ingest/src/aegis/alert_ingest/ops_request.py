@@ -68,6 +68,7 @@ class OpsRequest(BaseModel):
             text=self.question,
             services=self.services,
             window=TimeWindow(start=start, end=end),
+            window_chosen=self.start is not None or self.end is not None,
             model=self.model,
             conversation_key=f"api:{self.conversation_id}" if self.conversation_id else None,
         )

@@ -58,6 +58,7 @@ def question_from_card_click(
         text=f"分析告警 {alertname}" if locale == "zh" else f"analyse alert {alertname}",
         services=[labels["service"]] if labels.get("service") else [],
         window=alert_window(_instant(value.get(STARTS_AT_KEY)), clicked_at),
+        window_chosen=True,
         reply_to=ReplyTo(chat_id=chat_id, message_id=message_id),
         asker=Asker(open_id=operator.open_id, user_id=operator.user_id) if operator else None,
         conversation_key=f"{chat_id}:{message_id or click.header.event_id}",

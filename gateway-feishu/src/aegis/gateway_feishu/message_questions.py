@@ -44,12 +44,14 @@ def question_from_message(
         return Ignored("unreadable_message", message.chat_id)
     asked_at = received.asked_at or arrived_at or datetime.now(UTC)
     ids = sender.sender_id if sender is not None else None
+    window, window_chosen = window_from_text(text, asked_at)
     return QuestionEvent(
         request_id=request_id_for(received.header.event_id),
         source="feishu",
         text=text[:MAX_TEXT],
         services=services_from_text(text, policy.known_services),
-        window=window_from_text(text, asked_at),
+        window=window,
+        window_chosen=window_chosen,
         model=model_from_text(text),
         reply_to=ReplyTo(chat_id=message.chat_id, message_id=message.message_id, thread_id=message.thread_id),
         asker=Asker(open_id=ids.open_id, user_id=ids.user_id) if ids is not None else None,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 from aegis.shared.questions import DEFAULT_WINDOW, ModelAlias, TimeWindow
+from aegis.shared.service_names import services_named
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 MAX_WINDOW = timedelta(days=7)
@@ -78,12 +79,13 @@ _SERVICE_DIRECTIVE = re.compile(
 )
 
 
-def window_from_text(text: str, now: datetime) -> TimeWindow:
-    """The window the text names (relative or Chinese wall-clock), else the last 15 minutes."""
+def window_from_text(text: str, now: datetime) -> tuple[TimeWindow, bool]:
+    """The window the text names (relative or Chinese wall-clock), else the last 15 minutes; and
+    whether the text named it (`QuestionEvent.window_chosen`)."""
     start = _relative_start(text, now) or _clock_start(text, now)
     if start is None or start >= now:
-        return TimeWindow.last(DEFAULT_WINDOW, now)
-    return TimeWindow(start=max(start, now - MAX_WINDOW), end=now)
+        return TimeWindow.last(DEFAULT_WINDOW, now), False
+    return TimeWindow(start=max(start, now - MAX_WINDOW), end=now), True
 
 
 def model_from_text(text: str) -> ModelAlias | None:
@@ -101,12 +103,7 @@ def services_from_text(text: str, known: Sequence[str]) -> list[str]:
     for found in _SERVICE_DIRECTIVE.finditer(text):
         for name in re.split(r"\s*[,，]\s*", found.group("names")):
             named.setdefault(name.rstrip("."), None)
-    spotted: list[tuple[int, str]] = []
-    for service in known:
-        hit = re.search(rf"(?<![A-Za-z0-9_.\-]){re.escape(service)}(?![A-Za-z0-9_\-])", text, re.IGNORECASE)
-        if hit:
-            spotted.append((hit.start(), service))
-    for _, service in sorted(spotted):
+    for service in services_named(text, known):
         named.setdefault(service, None)
     return list(named)
 

@@ -6,9 +6,8 @@ evidence tools use and kept for a short while per process, so a burst of questio
 """
 
 import asyncio
-import re
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable
 
 import structlog
 
@@ -21,21 +20,6 @@ from aegis.rca_worker.tools.prometheus_query_range import discover
 from aegis.rca_worker.tools.promql_templates import RED_FAMILIES, SATURATION_FAMILIES
 
 log = structlog.get_logger(__name__)
-_WORD_EDGE = r"A-Za-z0-9_\-"
-
-
-def names_in_text(text: str, known: Iterable[str]) -> list[str]:
-    """Known service names written in `text` as whole words (case-insensitive), longest names first.
-
-    Chinese characters around a name count as word boundaries ("payment服务" names payment).
-    """
-    found: list[str] = []
-    lowered = text.lower()
-    for name in sorted(set(known), key=lambda n: (-len(n), n)):
-        pattern = rf"(?<![{_WORD_EDGE}]){re.escape(name.lower())}(?![{_WORD_EDGE}])"
-        if re.search(pattern, lowered):
-            found.append(name)
-    return sorted(found)
 
 
 async def _quietly(job: Awaitable[list[str]]) -> list[str]:

@@ -55,7 +55,11 @@ class Asker(BaseModel):
 
 
 class QuestionEvent(BaseModel):
-    """One question, published on `aegis.question.<source>`."""
+    """One question, published on `aegis.question.<source>`.
+
+    The channel that received it reads it (services, window, model from the words or the request);
+    the rca-worker only fills in what the asker left open from the conversation's previous question.
+    """
 
     schema_version: Literal[1] = 1
     request_id: RequestId
@@ -63,6 +67,14 @@ class QuestionEvent(BaseModel):
     text: str = Field(max_length=4000)
     services: list[ShortText] = Field(default_factory=list, max_length=50)
     window: TimeWindow = Field(default_factory=TimeWindow.last)
+    window_chosen: bool = Field(
+        default=False,
+        description=(
+            "Whether the asker chose `window` (named a time in words, sent start or end, clicked an "
+            "alert); when false it is the default last 15 minutes and a follow-up may reuse the "
+            "window of the conversation's previous question."
+        ),
+    )
     model: ModelAlias | None = None
     reply_to: ReplyTo | None = None
     asker: Asker | None = None

@@ -16,6 +16,7 @@ and execution markers ("(已执行)", "执行了 kubectl"). Observations — "pa
 import re
 from dataclasses import dataclass
 
+from aegis.shared.service_names import services_named
 from aegis.shared.settings import Locale
 
 # (Chinese pattern, English past/participle forms, English base and -ing forms, as asked of a human: zh, en)
@@ -170,7 +171,7 @@ def _action_of(sentence: str, locale: Locale) -> str:
 def recommendation(sentence: str, services: set[str], locale: Locale) -> str:
     """The claim as a recommendation for a human, with the action and the services it named."""
     action = _action_of(sentence, locale)
-    named = sorted(s for s in services if re.search(rf"(?<![\w-]){re.escape(s)}(?![\w-])", sentence))
+    named = sorted(services_named(sentence, services))
     target = (" " + "、".join(named) if locale == "zh" else " " + ", ".join(named)) if named else ""
     if locale == "zh":
         return f"建议人工评估是否需要{action}{target}（Aegis 只读，未做任何变更）。"

@@ -12,7 +12,6 @@ vanishes or changes its share of the service's lines is a finding whatever its l
 """
 
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -34,6 +33,7 @@ from aegis.rca_worker.evidence import (
 )
 from aegis.rca_worker.ranking.onset import robust_shift
 from aegis.rca_worker.ranking.robust import SCORE_CAP, drop_score, median, shift_score, split_at
+from aegis.shared.service_names import services_named
 
 SYMPTOM_SIGNALS = (ERROR_RATIO, LATENCY_P95, LATENCY_P99, REQUEST_RATE)
 FLOORS = {
@@ -155,14 +155,6 @@ def template_shift(before: int, after: int, service_before: int, service_after: 
     return max(-SCORE_CAP, min(SCORE_CAP, (after - expected) / spread))
 
 
-def _mentions(text: str, services: list[str], own: str) -> list[str]:
-    named = []
-    for other in services:
-        if other != own and re.search(rf"(?<![\w-]){re.escape(other)}(?![\w-])", text):
-            named.append(other)
-    return named
-
-
 def collect_findings(bundle: EvidenceBundle, change: float) -> dict[str, ServiceFindings]:
     """Findings for every service of the bundle (and every service the evidence names)."""
     names = sorted(
@@ -206,7 +198,9 @@ def _log_findings(
         if abs(shift) <= LOG_SHIFT_FROM:
             continue
         # Drain may have turned the callee's name into a parameter: the sample line still names it.
-        named = _mentions(template.sample, names, template.service) if shift > 0 else []
+        named = (
+            [s for s in services_named(template.sample, names) if s != template.service] if shift > 0 else []
+        )
         for other in named:
             found[other].blame_logs.append(LogFinding(shift / len(named), template))
         if not named:
