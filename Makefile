@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DISTS := shared alert-ingest notifier gateway-feishu rca-worker simulator cli devkit
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint fmt bench clean
+.PHONY: install debian-packages demo test lint fmt bench clean
 
 install: $(STAMP)
 
@@ -23,7 +23,32 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared/src/aegis alert-ingest/src/aegis notifier/src/aegis cli/src/aegis gateway-feishu/src/aegis rca-worker/src/aegis simulator/src/aegis devkit/src/aegis tests bench demo deploy/compose
 
-test: lint
+# What a fresh Debian machine lacks for `make test`, as `binary:Debian package`: the real servers the
+# tests run, and the venv module `make install` uses. Present: nothing to do. Missing: installed with
+# apt-get when this is root on a machine with apt, else `make test` stops with the exact command.
+DEBIAN_NEEDS := prometheus:prometheus promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
+	openssl:openssl
+
+debian-packages:
+	@missing=""; for need in $(DEBIAN_NEEDS); do \
+	  command -v "$${need%%:*}" >/dev/null 2>&1 || case " $$missing " in \
+	    *" $${need##*:} "*) ;; *) missing="$$missing $${need##*:}";; esac; \
+	done; \
+	$(PYTHON) -c "import ensurepip" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	missing="$${missing# }"; \
+	[ -z "$$missing" ] && exit 0; \
+	sudo="sudo "; [ "$$(id -u 2>/dev/null)" = 0 ] && sudo=""; \
+	if [ -z "$$sudo" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make test: installing the Debian packages it needs: $$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "make test needs the Debian packages $$missing; install them with:" >&2; \
+	  echo "    $${sudo}apt-get update && $${sudo}apt-get install -y --no-install-recommends $$missing" >&2; \
+	  exit 1; \
+	fi
+
+test: debian-packages lint
 	$(BIN)/pytest
 
 fmt: install

