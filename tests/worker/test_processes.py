@@ -56,6 +56,7 @@ async def test_three_replicas_answer_each_question_once_and_share_the_conversati
             conversation_key="oc_team:om_root",
             reply_to=chat,
             window=window,
+            window_chosen=True,  # as the gateway reads "the last hour"
         )
         await ask(nats_client, follow)
         answer = await answer_to(nats_client, follow.request_id, source="feishu")

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from aegis.gateway_feishu.decisions import Ignored, request_id_for
 from aegis.gateway_feishu.events import CardActionTriggered
 from aegis.shared.card_actions import ACTION_KEY, ANALYSE, CHAT_ID_KEY, LABELS_KEY, STARTS_AT_KEY
+from aegis.shared.messages import message
 from aegis.shared.questions import DEFAULT_WINDOW, Asker, QuestionEvent, ReplyTo, TimeWindow
 from aegis.shared.settings import Locale
 
@@ -55,7 +56,7 @@ def question_from_card_click(
     return QuestionEvent(
         request_id=request_id_for(click.header.event_id),
         source="feishu",
-        text=f"分析告警 {alertname}" if locale == "zh" else f"analyse alert {alertname}",
+        text=message(locale, "card_click.question", alertname=alertname),
         services=[labels["service"]] if labels.get("service") else [],
         window=alert_window(_instant(value.get(STARTS_AT_KEY)), clicked_at),
         window_chosen=True,
@@ -100,15 +101,5 @@ def _text(value: Any) -> str | None:
 def click_toast(outcome: Literal["accepted", "failed"], locale: Locale) -> dict[str, Any]:
     """The callback's answer: a toast the clicker sees at once (the analysis replies in the chat)."""
     if outcome == "accepted":
-        content = (
-            "已开始分析，结果稍后回复在本条消息下"
-            if locale == "zh"
-            else "Analysis started; the answer follows here"
-        )
-        return {"toast": {"type": "info", "content": content}}
-    content = (
-        "暂时无法开始分析，请稍后再点一次"
-        if locale == "zh"
-        else "Could not start the analysis; please retry shortly"
-    )
-    return {"toast": {"type": "error", "content": content}}
+        return {"toast": {"type": "info", "content": message(locale, "card_click.accepted")}}
+    return {"toast": {"type": "error", "content": message(locale, "card_click.refused")}}

@@ -29,6 +29,7 @@ from aegis.shared.claims import (
     claimed_toast,
     with_claim,
 )
+from aegis.shared.messages import message
 from aegis.shared.settings import Locale
 
 log = structlog.get_logger("aegis.gateway_feishu.claims")
@@ -54,9 +55,7 @@ class ClaimDesk:
         message_id = context.open_message_id if context else None
         open_id = operator.open_id if operator else None
         if not message_id or not open_id:
-            return _toast(
-                "error", "无法认领：缺少消息或用户" if self._locale == "zh" else "Cannot claim this card"
-            )
+            return _toast("error", message(self._locale, "claim.missing"))
         value = (click.event.action.value if click.event.action else None) or {}
         chat_id = (context.open_chat_id if context else None) or str(value.get(CHAT_ID_KEY) or "") or None
         mine = Claim(open_id=open_id, claimed_at=click.clicked_at or datetime.now(UTC), chat_id=chat_id)
@@ -65,9 +64,7 @@ class ClaimDesk:
             card = await self._card(message_id)
         except NatsError as error:
             log.warning("claim not recorded", message_id=message_id, error=str(error))
-            return _toast(
-                "error", "暂时无法认领，请稍后再试" if self._locale == "zh" else "Could not claim; retry"
-            )
+            return _toast("error", message(self._locale, "claim.unrecorded"))
         if first:
             log.info("alert claimed", message_id=message_id, open_id=open_id)
             text = claimed_toast(self._locale)

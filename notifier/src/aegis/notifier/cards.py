@@ -25,6 +25,7 @@ from aegis.shared.card_actions import (
     STARTS_AT_KEY,
 )
 from aegis.shared.claims import claim_button
+from aegis.shared.messages import message
 from aegis.shared.settings import Locale
 
 Card = dict[str, Any]
@@ -37,42 +38,6 @@ MAX_ALERTS_LISTED = 8
 MAX_CARD_BYTES = 30 * 1024 - 512
 SCALES = (1.0, 0.5, 0.25, 0.12, 0.05, 0.02)
 AT_ALL = "<at id=all></at>"
-
-_TEXT = {
-    "zh": {
-        "firing": "告警",
-        "resolved": "已恢复",
-        "alerts": "条告警",
-        "started": "开始",
-        "ended": "结束",
-        "source": "查看来源",
-        "runbook": "运行手册",
-        "dashboard": "仪表盘",
-        "silence": "静默",
-        "analyse": "分析根因",
-        "more": "另有 {n} 条未列出",
-        "digest": "告警汇总：{n} 组（发送受限，合并发送）",
-        "truncated": "Alertmanager 截断了 {n} 条",
-        "no_at_all": "⚠️ 本群不允许机器人 @所有人，本条未能提醒所有人（群主可在群设置中允许所有成员 @所有人）",
-    },
-    "en": {
-        "firing": "FIRING",
-        "resolved": "RESOLVED",
-        "alerts": "alerts",
-        "started": "started",
-        "ended": "ended",
-        "source": "Source",
-        "runbook": "Runbook",
-        "dashboard": "Dashboard",
-        "silence": "Silence",
-        "analyse": "Analyse",
-        "more": "{n} more not listed",
-        "digest": "Alert digest: {n} groups (coalesced to respect the chat's rate limit)",
-        "truncated": "{n} truncated by Alertmanager",
-        "no_at_all": "⚠️ This group does not let the bot @all, so nobody was mentioned "
-        "(a group owner can allow everyone to @all in the group settings)",
-    },
-}
 
 _SEVERITY_COLOUR = {"critical": "red", "page": "red", "error": "red", "warning": "orange", "info": "blue"}
 
@@ -134,7 +99,7 @@ def shortened(render: Callable[[float], Card]) -> Card:
     return card
 
 
-def _alert_lines(event: AlertGroupEvent, text: dict[str, str], headline: str, scale: float) -> list[str]:
+def _alert_lines(event: AlertGroupEvent, locale: Locale, headline: str, scale: float) -> list[str]:
     lines = []
     for alert in event.alerts[:MAX_ALERTS_LISTED]:
         icon = "🔥" if alert.status == "firing" else "✅"
@@ -143,16 +108,16 @@ def _alert_lines(event: AlertGroupEvent, text: dict[str, str], headline: str, sc
             for name in KEY_LABELS
             if alert.labels.get(name)
         )
-        when = f"{text['started']} {alert.starts_at:%Y-%m-%d %H:%M:%S}Z"
+        when = f"{message(locale, 'alert_card.started')} {alert.starts_at:%Y-%m-%d %H:%M:%S}Z"
         if alert.ends_at is not None:
-            when += f" · {text['ended']} {alert.ends_at:%H:%M:%S}Z"
+            when += f" · {message(locale, 'alert_card.ended')} {alert.ends_at:%H:%M:%S}Z"
         lines.append(f"{icon} **{escape(alert.alertname, cut(120, scale))}** {keys}\n{when}")
         detail = alert.annotations.get("description") or alert.annotations.get("summary") or ""
         if detail and detail != headline:
             lines.append(escape(detail, cut(MAX_VALUE_CHARS, scale)))
     hidden = len(event.alerts) - MAX_ALERTS_LISTED + event.truncated_alerts
     if hidden > 0:
-        lines.append(f"_{text['more'].format(n=hidden)}_")
+        lines.append(f"_{message(locale, 'alert_card.more', n=hidden)}_")
     return lines
 
 
@@ -167,9 +132,10 @@ def render_alert_card(event: AlertGroupEvent, options: CardOptions) -> Card:
 
 
 def _alert_card(event: AlertGroupEvent, options: CardOptions, scale: float) -> Card:
-    text = _TEXT[options.locale]
+    locale = options.locale
     severity = f"[{event.severity.upper()}] " if event.severity else ""
-    title = f"{text[event.status]} {severity}{event.alertname} ({len(event.alerts)} {text['alerts']})"
+    status, alerts = message(locale, f"alert_card.{event.status}"), message(locale, "alert_card.alerts")
+    title = f"{status} {severity}{event.alertname} ({len(event.alerts)} {alerts})"
     body: list[str] = []
     if mentions_all(event, options):
         body.append(AT_ALL)
@@ -179,22 +145,22 @@ def _alert_card(event: AlertGroupEvent, options: CardOptions, scale: float) -> C
     headline = common.get("summary") or common.get("description") or ""
     if headline:
         body.append(f"**{escape(headline, cut(MAX_VALUE_CHARS, scale))}**")
-    body.extend(_alert_lines(event, text, headline, scale))
+    body.extend(_alert_lines(event, locale, headline, scale))
     if options.recall and event.status == "firing":
         body.append(options.recall)
     elements: list[Card] = [markdown("\n".join(body))]
     buttons = []
     if generator := event.alerts[0].generator_url:
-        buttons.append(_button(text["source"], generator, "default"))
+        buttons.append(_button(message(locale, "alert_card.source"), generator, "default"))
     if runbook := runbook_url(event):
-        buttons.append(_button(text["runbook"], runbook, "default"))
+        buttons.append(_button(message(locale, "alert_card.runbook"), runbook, "default"))
     if dashboard := dashboard_url(event):
-        buttons.append(_button(text["dashboard"], dashboard, "default"))
+        buttons.append(_button(message(locale, "alert_card.dashboard"), dashboard, "default"))
     if event.status == "firing":
-        buttons.append(_analyse_button(event, options, text["analyse"], scale))
-        buttons.append(claim_button(options.chat_id, options.locale))
+        buttons.append(_analyse_button(event, options, message(locale, "alert_card.analyse"), scale))
+        buttons.append(claim_button(options.chat_id, locale))
         if silence := silence_url(event, options):
-            buttons.append(_button(text["silence"], silence, "danger"))
+            buttons.append(_button(message(locale, "alert_card.silence"), silence, "danger"))
     if buttons:
         elements.append({"tag": "action", "actions": buttons})
     elements.append(note(f"{event.receiver[: cut(120, scale)]} · {event.event_id[:12]}"))
@@ -212,7 +178,6 @@ def digest_fits_uncut(events: Sequence[AlertGroupEvent], options: CardOptions) -
 
 
 def _digest_card(events: Sequence[AlertGroupEvent], options: CardOptions, scale: float) -> Card:
-    text = _TEXT[options.locale]
     firing = [e for e in events if e.status == "firing"]
     lines = [AT_ALL] if any(mentions_all(e, options) for e in events) else []
     for event in events:
@@ -229,7 +194,7 @@ def _digest_card(events: Sequence[AlertGroupEvent], options: CardOptions, scale:
         lines.append(line)
     template = "red" if firing else "green"
     elements = [markdown("\n".join(lines))]
-    return card_frame(text["digest"].format(n=len(events)), template, elements)
+    return card_frame(message(options.locale, "alert_card.digest", n=len(events)), template, elements)
 
 
 def _analyse_button(event: AlertGroupEvent, options: CardOptions, label: str, scale: float) -> Card:
@@ -291,7 +256,7 @@ def without_mention(card: Card, locale: Locale) -> Card:
             content = str(element["text"]["content"]).replace(AT_ALL + "\n", "").replace(AT_ALL, "")
             element = markdown(content)
         elements.append(element)
-    elements.append(note(_TEXT[locale]["no_at_all"]))
+    elements.append(note(message(locale, "alert_card.no_at_all")))
     return {**card, "elements": elements}
 
 

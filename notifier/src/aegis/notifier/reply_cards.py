@@ -12,49 +12,13 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from aegis.notifier.cards import Card, card_frame, cut, escape, markdown, note, shortened
+from aegis.shared.messages import message
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import AnalysisStep, Evidence, RcaProgress, RcaResult
 from aegis.shared.settings import Locale
 
 STEPS: tuple[AnalysisStep, ...] = ("scope", "collect", "rank", "reason", "guard")
 MAX_EVIDENCE = 4
-
-_TEXT = {
-    "zh": {
-        "analysing": "⏳ 正在分析",
-        "answer": "🔎 根因分析",
-        "failed": "❌ 分析失败",
-        "actions": "建议操作（需人工执行，Aegis 不会修改集群）",
-        "gaps": "缺失的证据",
-        "degraded": "⚠️ 降级回答",
-        "model": "模型",
-        "took": "耗时",
-        "confidence": "置信度",
-    },
-    "en": {
-        "analysing": "⏳ Analysing",
-        "answer": "🔎 Root-cause analysis",
-        "failed": "❌ Analysis failed",
-        "actions": "Next steps for a human (Aegis never changes the cluster)",
-        "gaps": "Evidence gaps",
-        "degraded": "⚠️ Degraded answer",
-        "model": "model",
-        "took": "took",
-        "confidence": "confidence",
-    },
-}
-
-
-_STEP_NAMES: dict[Locale, dict[AnalysisStep, str]] = {
-    "zh": {"scope": "确定范围", "collect": "收集证据", "rank": "排序", "reason": "模型推理", "guard": "校验"},
-    "en": {
-        "scope": "scope",
-        "collect": "collect evidence",
-        "rank": "rank",
-        "reason": "reason",
-        "guard": "check",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -71,7 +35,6 @@ def render_ack_card(question: QuestionEvent, progress: Sequence[RcaProgress], lo
 
 
 def _ack_card(question: QuestionEvent, progress: Sequence[RcaProgress], locale: Locale, scale: float) -> Card:
-    text = _TEXT[locale]
     done = {p.step: p for p in progress}
     lines = [f"> {escape(question.text, cut(300, scale))}"] if question.text else []
     for step in STEPS:
@@ -80,8 +43,8 @@ def _ack_card(question: QuestionEvent, progress: Sequence[RcaProgress], locale: 
             continue
         mark = {"started": "…", "done": "✓", "failed": "✗"}[seen.status]
         detail = f" — {escape(seen.message, cut(160, scale))}" if seen.message else ""
-        lines.append(f"{mark} {_STEP_NAMES[locale][step]}{detail}")
-    return card_frame(text["analysing"], "blue", [markdown("\n".join(lines) or "…")])
+        lines.append(f"{mark} {message(locale, 'step.' + step)}{detail}")
+    return card_frame(message(locale, "reply_card.analysing"), "blue", [markdown("\n".join(lines) or "…")])
 
 
 def evidence_link(evidence: Evidence, links: LinkOptions) -> str | None:
@@ -112,18 +75,19 @@ def render_result_card(result: RcaResult, links: LinkOptions, locale: Locale) ->
 
 
 def _result_card(result: RcaResult, links: LinkOptions, locale: Locale, scale: float) -> Card:
-    text = _TEXT[locale]
     if result.failed:
         body = [escape(result.summary, cut(2000, scale))]
         if result.degraded_reason:
             body.append(escape(result.degraded_reason, cut(1000, scale)))
-        return card_frame(text["failed"], "red", [markdown("\n".join(body)), _footer(result, text)])
+        return card_frame(
+            message(locale, "reply_card.failed"), "red", [markdown("\n".join(body)), _footer(result, locale)]
+        )
     evidence_shown = round(MAX_EVIDENCE * scale)
     elements = [markdown(f"**{escape(result.summary, cut(1000, scale))}**")]
     for candidate in result.root_causes:
         lines = [
             f"**#{candidate.rank} {escape(candidate.service, 80)}** · "
-            f"{text['confidence']} {candidate.confidence:.0%}",
+            f"{message(locale, 'reply_card.confidence')} {candidate.confidence:.0%}",
             escape(candidate.hypothesis, cut(600, scale)),
             *(_evidence_line(e, links, scale) for e in candidate.evidence[:evidence_shown]),
         ]
@@ -132,20 +96,21 @@ def _result_card(result: RcaResult, links: LinkOptions, locale: Locale, scale: f
         actions = "\n".join(
             f"{i}. {escape(a, cut(300, scale))}" for i, a in enumerate(result.next_actions, 1)
         )
-        elements.append(markdown(f"**{text['actions']}**\n{actions}"))
+        elements.append(markdown(f"**{message(locale, 'reply_card.actions')}**\n{actions}"))
     if result.evidence_gaps:
         gaps = "\n".join(f"- {escape(g, cut(200, scale))}" for g in result.evidence_gaps[:6])
-        elements.append(markdown(f"**{text['gaps']}**\n{gaps}"))
+        elements.append(markdown(f"**{message(locale, 'reply_card.gaps')}**\n{gaps}"))
     if result.model_contribution:
         elements.append(markdown(f"🤖 {escape(result.model_contribution, cut(300, scale))}"))
     if result.degraded:
         reason = escape(result.degraded_reason or "", cut(300, scale))
-        elements.append(markdown(f"{text['degraded']}: {reason}"))
-    elements.append(_footer(result, text))
-    return card_frame(text["answer"], "orange" if result.degraded else "blue", elements)
+        elements.append(markdown(f"{message(locale, 'reply_card.degraded')}: {reason}"))
+    elements.append(_footer(result, locale))
+    return card_frame(message(locale, "reply_card.answer"), "orange" if result.degraded else "blue", elements)
 
 
-def _footer(result: RcaResult, text: dict[str, str]) -> Card:
+def _footer(result: RcaResult, locale: Locale) -> Card:
     took = result.timings.get("total_ms", 0) / 1000
-    line = f"{text['model']} {result.model} · {text['took']} {took:.1f}s · {result.request_id}"
+    model, spent = message(locale, "reply_card.model"), message(locale, "reply_card.took")
+    line = f"{model} {result.model} · {spent} {took:.1f}s · {result.request_id}"
     return note(line)

@@ -19,32 +19,8 @@ from aegis.notifier.sinks import CardSink
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.claims import Claim
 from aegis.shared.incidents import IncidentRecord
+from aegis.shared.messages import message
 from aegis.shared.settings import Locale
-
-_TEXT = {
-    "zh": {
-        "title": "时间线：{alert}",
-        "fired": "🔥 触发",
-        "analysed": "🔍 分析",
-        "claimed": "🙋 认领",
-        "resolved": "✅ 恢复",
-        "lasted": "⏱ 持续",
-        "none": "—",
-        "by": "{who} 于 {when}",
-        "cause": "根因 {service}（置信度 {confidence:.0%}）",
-    },
-    "en": {
-        "title": "Timeline: {alert}",
-        "fired": "🔥 Fired",
-        "analysed": "🔍 Analysed",
-        "claimed": "🙋 Claimed",
-        "resolved": "✅ Resolved",
-        "lasted": "⏱ Lasted",
-        "none": "—",
-        "by": "{who} at {when}",
-        "cause": "root cause {service} (confidence {confidence:.0%})",
-    },
-}
 
 
 def duration(span: timedelta) -> str:
@@ -65,32 +41,33 @@ def render_timeline(
     event: AlertGroupEvent, claim: Claim | None, analysis: IncidentRecord | None, locale: Locale
 ) -> Card:
     """The timeline card of a resolved group."""
-    text = _TEXT[locale]
     fired = min(alert.starts_at for alert in event.alerts)
     ended = [alert.ends_at for alert in event.alerts if alert.ends_at is not None]
     resolved = max(ended) if ended else event.received_at
     top = analysis.top if analysis else None
     cause = (
-        text["cause"].format(service=escape(top.service, 80), confidence=top.confidence)
+        message(locale, "timeline.cause", service=escape(top.service, 80), confidence=top.confidence)
         if top
-        else text["none"]
+        else message(locale, "timeline.none")
     )
     if top and analysis:
         cause += f" · {_at(analysis.answered_at)}"
     claimed = (
-        text["by"].format(who=f"<at id={claim.open_id}></at>", when=_at(claim.claimed_at))
+        message(locale, "timeline.by", who=f"<at id={claim.open_id}></at>", when=_at(claim.claimed_at))
         if claim
-        else text["none"]
+        else message(locale, "timeline.none")
     )
     lines = [
-        f"**{text['fired']}** {_at(fired)}",
-        f"**{text['analysed']}** {cause}",
-        f"**{text['claimed']}** {claimed}",
-        f"**{text['resolved']}** {_at(resolved)}",
-        f"**{text['lasted']}** {duration(resolved - fired)}",
+        f"**{message(locale, 'timeline.fired')}** {_at(fired)}",
+        f"**{message(locale, 'timeline.analysed')}** {cause}",
+        f"**{message(locale, 'timeline.claimed')}** {claimed}",
+        f"**{message(locale, 'timeline.resolved')}** {_at(resolved)}",
+        f"**{message(locale, 'timeline.lasted')}** {duration(resolved - fired)}",
     ]
     return card_frame(
-        text["title"].format(alert=escape(event.alertname, 120)), "grey", [markdown("\n".join(lines))]
+        message(locale, "timeline.title", alert=escape(event.alertname, 120)),
+        "grey",
+        [markdown("\n".join(lines))],
     )
 
 

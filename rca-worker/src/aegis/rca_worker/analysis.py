@@ -30,6 +30,7 @@ from aegis.rca_worker.tools.jaeger_query_traces import JaegerEvidence, jaeger_qu
 from aegis.rca_worker.tools.loki_collect_evidence import LokiEvidence, loki_collect_evidence
 from aegis.rca_worker.tools.prometheus_query_range import PrometheusEvidence, prometheus_query_range
 from aegis.rca_worker.tools.promql_templates import custom_convention
+from aegis.shared.messages import message
 from aegis.shared.questions import ReplyTo, TimeWindow
 from aegis.shared.rca import RcaResult, RootCauseCandidate
 from aegis.shared.settings import Locale
@@ -73,21 +74,10 @@ class Analysis:
         gaps = [gap.describe() for gap in self.bundle.gaps]
         if found:
             top = found[0]
-            summary = (
-                f"最可能的根因：{top.service}（置信度 {top.confidence:.0%}）。"
-                if locale == "zh"
-                else f"Most likely root cause: {top.service} (confidence {top.confidence:.0%})."
-            )
+            summary = message(locale, "answer.top", service=top.service, confidence=top.confidence)
         else:
-            summary = "证据中未发现明显异常。" if locale == "zh" else "No clear anomaly in the evidence."
-        actions = [
-            (
-                f"人工检查 {c.service} 的最近变更、资源与日志"
-                if locale == "zh"
-                else f"A human should check recent changes, resources and logs of {c.service}"
-            )
-            for c in found[:2]
-        ]
+            summary = message(locale, "answer.no_anomaly")
+        actions = [message(locale, "answer.check", service=c.service) for c in found[:2]]
         return RcaResult(
             request_id=request_id,
             source=source,

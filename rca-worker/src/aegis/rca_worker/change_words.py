@@ -9,6 +9,7 @@ way, and so is a service known by other names in other backends. Pure: words fro
 from datetime import UTC, datetime
 
 from aegis.rca_worker.evidence import Change, EvidenceBundle
+from aegis.shared.messages import message
 from aegis.shared.rca import Evidence, RootCauseCandidate
 from aegis.shared.settings import Locale
 
@@ -23,25 +24,23 @@ def _clock(ts: float) -> str:
 def describe_change(change: Change, onset: float, locale: Locale) -> str:
     """One clause about one change, relative to the onset for a rollout."""
     minutes = round((onset - change.time) / 60)
+    clock = _clock(change.time)
     if change.kind == "rollout":
-        if locale == "zh":
-            when = f"在异常前 {minutes} 分钟" if minutes > 0 else f"于 {_clock(change.time)}"
-            return f"{change.service} {when}发布了新版本（{change.detail}）"
-        when = f"{minutes} min before the anomaly" if minutes > 0 else f"at {_clock(change.time)} UTC"
-        return f"{change.service} was rolled out {when} ({change.detail})"
+        when = (
+            message(locale, "change.before_onset", minutes=minutes)
+            if minutes > 0
+            else message(locale, "change.at", clock=clock)
+        )
+        return message(locale, "change.rollout", service=change.service, when=when, detail=change.detail)
     if change.kind == "oom_killed":
-        if locale == "zh":
-            return f"{change.service} 的容器于 {_clock(change.time)} 因 OOMKilled 重启"
-        return f"{change.service}'s container was OOMKilled and restarted at {_clock(change.time)} UTC"
-    if locale == "zh":
-        return f"{change.service} 于 {_clock(change.time)}：{change.detail}"
-    return f"{change.service} at {_clock(change.time)} UTC: {change.detail}"
+        return message(locale, "change.oom_killed", service=change.service, clock=clock)
+    return message(locale, "change.other", service=change.service, clock=clock, detail=change.detail)
 
 
 def describe_aliases(service: str, names: dict[str, str], locale: Locale) -> str:
     """`payment` is `payment-svc` in Loki and `payment-api` in Jaeger."""
     listed = ", ".join(f"{backend} {name}" for backend, name in sorted(names.items()))
-    return f"{service} 在各后端中的名字：{listed}" if locale == "zh" else f"{service} is named {listed}"
+    return message(locale, "change.aliases", service=service, listed=listed)
 
 
 def first_of_each_kind(changes: list[Change]) -> list[Change]:
@@ -67,8 +66,7 @@ def with_changes(
         if not clauses:
             result.append(candidate)
             continue
-        joiner = "；" if locale == "zh" else "; "
-        end = "。" if locale == "zh" else ". "
+        joiner, end = message(locale, "list.clauses"), message(locale, "change.end")
         evidence = [
             Evidence(kind="metric", query=c.query, excerpt=describe_change(c, onset, "en"))
             for c in changes[:2]

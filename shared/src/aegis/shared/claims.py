@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from aegis.shared.bounds import ShortText, UtcDatetime
 from aegis.shared.card_actions import ACTION_KEY, CHAT_ID_KEY
+from aegis.shared.messages import message
 from aegis.shared.settings import Locale
 
 CLAIM = "claim"
@@ -31,14 +32,11 @@ class Claim(BaseModel):
     chat_id: ShortText | None = None
 
 
-_LABEL = {"zh": "我来处理", "en": "I'm on it"}
-
-
 def claim_button(chat_id: str | None, locale: Locale) -> Card:
     """The button on a firing alert card whose click gateway-feishu answers with the claimed card."""
     return {
         "tag": "button",
-        "text": {"tag": "plain_text", "content": _LABEL[locale]},
+        "text": {"tag": "plain_text", "content": message(locale, "claim.button")},
         "type": "default",
         "value": {ACTION_KEY: CLAIM, CHAT_ID_KEY: chat_id or ""},
     }
@@ -57,9 +55,7 @@ def claim_key(message_id: str) -> str:
 def claim_line(claim: Claim, locale: Locale) -> str:
     """The line a claimed card shows: who (mentioned, so Feishu shows the name) and when."""
     when = f"{claim.claimed_at:%Y-%m-%d %H:%M} UTC"
-    if locale == "zh":
-        return f"{CLAIM_ICON} <at id={claim.open_id}></at> 已认领，正在处理 · {when}"
-    return f"{CLAIM_ICON} <at id={claim.open_id}></at> is on it · {when}"
+    return message(locale, "claim.line", icon=CLAIM_ICON, open_id=claim.open_id, when=when)
 
 
 def with_claim(card: Card, claim: Claim, locale: Locale) -> Card:
@@ -79,14 +75,12 @@ def with_claim(card: Card, claim: Claim, locale: Locale) -> Card:
 
 def claimed_by_other(claim: Claim, locale: Locale) -> str:
     """The toast for a later clicker: the card above shows who has it."""
-    when = f"{claim.claimed_at:%H:%M} UTC"
-    if locale == "zh":
-        return f"已有人在 {when} 认领，见卡片上的认领人"
-    return f"Already claimed at {when}; the card shows who has it"
+    return message(locale, "claim.by_other", when=f"{claim.claimed_at:%H:%M} UTC")
 
 
 def claimed_toast(locale: Locale) -> str:
-    return "你已认领，卡片已更新" if locale == "zh" else "You have it; the card now says so"
+    """The toast for the claimer: the card now shows the claim."""
+    return message(locale, "claim.yours")
 
 
 def _is_claim_line(element: Card) -> bool:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from aegis.shared.messages import message
 from aegis.shared.settings import Locale
 
 INCIDENTS_PREFIX = "analysis."
@@ -85,11 +86,11 @@ def thread_link(chat_id: str | None) -> str | None:
 def ago(delta: timedelta, locale: Locale) -> str:
     """`2 天前` / `2 days ago`, to the largest whole unit."""
     seconds = max(0, int(delta.total_seconds()))
-    for size, zh, en in ((86_400, "天", "day"), (3600, "小时", "hour"), (60, "分钟", "minute")):
+    for size, unit in ((86_400, "day"), (3600, "hour"), (60, "minute")):
         if seconds >= size:
             n = seconds // size
-            return f"{n} {zh}前" if locale == "zh" else f"{n} {en}{'s' if n > 1 else ''} ago"
-    return "刚才" if locale == "zh" else "just now"
+            return message(locale, f"ago.{unit}s" if n > 1 else f"ago.{unit}", n=n)
+    return message(locale, "ago.now")
 
 
 def recall_line(record: IncidentRecord, now: datetime, locale: Locale) -> str | None:
@@ -100,12 +101,9 @@ def recall_line(record: IncidentRecord, now: datetime, locale: Locale) -> str | 
     what = _inert(record.alertname or record.question, 120)
     when = ago(now - record.answered_at, locale)
     link = thread_link(record.chat_id)
-    if locale == "zh":
-        line = f"🧠 上次：{what} 根因 **{_inert(top.service, 80)}**（{when}，置信度 {top.confidence:.0%}）"
-        return line + (f" [查看]({link})" if link else "")
     cause = _inert(top.service, 80)
-    line = f"🧠 Last time: {what} root cause **{cause}** ({when}, confidence {top.confidence:.0%})"
-    return line + (f" [open]({link})" if link else "")
+    line = message(locale, "incident.recall", what=what, cause=cause, when=when, confidence=top.confidence)
+    return line + (message(locale, "incident.open", link=link) if link else "")
 
 
 def _inert(text: str, limit: int) -> str:

@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 
 from aegis.rca_worker.guard.claims import rewrite_claims
 from aegis.rca_worker.guard.destructive import destructive_command, marked_for_review
+from aegis.shared.messages import message
 from aegis.shared.rca import Evidence, RcaResult, RootCauseCandidate
 from aegis.shared.settings import Locale
 
 MAX_CANDIDATES = 3
-_HUMAN_ZH = ("建议人工", "人工", "请人工", "由人工", "建议由人工", "建议值班", "请值班")
-_HUMAN_EN = ("recommend a human", "a human should", "ask a human", "have a human", "an operator should")
+# How an action already addressed to a human begins, per locale (matched case-insensitively).
+_FOR_A_HUMAN: dict[Locale, tuple[str, ...]] = {
+    "zh": ("建议人工", "人工", "请人工", "由人工", "建议由人工", "建议值班", "请值班"),
+    "en": ("recommend a human", "a human should", "ask a human", "have a human", "an operator should"),
+}
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,9 @@ class Guarded:
 def for_a_human(action: str, locale: Locale) -> str:
     """`action` phrased as a recommendation for a human, unless it already is one."""
     text = action.strip()
-    if locale == "zh":
-        return text if text.startswith(_HUMAN_ZH) else f"建议人工：{text}"
-    return text if text.lower().startswith(_HUMAN_EN) else f"Recommend a human: {text}"
+    if text.lower().startswith(_FOR_A_HUMAN[locale]):
+        return text
+    return message(locale, "guard.for_a_human", action=text)
 
 
 def _evidence_key(evidence: Evidence) -> tuple[str, str]:

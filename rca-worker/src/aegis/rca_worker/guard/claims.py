@@ -16,39 +16,36 @@ and execution markers ("(已执行)", "执行了 kubectl"). Observations — "pa
 import re
 from dataclasses import dataclass
 
+from aegis.shared.messages import message
 from aegis.shared.service_names import services_named
 from aegis.shared.settings import Locale
 
-# (Chinese pattern, English past/participle forms, English base and -ing forms, as asked of a human: zh, en)
-_ACTIONS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("重启|重新启动", r"restarted|rebooted|bounced", r"restart(?:ing)?|reboot(?:ing)?", "重启", "restart"),
+# (Chinese pattern, English past/participle forms, English base and -ing forms, `action.<key>` message)
+_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("重启|重新启动", r"restarted|rebooted|bounced", r"restart(?:ing)?|reboot(?:ing)?", "restart"),
     (
         "扩容|缩容|扩缩容|伸缩",
         r"scaled(?:\s+(?:up|down|out|in))?|resized",
         r"scal(?:e|ing)(?:\s+(?:up|down|out|in))?|resiz(?:e|ing)",
-        "扩缩容",
         "scale",
     ),
     (
         "回滚|回退|还原",
         r"rolled[\s-]*back|reverted|downgraded",
         r"roll(?:ing)?[\s-]*back|revert(?:ing)?|downgrad(?:e|ing)",
-        "回滚",
-        "roll back",
+        "roll_back",
     ),
     (
         "删除|删掉|清除|清理|杀掉|杀死|终止|驱逐|下线",
         r"deleted|removed|killed|terminated|evicted|purged|flushed|dropped|truncated|wiped|destroyed",
         r"delet(?:e|ing)|remov(?:e|ing)|kill(?:ing)?|terminat(?:e|ing)|evict(?:ing)?|purg(?:e|ing)|"
         r"flush(?:ing)?|drop(?:ping)?|truncat(?:e|ing)|wip(?:e|ing)|destroy(?:ing)?",
-        "删除",
         "delete",
     ),
     (
         "排空|封锁|隔离",
         r"drained|(?:un)?cordoned|tainted",
         r"drain(?:ing)?|(?:un)?cordon(?:ing)?",
-        "隔离节点",
         "drain",
     ),
     (
@@ -56,7 +53,6 @@ _ACTIONS: tuple[tuple[str, str, str, str, str], ...] = (
         r"patched|re-?deployed|deployed|applied|upgraded|migrated|failed\s+over|switched\s+over|recreated",
         r"patch(?:ing)?|re-?deploy(?:ing)?|deploy(?:ing)?|apply(?:ing)?|upgrad(?:e|ing)|migrat(?:e|ing)|"
         r"fail(?:ing)?\s+over|recreat(?:e|ing)",
-        "重新部署",
         "redeploy",
     ),
     (
@@ -65,15 +61,14 @@ _ACTIONS: tuple[tuple[str, str, str, str, str], ...] = (
         r"enabled|cleared",
         r"fix(?:ing)?|mitigat(?:e|ing)|chang(?:e|ing)|modify(?:ing)?|updat(?:e|ing)|increas(?:e|ing)|"
         r"decreas(?:e|ing)|rais(?:e|ing)|lower(?:ing)?|stop(?:ping)?|disabl(?:e|ing)|enabl(?:e|ing)|reset(?:ting)?",
-        "调整",
         "change",
     ),
-    ("执行|运行", r"executed|ran", r"execut(?:e|ing)|run(?:ning)?", "执行该操作", "carry out this change"),
+    ("执行|运行", r"executed|ran", r"execut(?:e|ing)|run(?:ning)?", "carry_out"),
 )
-_ZH_ACT = "|".join(zh for zh, _, _, _, _ in _ACTIONS)
-_ZH_STRONG = "|".join(zh for zh, _, _, _, _ in _ACTIONS[:-2])  # 修改/执行 are also nouns: only after 已
-_EN_PAST = "|".join(past for _, past, _, _, _ in _ACTIONS)
-_EN_ANY = "|".join(f"{past}|{base}" for _, past, base, _, _ in _ACTIONS)
+_ZH_ACT = "|".join(zh for zh, _, _, _ in _ACTIONS)
+_ZH_STRONG = "|".join(zh for zh, _, _, _ in _ACTIONS[:-2])  # 修改/执行 are also nouns: only after 已
+_EN_PAST = "|".join(past for _, past, _, _ in _ACTIONS)
+_EN_ANY = "|".join(f"{past}|{base}" for _, past, base, _ in _ACTIONS)
 _NO_STOP = r"[^。！？；，,、\n]"
 _I = re.IGNORECASE
 
@@ -162,20 +157,18 @@ def claims_change(sentence: str) -> bool:
 
 
 def _action_of(sentence: str, locale: Locale) -> str:
-    for zh_pattern, past, base, zh, en in _ACTIONS:
+    for zh_pattern, past, base, key in _ACTIONS:
         if re.search(rf"{zh_pattern}|\b(?:{past}|{base})\b", sentence, _I):
-            return zh if locale == "zh" else en
-    return "调整" if locale == "zh" else "change"
+            return message(locale, f"action.{key}")
+    return message(locale, "action.change")
 
 
 def recommendation(sentence: str, services: set[str], locale: Locale) -> str:
     """The claim as a recommendation for a human, with the action and the services it named."""
     action = _action_of(sentence, locale)
     named = sorted(services_named(sentence, services))
-    target = (" " + "、".join(named) if locale == "zh" else " " + ", ".join(named)) if named else ""
-    if locale == "zh":
-        return f"建议人工评估是否需要{action}{target}（Aegis 只读，未做任何变更）。"
-    return f"Recommend a human decide whether to {action}{target} (Aegis is read-only and changed nothing)."
+    target = " " + message(locale, "list.and").join(named) if named else ""
+    return message(locale, "guard.recommendation", action=action, target=target)
 
 
 def rewrite_claims(text: str, services: set[str], locale: Locale) -> Rewrite:

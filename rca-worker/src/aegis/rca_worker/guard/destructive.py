@@ -10,6 +10,7 @@ is marked as needing a human's review, with what it would change.
 
 import re
 
+from aegis.shared.messages import message
 from aegis.shared.settings import Locale
 
 # kubectl verbs (and `rollout`/`auth`/`config` sub-verbs) that only read.
@@ -31,10 +32,6 @@ _OTHERS = re.compile(
     r"|\bistioctl\s+(?:uninstall|x\s+uninstall)\b|\bargocd\s+app\s+(?:delete|sync|rollback)\b",
     re.IGNORECASE,
 )
-_MARK = {
-    "zh": "⚠️ 需人工审核（会变更或删除资源，Aegis 不会执行）：",
-    "en": "⚠️ Needs a human's review (changes or deletes resources; Aegis never runs it): ",
-}
 
 
 def destructive_command(text: str) -> str | None:
@@ -49,6 +46,7 @@ def destructive_command(text: str) -> str | None:
 
 def marked_for_review(action: str, locale: Locale) -> str:
     """`action`, with the review mark in front when it holds a destructive command."""
-    if destructive_command(action) is None or action.startswith(_MARK[locale]):
+    mark = message(locale, "guard.review")
+    if destructive_command(action) is None or action.startswith(mark):
         return action
-    return _MARK[locale] + action
+    return mark + action

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
 from aegis.rca_worker.llm.report import InvalidReport, Report, copied_placeholders
+from aegis.shared.messages import message
 from aegis.shared.questions import ModelAlias
 from aegis.shared.rca import Evidence, RcaResult, RootCauseCandidate
 from aegis.shared.settings import Locale
@@ -148,42 +149,25 @@ def _candidates(
     return kept
 
 
-_LINE: dict[Locale, dict[str, str]] = {
-    "zh": {
-        "head": "模型 {model}：", "sep": "；", "end": "。", "and": "、",
-        "disagrees": "与确定性排序不一致，把 {first} 排在 {ranked} 之前（反证 {against}）",
-        "reordered": "调整了候选顺序", "kept": "保留了确定性排序", "wrote": "撰写了摘要与假设",
-        "looked": "追加查询 {looked} 次", "cited": "（引用 {ids}）",
-        "dropped": "{dropped} 处无证据内容被删除",
-    },
-    "en": {
-        "head": "Model {model}: ", "sep": "; ", "end": ".", "and": ", ",
-        "disagrees": "disagrees with the ranking: puts {first} before {ranked}, citing {against}",
-        "reordered": "reordered the candidates", "kept": "kept the ranking's order",
-        "wrote": "wrote the summary and hypotheses", "looked": "looked closer {looked}×",
-        "cited": " (cited {ids})", "dropped": "{dropped} unsupported item(s) dropped",
-    },
-}  # fmt: skip
-
-
 def contribution_line(
     model: ModelAlias, locale: Locale, disagreement: tuple[str, str, list[str]] | None, reordered: bool,
     looked: int, drilled: list[str], dropped: int,
 ) -> str:  # fmt: skip
     """One line for the card: what the model changed or added to the deterministic answer."""
-    say = _LINE[locale]
+    listed = message(locale, "list.and").join
     if disagreement:
         first, ranked, against = disagreement
-        parts = [say["disagrees"].format(first=first, ranked=ranked, against=say["and"].join(against))]
+        parts = [message(locale, "model_line.disagrees", first=first, ranked=ranked, against=listed(against))]
     else:
-        parts = [say["reordered" if reordered else "kept"]]
-    parts.append(say["wrote"])
+        parts = [message(locale, "model_line.reordered" if reordered else "model_line.kept")]
+    parts.append(message(locale, "model_line.wrote"))
     if looked:
-        cited = say["cited"].format(ids=say["and"].join(drilled)) if drilled else ""
-        parts.append(say["looked"].format(looked=looked) + cited)
+        cited = message(locale, "model_line.cited", ids=listed(drilled)) if drilled else ""
+        parts.append(message(locale, "model_line.looked", looked=looked) + cited)
     if dropped:
-        parts.append(say["dropped"].format(dropped=dropped))
-    return say["head"].format(model=model) + say["sep"].join(parts) + say["end"]
+        parts.append(message(locale, "model_line.dropped", dropped=dropped))
+    head = message(locale, "model_line.head", model=model)
+    return head + message(locale, "list.clauses").join(parts) + message(locale, "model_line.end")
 
 
 def floor_report(

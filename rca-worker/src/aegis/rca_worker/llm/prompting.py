@@ -10,9 +10,8 @@ from importlib.resources import files
 from string import Template
 
 from aegis.rca_worker.llm.report import EXAMPLE
+from aegis.shared.messages import message
 from aegis.shared.settings import Locale
-
-LANGUAGES: dict[Locale, str] = {"zh": "Simplified Chinese (简体中文)", "en": "English"}
 
 
 @cache
@@ -30,7 +29,7 @@ def system_prompt(locale: Locale, tools: bool, max_tool_calls: int) -> str:
     """The system message: the rules, the tool rules (or the text-only rule), the report's shape."""
     rules = render("tool_rules", max_tool_calls=max_tool_calls) if tools else render("text_rules")
     example = json.dumps(EXAMPLE, ensure_ascii=False)
-    return render("system", language=LANGUAGES[locale], tool_rules=rules, example=example)
+    return render("system", language=message(locale, "answer.language"), tool_rules=rules, example=example)
 
 
 def question_prompt(question: str, digest: str) -> str:

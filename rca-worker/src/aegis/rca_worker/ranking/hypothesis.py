@@ -10,21 +10,10 @@ from datetime import UTC, datetime
 
 from aegis.rca_worker.ranking.candidates import Ranking, ScoredService
 from aegis.rca_worker.ranking.features import ABSENT, CALL_GAP, SELF_TIME, SignalFinding
+from aegis.shared.messages import CATALOGUES, message
 from aegis.shared.rca import Evidence, RootCauseCandidate
 from aegis.shared.settings import Locale
 
-_NAMES = {
-    "error_ratio": ("错误率", "error ratio"),
-    "latency_p95": ("P95 延迟", "p95 latency"),
-    "latency_p99": ("P99 延迟", "p99 latency"),
-    "request_rate": ("请求速率", "request rate"),
-    "cpu": ("CPU 使用", "CPU usage"),
-    "memory": ("内存使用", "memory usage"),
-    "restarts": ("重启次数", "restarts"),
-    SELF_TIME: ("自身耗时（trace）", "self-time in traces"),
-    CALL_GAP: ("调用方与它之间的耗时（trace）", "time between its callers and it in traces"),
-    ABSENT: ("指标消失", "metrics went silent"),
-}
 MAX_EVIDENCE = 5
 
 
@@ -45,11 +34,11 @@ def _value(signal: str, value: float) -> str:
 
 
 def _signal_phrase(f: SignalFinding, locale: Locale) -> str:
-    zh, en = _NAMES.get(f.signal, (f.signal, f.signal))
+    key = f"signal.{f.signal}"
+    name = message(locale, key) if key in CATALOGUES[locale] else f.signal
     if f.signal == ABSENT:
-        return zh if locale == "zh" else en
-    before, after = _value(f.signal, f.before), _value(f.signal, f.after)
-    return f"{zh} {before}→{after}" if locale == "zh" else f"{en} {before}→{after}"
+        return name
+    return f"{name} {_value(f.signal, f.before)}→{_value(f.signal, f.after)}"
 
 
 def _top_signals(s: ScoredService) -> list[SignalFinding]:
@@ -63,33 +52,20 @@ def hypothesis(s: ScoredService, change: float, locale: Locale) -> str:
     origins = len(s.findings.origins)
     own_logs = sorted(s.findings.own_logs, key=lambda x: -x.burst)
     at = _clock(change)
-    if locale == "zh":
-        parts = [f"{s.service} 自 {at} 起异常" + (f"：{signals}" if signals else "")]
-        if origins:
-            parts.append(f"{origins} 条出错 trace 的最深错误源自 {s.service}")
-        if own_logs:
-            parts.append(f"日志模式「{own_logs[0].template.template[:80]}」激增")
-        if s.findings.blame_logs:
-            parts.append(f"调用方日志点名 {s.service}")
-        tail = (
-            "。其调用方的症状更可能是受其影响。"
-            if s.explained_by is None
-            else f"。也可能只是受下游 {s.explained_by} 影响。"
-        )
-        return "；".join(parts) + tail
-    parts = [f"{s.service} turned anomalous at {at} UTC" + (f": {signals}" if signals else "")]
+    opening = message(locale, "hypothesis.anomalous", service=s.service, at=at)
+    parts = [opening + (message(locale, "hypothesis.signals", signals=signals) if signals else "")]
     if origins:
-        parts.append(f"the deepest error of {origins} failing traces starts in {s.service}")
+        parts.append(message(locale, "hypothesis.origins", origins=origins, service=s.service))
     if own_logs:
-        parts.append(f"log pattern '{own_logs[0].template.template[:80]}' burst")
+        parts.append(message(locale, "hypothesis.log_burst", template=own_logs[0].template.template[:80]))
     if s.findings.blame_logs:
-        parts.append(f"its callers' logs name {s.service}")
+        parts.append(message(locale, "hypothesis.blamed", service=s.service))
     tail = (
-        ". Its callers' symptoms most likely follow from it."
+        message(locale, "hypothesis.cause")
         if s.explained_by is None
-        else f". It may only be suffering from {s.explained_by} downstream."
+        else message(locale, "hypothesis.downstream", downstream=s.explained_by)
     )
-    return "; ".join(parts) + tail
+    return message(locale, "list.clauses").join(parts) + tail
 
 
 def evidence_for(s: ScoredService) -> list[Evidence]:

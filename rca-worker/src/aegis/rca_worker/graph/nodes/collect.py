@@ -4,6 +4,7 @@ from aegis.rca_worker.analysis import collect_evidence
 from aegis.rca_worker.graph.context import AnalysisContext
 from aegis.rca_worker.graph.state import AnalysisState
 from aegis.rca_worker.graph.steps import StepOutcome
+from aegis.shared.messages import message
 
 
 async def collect(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
@@ -24,13 +25,8 @@ async def collect(state: AnalysisState, context: AnalysisContext) -> StepOutcome
         "trace_origins": len(bundle.trace_origins),
         "gaps": len(bundle.gaps),
     }
-    zh = context.settings.locale == "zh"
-    message = (
-        f"{counts['series']} 条指标、{counts['log_templates']} 类日志、{counts['trace_origins']} 条出错 trace"
-        if zh
-        else f"{counts['series']} series, {counts['log_templates']} log templates, "
-        f"{counts['trace_origins']} failing traces"
-    )
+    locale = context.settings.locale
+    line = message(locale, "collect.counts", **counts)
     if bundle.gaps:
-        message += f"；缺失 {len(bundle.gaps)} 项" if zh else f"; {len(bundle.gaps)} gaps"
-    return StepOutcome({"bundle": bundle, "timings": timings}, message, counts)
+        line += message(locale, "collect.gaps", gaps=len(bundle.gaps))
+    return StepOutcome({"bundle": bundle, "timings": timings}, line, counts)

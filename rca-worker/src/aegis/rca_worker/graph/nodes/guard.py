@@ -4,6 +4,7 @@ from aegis.rca_worker.graph.context import AnalysisContext
 from aegis.rca_worker.graph.state import AnalysisState
 from aegis.rca_worker.graph.steps import StepOutcome
 from aegis.rca_worker.guard import guard_result
+from aegis.shared.messages import message
 
 
 def _with_degradation(state: AnalysisState) -> tuple[str | None, bool]:
@@ -27,8 +28,6 @@ async def guard(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
     notes = [*state.get("guard_notes", []), *guarded.notes]
     return StepOutcome(
         {"result": guarded.result, "guard_notes": notes},
-        (f"{len(notes)} 处修正" if context.settings.locale == "zh" else f"{len(notes)} corrections")
-        if notes
-        else "",
+        message(context.settings.locale, "guard.corrections", notes=len(notes)) if notes else "",
         {"rewritten": guarded.rewritten_claims, "notes": len(notes)},
     )

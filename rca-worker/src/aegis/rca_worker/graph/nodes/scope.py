@@ -9,6 +9,7 @@ from aegis.rca_worker.graph.steps import StepOutcome
 from aegis.rca_worker.scoping import ResolvedScope, resolve_scope
 from aegis.rca_worker.sessions import SessionScope
 from aegis.rca_worker.tools.call_graph import call_graph
+from aegis.shared.messages import message
 from aegis.shared.settings import Locale
 
 
@@ -30,15 +31,12 @@ def describe(resolved: ResolvedScope, services: list[str] | None, locale: Locale
     minutes = round((resolved.window.end - resolved.window.start).total_seconds() / 60)
     named = ", ".join(resolved.named)
     extra = len(services or []) - len(resolved.named)
-    if locale == "zh":
-        what = f"{named}" + (f" 及其 {extra} 个下游" if extra > 0 else "") if named else "全部服务"
-        memo = "（沿用本会话上一问的范围）" if resolved.follow_up else ""
-        return f"{what}，最近 {minutes} 分钟，模型 {resolved.model}{memo}"
-    what = (
-        f"{named}" + (f" and {extra} services they call" if extra > 0 else "") if named else "every service"
-    )
-    memo = " (following up on this conversation)" if resolved.follow_up else ""
-    return f"{what}, last {minutes} min, model {resolved.model}{memo}"
+    if not named:
+        what = message(locale, "scope.every_service")
+    else:
+        what = message(locale, "scope.with_callees", named=named, extra=extra) if extra > 0 else named
+    memo = message(locale, "scope.follow_up") if resolved.follow_up else ""
+    return message(locale, "scope.line", what=what, minutes=minutes, model=resolved.model, memo=memo)
 
 
 async def scope(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
