@@ -9,6 +9,8 @@ generator is wrk (with bench/ingest_post.lua) when installed, else bench/http_lo
 Run: `.venv/bin/python -m bench.ingest [--seconds 10] [--rounds 2] [--connections 32]`
 alert-ingest checks a bearer token (AEGIS_WEBHOOK_TOKEN) before each body, as a deployment should.
 Targets: alert-ingest ≥ 0.8 × the no-op's rate, p99 ≤ 25 ms, RSS ≤ 120 MB idle and under load.
+Each server's CPU time per request (from /proc) is printed too: on a machine shared with other
+work the rates swing with the neighbours' load, the CPU each request costs much less.
 """
 
 import argparse
@@ -36,7 +38,7 @@ from aegis.devkit.harness.nats_server import NatsServer
 from aegis.devkit.harness.ports import free_port
 from aegis.shared.streams import ALERTS_STREAM
 from bench.http_load import BENCH_TOKEN
-from bench.measuring import rss_mb
+from bench.measuring import cpu_seconds, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA_SCRIPT = Path(__file__).with_name("ingest_post.lua")
@@ -56,6 +58,7 @@ class Outcome:
     p99_ms: float
     max_ms: float
     peak_rss_mb: float
+    cpu_s: float
 
     @property
     def rate(self) -> float:
@@ -104,10 +107,12 @@ def load_command(url: str, connections: int, seconds: float, prefix: str) -> tup
 
 def run_load(server: Server, connections: int, seconds: float, round_number: int) -> Outcome:
     command, _ = load_command(server.url, connections, seconds, f"{server.name}-{uuid.uuid4().hex[:8]}")
+    cpu_before = cpu_seconds(server.process.pid)
     with peak_rss(server.process.pid) as peak:
         result = subprocess.run(
             command, capture_output=True, text=True, cwd=ROOT, timeout=seconds + 60, check=True
         )
+    cpu = cpu_seconds(server.process.pid) - cpu_before
     line = next((row for row in result.stdout.splitlines() if row.startswith("WRK_JSON ")), None)
     if line is None:
         raise RuntimeError(f"load generator printed no result:\n{result.stdout}\n{result.stderr}")
@@ -123,6 +128,7 @@ def run_load(server: Server, connections: int, seconds: float, round_number: int
         p99_ms=figures["p99_us"] / 1000,
         max_ms=figures["max_us"] / 1000,
         peak_rss_mb=peak[0],
+        cpu_s=cpu,
     )
 
 
@@ -163,7 +169,7 @@ def scrape(server: Server, metric: str) -> float:
 def report(outcomes: list[Outcome], idle_rss: float, stored: int, duplicates: float, generator: str) -> bool:
     """Print the table and the targets; True when every target is met."""
     print(f"\nwebhook ingest, load generator: {generator}")
-    columns = ("target", "round", "req/s", "p50 ms", "p99 ms", "max ms", "non-2xx", "errors")
+    columns = ("target", "round", "req/s", "p50 ms", "p99 ms", "max ms", "CPU µs", "non-2xx", "errors")
     print(f"{columns[0]:<14}" + "".join(f"{name:>9}" for name in columns[1:]))
     for o in outcomes:
         figures = (
@@ -172,6 +178,7 @@ def report(outcomes: list[Outcome], idle_rss: float, stored: int, duplicates: fl
             f"{o.p50_ms:.2f}",
             f"{o.p99_ms:.2f}",
             f"{o.max_ms:.1f}",
+            f"{o.cpu_s / max(o.requests, 1) * 1e6:.0f}",
             o.non_2xx,
         )
         print(f"{o.target:<14}" + "".join(f"{value:>9}" for value in (*figures, o.socket_errors)))
@@ -185,6 +192,8 @@ def report(outcomes: list[Outcome], idle_rss: float, stored: int, duplicates: fl
     clean = all(o.non_2xx == 0 and o.socket_errors == 0 for o in outcomes)
     rate = f"rate {ingest_rate:.0f} vs no-op {noop_rate:.0f} req/s = {ratio:.2f}×"
     rss = f"RSS idle {idle_rss:.0f} MB, under load {load_rss:.0f} MB"
+    ingest_cpu = sum(o.cpu_s for o in ingest) / max(sum(o.requests for o in ingest), 1) * 1e6
+    noop_cpu = sum(o.cpu_s for o in noop) / max(sum(o.requests for o in noop), 1) * 1e6
     checks = [
         (rate, ratio >= TARGET_RATIO, f"≥ {TARGET_RATIO}×"),
         (f"p99 (worst round) {worst_p99:.1f} ms", worst_p99 <= TARGET_P99_MS, f"≤ {TARGET_P99_MS:g} ms"),
@@ -192,6 +201,9 @@ def report(outcomes: list[Outcome], idle_rss: float, stored: int, duplicates: fl
         ("every response 2xx, no socket errors", clean, "all"),
     ]
     print("\nalert-ingest:")
+    cpu_ratio = noop_cpu / ingest_cpu if ingest_cpu else 0.0
+    cpu = f"CPU per request {ingest_cpu:.0f} µs vs no-op {noop_cpu:.0f} µs"
+    print(f"  {cpu}: {cpu_ratio:.2f}× its rate per core")
     for text, passed, target in checks:
         print(f"  [{'ok' if passed else 'MISS'}] {text}  (target {target})")
     acked = sum(o.requests for o in ingest)

@@ -1,17 +1,29 @@
-"""Nothing is lost while NATS is down: Feishu is told to re-deliver, and the re-delivery counts once."""
+"""Nothing is lost while NATS is down: Feishu is told to re-deliver, and the re-delivery counts once;
+what JetStream can never take is a logged refusal, not a re-delivery loop."""
 
 import asyncio
 
 import nats
 import pytest
+from nats.aio.client import Client
+from nats.js.api import StreamConfig
 from nats.js.errors import KeyNotFoundError
+from structlog.testing import capture_logs
 
 from aegis.devkit.fakes.feishu_events import message_event
 from aegis.devkit.fakes.feishu_ws import FakeLongConnection
 from aegis.devkit.harness.asgi import until_status
 from aegis.devkit.harness.nats_server import NatsServer
-from aegis.gateway_feishu.publishing import seen_key
-from aegis.shared.streams import FEISHU_EVENTS_BUCKET
+from aegis.gateway_feishu.publishing import QuestionPublisher, seen_key
+from aegis.shared.publishing import StreamPublisher
+from aegis.shared.questions import QuestionEvent
+from aegis.shared.streams import (
+    FEISHU_EVENTS_BUCKET,
+    QUESTIONS_STREAM,
+    Topology,
+    ensure_bucket,
+    stream_configs,
+)
 from tests.gateway.conftest import make_settings, published_questions, running_gateway, wait_for_questions
 
 
@@ -49,3 +61,22 @@ async def test_event_during_outage_is_nacked_then_published_once_on_redelivery(
     assert 'aegis_feishu_questions_total{kind="message",outcome="failed"} 1.0' in metrics
     assert 'aegis_feishu_questions_total{kind="message",outcome="published"} 1.0' in metrics
     assert 'aegis_feishu_questions_total{kind="message",outcome="duplicate"} 1.0' in metrics
+
+
+async def test_a_question_jetstream_can_never_store_is_a_logged_refusal(nats_client: Client) -> None:
+    """Over the stream's max_msg_size: `refused`, logged with the reason, nothing recorded as published."""
+    [config] = [c for c in stream_configs(Topology()) if c.name == QUESTIONS_STREAM]
+    bounded = StreamConfig.from_response({**config.as_dict(), "max_msg_size": 128})
+    await nats_client.jetstream().update_stream(bounded)
+    seen = await ensure_bucket(nats_client.jetstream(), FEISHU_EVENTS_BUCKET, Topology())
+    stream = StreamPublisher(nats_client, 1.0)
+    await stream.start()
+    question = QuestionEvent(request_id="q-refused", source="feishu", text="payment 5xx, why? " * 20)
+    with capture_logs() as logs:
+        published = await QuestionPublisher(stream, seen, 1.0).publish_once("ev-refused", question)
+    assert published.result == "refused"
+    [refusal] = [line for line in logs if line["event"].startswith("question refused")]
+    assert refusal["event_id"] == "ev-refused"
+    assert "JetStream refused" in refusal["reason"]
+    with pytest.raises(KeyNotFoundError):
+        await seen.get(seen_key("ev-refused"))

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from aegis.shared import subjects
 from aegis.shared.asyncapi import document, render
+from aegis.shared.publishing import PUBLISHES
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
 
@@ -22,7 +23,17 @@ def test_every_subject_is_described() -> None:
         subjects.alert_subject("resolved"),
         *(subjects.question_subject(source) for source in ("feishu", "api", "cli")),
         subjects.progress_subject("{request_id}"),
+        subjects.cancel_subject("{request_id}"),
         subjects.result_subject("{source}"),  # type: ignore[arg-type]
         subjects.dead_letter_subject("{subject}"),
     }
     assert expected == addresses
+
+
+def test_every_declared_publish_is_in_the_document_with_its_dedup_id() -> None:
+    """Each entry of the publish table appears on its channels, naming its Nats-Msg-Id and timeout."""
+    operations = document()["operations"]
+    summaries = " ".join(op["summary"] for name, op in operations.items() if name.startswith("publish_"))
+    for spec in PUBLISHES:
+        assert f"{spec.service} (Nats-Msg-Id: {spec.dedup_id}" in summaries
+        assert spec.timeout_setting in summaries

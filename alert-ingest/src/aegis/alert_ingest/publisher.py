@@ -1,8 +1,10 @@
-"""Publishing alert groups onto JetStream, and knowing whether that is possible right now.
+"""Publishing alert groups and API questions onto JetStream, and knowing whether that is possible now.
 
 The service must start, answer `/healthz` and refuse webhooks with 503 while NATS is unreachable
-(Alertmanager retries on 5xx), so the connection is made in the background and every failure to
-publish becomes one typed error, `PublishUnavailable`, which the route turns into 503.
+(Alertmanager retries on 5xx), so the connection is made in the background. Every publish goes
+through the shared skeleton (`aegis.shared.publishing`: the table's spec, one `StreamPublisher`,
+one `PublishOutcome`), and `refusal` is the one place an outcome becomes an HTTP answer: 503 with
+Retry-After for "retry", 413/422 naming why for "refused".
 """
 
 import asyncio
@@ -13,13 +15,24 @@ import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from aegis.alert_ingest.acked_publish import AckedPublisher, AckError, NoStreamError
+from aegis.alert_ingest.rejections import Rejection
 from aegis.alert_ingest.settings import IngestSettings
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.nats import connect_nats
+from aegis.shared.publishing import (
+    INGEST_ALERTS,
+    INGEST_CANCELS,
+    INGEST_QUESTIONS,
+    Accepted,
+    PublishOutcome,
+    PublishRefused,
+    PublishSpec,
+    RetryPublish,
+    StreamPublisher,
+)
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.streams import Topology, ensure_streams
-from aegis.shared.subjects import alert_subject, question_subject
+from aegis.shared.subjects import alert_subject, cancel_subject, question_subject
 
 log = structlog.get_logger("aegis.alert_ingest.publisher")
 
@@ -27,14 +40,21 @@ _DECLARE_RETRY_S = (0.5, 1.0, 2.0, 5.0)
 
 
 class PublishUnavailable(Exception):
-    """NATS cannot take the event now (not connected, timeout, no stream, JetStream error): retry later."""
+    """There is no NATS connection to subscribe on now (the analysis API's progress): retry later."""
 
 
-class EventTooLarge(Exception):
-    """The encoded event exceeds the server's max_payload: retrying the same body cannot succeed."""
-
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"the event encodes to {size} bytes, more than NATS accepts ({limit} bytes)")
+def refusal(outcome: RetryPublish | PublishRefused, what: str, hint: str = "") -> Rejection:
+    """The HTTP answer to a publish that was not accepted: the one place it is decided."""
+    if isinstance(outcome, RetryPublish):
+        return Rejection(
+            503,
+            "nats_unavailable",
+            f"cannot hand the {what} to NATS now ({outcome.reason}); retry later",
+            headers={"Retry-After": str(outcome.retry_after_s)},
+        )
+    if outcome.too_large:
+        return Rejection(413, "too_large", f"{outcome.reason}{hint}")
+    return Rejection(422, "refused_by_stream", f"JetStream refused the {what}: {outcome.reason}")
 
 
 class AlertPublisher:
@@ -49,9 +69,10 @@ class AlertPublisher:
         )
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
-        self._acks: AckedPublisher | None = None
+        self._acks: StreamPublisher | None = None
         self._streams_ready = False
         self._background: asyncio.Task[None] | None = None
+        self._cancelling: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         """Connect and declare the streams in the background; returns at once."""
@@ -67,16 +88,33 @@ class AlertPublisher:
             return "declaring the JetStream streams"
         return None
 
-    async def publish_alert(self, event: AlertGroupEvent) -> bool:
-        """Publish `event` and wait for JetStream's ack; True when JetStream saw it as a duplicate."""
-        return await self._publish(
-            alert_subject(event.status), event.model_dump_json().encode(), event.event_id
-        )
+    async def publish_alert(self, event: AlertGroupEvent) -> PublishOutcome:
+        """Publish `event` and wait for JetStream's ack (`Accepted.duplicate`: it had it already)."""
+        data = event.model_dump_json().encode()
+        return await self._publish(INGEST_ALERTS, alert_subject(event.status), data, event.event_id)
 
-    async def publish_question(self, question: QuestionEvent) -> None:
+    async def publish_question(self, question: QuestionEvent) -> PublishOutcome:
         """Publish a question asked over HTTP and wait for JetStream's ack."""
         data = question.model_dump_json().encode()
-        await self._publish(question_subject(question.source), data, question.request_id)
+        subject = question_subject(question.source)
+        return await self._publish(INGEST_QUESTIONS, subject, data, question.request_id)
+
+    async def cancel_question(self, request_id: str) -> PublishOutcome:
+        """Tell the worker nobody waits for `request_id` any more (stored: it may not have started)."""
+        subject = cancel_subject(request_id)
+        return await self._publish(INGEST_CANCELS, subject, b"", f"cancel-{request_id}")
+
+    def cancel_later(self, request_id: str) -> None:
+        """`cancel_question` in a task of its own: called where the request's own task is cancelled."""
+        task = asyncio.create_task(self._cancel(request_id), name=f"cancel {request_id}")
+        self._cancelling.add(task)
+        task.add_done_callback(self._cancelling.discard)
+
+    async def _cancel(self, request_id: str) -> None:
+        outcome = await self.cancel_question(request_id)
+        if not isinstance(outcome, Accepted):
+            # The worker answers it for nobody: a waste, not a loss.
+            log.warning("could not cancel an abandoned analysis", request_id=request_id, outcome=str(outcome))
 
     def connection(self) -> Client:
         """The live NATS connection, for subscriptions; `PublishUnavailable` when there is none."""
@@ -85,25 +123,14 @@ class AlertPublisher:
             raise PublishUnavailable(reason or "not connected to NATS yet")
         return self._nc
 
-    async def _publish(self, subject: str, data: bytes, msg_id: str) -> bool:
-        nc, acks = self._nc, self._acks
-        if nc is None or acks is None:
-            raise PublishUnavailable("not connected to NATS yet")
-        if not nc.is_connected:
-            # nats-py would buffer the message and send it after reconnecting; answering 503 now
-            # lets the sender retry instead of waiting here, and the retry is deduplicated.
-            raise PublishUnavailable("NATS connection lost; reconnecting")
-        if len(data) > nc.max_payload:
-            raise EventTooLarge(len(data), nc.max_payload)
-        try:
-            return await acks.publish(subject, data, msg_id)
-        except NoStreamError as error:
+    async def _publish(self, spec: PublishSpec, subject: str, data: bytes, msg_id: str) -> PublishOutcome:
+        acks = self._acks
+        if acks is None:
+            return RetryPublish("not connected to NATS yet")
+        outcome = await acks.publish(spec, subject, data, msg_id)
+        if isinstance(outcome, RetryPublish) and outcome.no_stream:
             self._redeclare_streams()
-            raise PublishUnavailable(str(error)) from None
-        except AckError as error:
-            raise PublishUnavailable(str(error)) from None
-        except (nats.errors.Error, OSError) as error:
-            raise PublishUnavailable(f"publishing failed: {type(error).__name__}: {error}") from None
+        return outcome
 
     async def close(self) -> None:
         """Stop connecting, flush what was published and close the connection."""
@@ -111,6 +138,8 @@ class AlertPublisher:
             self._background.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._background
+        if self._cancelling:
+            await asyncio.wait(set(self._cancelling), timeout=self._timeout)
         nc, self._nc, self._js, self._acks = self._nc, None, None, None
         if nc is None or nc.is_closed:
             return
@@ -122,7 +151,7 @@ class AlertPublisher:
     async def _connect(self) -> None:
         nc = await connect_nats(self._settings, self._client_name)
         self._nc, self._js = nc, nc.jetstream(timeout=self._timeout)
-        acks = AckedPublisher(nc, self._timeout)
+        acks = StreamPublisher(nc, self._timeout)
         await acks.start()
         self._acks = acks
         await self._declare_streams()

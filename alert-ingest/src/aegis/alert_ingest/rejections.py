@@ -18,6 +18,7 @@ RejectionReason = Literal[
     "body_timeout",
     "rate_limited",
     "bad_content_length",
+    "refused_by_stream",
 ]
 REJECTION_REASONS: tuple[RejectionReason, ...] = (
     "unauthorized",
@@ -30,6 +31,7 @@ REJECTION_REASONS: tuple[RejectionReason, ...] = (
     "body_timeout",
     "rate_limited",
     "bad_content_length",
+    "refused_by_stream",
 )
 
 

@@ -21,16 +21,16 @@ from starlette.types import Receive, Scope, Send
 from aegis.alert_ingest.auth import BearerTokenCheck
 from aegis.alert_ingest.metrics import IngestMetrics
 from aegis.alert_ingest.payload import log_context, parse_webhook
-from aegis.alert_ingest.publisher import AlertPublisher, EventTooLarge, PublishUnavailable
+from aegis.alert_ingest.publisher import AlertPublisher, refusal
 from aegis.alert_ingest.rejections import Rejection
 from aegis.alert_ingest.request_body import check_content_length, check_content_type, read_limited
 from aegis.alert_ingest.settings import IngestSettings
 from aegis.shared.alerts import AlertGroupEvent, normalise
+from aegis.shared.publishing import Accepted
 from aegis.shared.tracing import tracer, tracing_on
 
 WEBHOOK_PATH = "/alertmanager/webhook"
-# Alertmanager ignores it (it backs off on its own); other senders may honour it.
-RETRY_AFTER_S = 5
+_TOO_LARGE_HINT = "; lower max_alerts in the Alertmanager webhook receiver"
 
 _ACCEPTED = '{{"status":"accepted","event_id":"{}","duplicate":{},"alerts":{}}}'
 
@@ -143,22 +143,13 @@ async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str] 
 
 
 async def _publish(publisher: AlertPublisher, metrics: IngestMetrics, event: AlertGroupEvent) -> bool:
+    """Publish `event`; True when JetStream had it already, else the `Rejection` to answer with."""
     started = time.perf_counter()
-    try:
-        return await publisher.publish_alert(event)
-    except PublishUnavailable as error:
-        raise Rejection(
-            503,
-            "nats_unavailable",
-            f"cannot hand the alert group to NATS now ({error}); retry later",
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-        ) from None
-    except EventTooLarge as error:
-        raise Rejection(
-            413, "too_large", f"{error}; lower max_alerts in the Alertmanager webhook receiver"
-        ) from None
-    finally:
-        metrics.publish_seconds.observe(time.perf_counter() - started)
+    outcome = await publisher.publish_alert(event)
+    metrics.publish_seconds.observe(time.perf_counter() - started)
+    if isinstance(outcome, Accepted):
+        return outcome.duplicate
+    raise refusal(outcome, "alert group", _TOO_LARGE_HINT)
 
 
 def _peer(scope: Scope) -> str | None:

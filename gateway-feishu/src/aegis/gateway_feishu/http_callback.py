@@ -102,10 +102,10 @@ async def _card_click(intake: EventIntake, payload: dict[str, Any]) -> Response:
     if click is None or question is None:
         return JSONResponse({})
     try:
-        await intake.publish_click(click, question)
+        published = await intake.publish_click(click, question)
     except PublishFailed:
         return JSONResponse(click_toast("failed", intake.locale))
-    return JSONResponse(click_toast("accepted", intake.locale))
+    return JSONResponse(click_toast("failed" if published == "refused" else "accepted", intake.locale))
 
 
 def _validated(model: type[M], payload: dict[str, Any], intake: EventIntake) -> M | None:

@@ -19,6 +19,11 @@ from aegis.shared.questions import QuestionEvent
 from aegis.shared.settings import Locale
 
 log = structlog.get_logger("aegis.gateway_feishu")
+_LOGGED: dict[PublishResult, str] = {
+    "published": "question published",
+    "duplicate": "duplicate event dropped",
+    "refused": "question refused for good; acknowledged so Feishu stops re-delivering",
+}
 
 
 class EventIntake:
@@ -68,7 +73,7 @@ class EventIntake:
     async def publish(
         self, kind: EventKind, event_id: str, question: QuestionEvent, timeout_s: float | None = None
     ) -> PublishResult:
-        """Publish once per event id; `PublishFailed` means it was not taken (yet)."""
+        """Publish once per event id; `PublishFailed` means it was not taken (yet), `refused` never."""
         try:
             published = await self.publisher.publish_once(event_id, question, timeout_s)
         except PublishFailed as error:
@@ -83,7 +88,7 @@ class EventIntake:
         self.metrics.question(kind, published.result)
         self.metrics.publish_seconds.observe(published.seconds)
         log.info(
-            "question published" if published.result == "published" else "duplicate event dropped",
+            _LOGGED[published.result],
             event_id=event_id,
             request_id=question.request_id,
             kind=kind,

@@ -14,9 +14,9 @@ from aegis.gateway_feishu.decisions import IGNORE_REASONS, IgnoreReason
 
 EXPOSITION_CONTENT_TYPE = CONTENT_TYPE_LATEST
 EventKind = Literal["message", "card_click"]
-Outcome = Literal["published", "duplicate", "failed"]
+Outcome = Literal["published", "duplicate", "refused", "failed"]
 _KINDS: tuple[EventKind, ...] = ("message", "card_click")
-_OUTCOMES: tuple[Outcome, ...] = ("published", "duplicate", "failed")
+_OUTCOMES: tuple[Outcome, ...] = ("published", "duplicate", "refused", "failed")
 _REJECTIONS = ("unauthenticated", "malformed", "not_ready")
 
 

@@ -8,8 +8,11 @@ whichever of the app's connections it picks. Two guards, in order:
 2. JetStream's `Nats-Msg-Id` (the event id) within the stream's duplicate window, which covers
    the race of two replicas handling the same event at once and a publish whose record failed.
 
-The id is recorded only after JetStream acknowledged the publish. A publish that fails raises, the
-caller tells Feishu so, and Feishu's re-delivery finds nothing recorded: nothing is lost.
+The id is recorded only after JetStream acknowledged the publish. The publish itself is the shared
+skeleton's (`aegis.shared.publishing`: `GATEWAY_QUESTIONS`, one `StreamPublisher`, one outcome):
+"retry" raises `PublishFailed`, the caller tells Feishu so (or the hand-off retries), and Feishu's
+re-delivery finds nothing recorded: nothing is lost. "refused" (a question JetStream can never
+take) is logged with the reason and returned as `refused`: re-delivering it cannot help.
 """
 
 import asyncio
@@ -19,19 +22,21 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from nats.aio.client import Client
+import structlog
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from opentelemetry.trace import SpanKind
 
+from aegis.shared.publishing import GATEWAY_QUESTIONS, PublishRefused, RetryPublish, StreamPublisher
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.subjects import question_subject
-from aegis.shared.tracing import tracer, with_trace
+from aegis.shared.tracing import tracer
 
 SUBJECT = question_subject("feishu")
 _KV_KEY = re.compile(r"^[A-Za-z0-9_=-]{1,128}$")
+log = structlog.get_logger("aegis.gateway_feishu.publishing")
 
-PublishResult = Literal["published", "duplicate"]
+PublishResult = Literal["published", "duplicate", "refused"]
 
 
 class PublishFailed(Exception):
@@ -52,15 +57,14 @@ def seen_key(event_id: str) -> str:
 class QuestionPublisher:
     """Publishes onto `aegis.question.feishu`, once per Feishu event id."""
 
-    def __init__(self, nc: Client, seen: KeyValue, timeout_s: float) -> None:
-        self._nc = nc
-        self._js = nc.jetstream(timeout=timeout_s)
+    def __init__(self, stream: StreamPublisher, seen: KeyValue, timeout_s: float) -> None:
+        self._stream = stream
         self._seen = seen
         self._timeout_s = timeout_s
 
     @property
     def connected(self) -> bool:
-        return self._nc.is_connected
+        return self._stream.connected
 
     async def publish_once(
         self, event_id: str, question: QuestionEvent, timeout_s: float | None = None
@@ -70,7 +74,7 @@ class QuestionPublisher:
         `timeout_s` bounds the whole (dedupe check, publish, record); by default the publish timeout.
         """
         started = time.perf_counter()
-        if not self._nc.is_connected:
+        if not self._stream.connected:
             # While reconnecting nats-py would buffer the request and let it time out: answer now.
             raise PublishFailed("NATS is not connected")
         try:
@@ -96,10 +100,20 @@ class QuestionPublisher:
             kind=SpanKind.PRODUCER,
             attributes={"aegis.request_id": question.request_id},
         ):
-            headers = with_trace({"Nats-Msg-Id": event_id})
-            ack = await self._js.publish(SUBJECT, question.model_dump_json().encode(), headers=headers)
+            data = question.model_dump_json().encode()
+            outcome = await self._stream.publish(GATEWAY_QUESTIONS, SUBJECT, data, event_id)
+        if isinstance(outcome, RetryPublish):
+            raise PublishFailed(outcome.reason)
+        if isinstance(outcome, PublishRefused):
+            log.error(
+                "question refused by JetStream; not retried",
+                event_id=event_id,
+                request_id=question.request_id,
+                reason=outcome.reason,
+            )
+            return "refused"
         try:
             await self._seen.create(key, question.request_id.encode())
         except KeyWrongLastSequenceError:
             return "duplicate"  # another replica recorded it first; JetStream kept one copy
-        return "duplicate" if ack.duplicate else "published"
+        return "duplicate" if outcome.duplicate else "published"

@@ -20,6 +20,7 @@ from aegis.gateway_feishu.metrics import GatewayMetrics
 from aegis.gateway_feishu.publishing import QuestionPublisher
 from aegis.gateway_feishu.settings import GatewaySettings
 from aegis.shared.nats import connect_nats
+from aegis.shared.publishing import StreamPublisher
 from aegis.shared.streams import (
     CLAIMS_BUCKET,
     FEISHU_EVENTS_BUCKET,
@@ -101,7 +102,9 @@ class Gateway:
             self._step = "learning the bot's open_id from Feishu"
             bot_open_id = settings.feishu_bot_open_id or await self._learn_bot_open_id()
             policy = ChatPolicy(bot_open_id, settings.allowed_chat_ids, settings.known_services)
-            publisher = QuestionPublisher(self._nc, seen, settings.gateway_publish_timeout_s)
+            stream = StreamPublisher(self._nc, settings.gateway_publish_timeout_s)
+            await stream.start()
+            publisher = QuestionPublisher(stream, seen, settings.gateway_publish_timeout_s)
             claims = ClaimDesk(claimed, cards, settings.locale)
             self.intake = EventIntake(
                 policy, settings.locale, publisher, self.metrics, ClickGuard(seen), claims

@@ -1,8 +1,10 @@
 """The AsyncAPI 3.0 description of every Aegis subject, generated from the contracts themselves.
 
-`CHANNELS` says who publishes each subject and who listens without a durable consumer; the
-durable consumers come from the consumer table (`aegis.shared.consumers.CONSUMERS`), with their
-ack wait and delivery budget; payload schemas come from the pydantic models.
+`CHANNELS` says who else publishes each subject and who listens without a durable consumer; the
+services' publishes come from the publish table (`aegis.shared.publishing.PUBLISHES`), with their
+dedup id and ack timeout, and the durable consumers from the consumer table
+(`aegis.shared.consumers.CONSUMERS`), with their ack wait and delivery budget; payload schemas
+come from the pydantic models.
 `python -m aegis.shared.asyncapi > docs/asyncapi.json` writes the committed
 file, and a test fails when it is out of date.
 """
@@ -16,13 +18,14 @@ from pydantic import BaseModel
 
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.consumers import CONSUMERS, ConsumerSpec
+from aegis.shared.publishing import PUBLISHES, PublishSpec
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import RcaProgress, RcaResult
 
 
 @dataclass(frozen=True)
 class Channel:
-    """One subject (or subject pattern) with its payload, publishers and non-durable listeners."""
+    """One subject (or subject pattern) with its payload, other publishers and non-durable listeners."""
 
     name: str
     address: str
@@ -31,6 +34,13 @@ class Channel:
     publishers: tuple[str, ...]
     listeners: tuple[str, ...] = ()
     parameters: tuple[str, ...] = ()
+    message: str = "DeadLetter"  # the message's name when it has no payload model
+
+    @property
+    def senders(self) -> tuple[str, ...]:
+        """Publishes from the table, then the other publishers."""
+        table = tuple(_sent(spec) for spec in PUBLISHES if _overlaps(self.address, spec.subjects))
+        return table + self.publishers
 
     @property
     def consumers(self) -> tuple[str, ...]:
@@ -45,6 +55,11 @@ def _described(spec: ConsumerSpec) -> str:
         f"{spec.service} ({spec.durable}: ack wait {budget.ack_wait_s:g} s, "
         f"{budget.max_deliver} deliveries, then dead-lettered)"
     )
+
+
+def _sent(spec: PublishSpec) -> str:
+    wait = f"{spec.timeout_setting}, {spec.ack_timeout_s:g} s"
+    return f"{spec.service} (Nats-Msg-Id: {spec.dedup_id}; ack awaited up to {wait}, else retried)"
 
 
 def _overlaps(address: str, patterns: tuple[str, ...]) -> bool:
@@ -69,28 +84,39 @@ CHANNELS = (
         "aegis.alert.firing",
         AlertGroupEvent,
         "An Alertmanager notification whose group still fires. Nats-Msg-Id: the event_id.",
-        ("alert-ingest", "aegis publish alert"),
+        ("aegis publish alert",),
     ),
     Channel(
         "alertResolved",
         "aegis.alert.resolved",
         AlertGroupEvent,
         "An Alertmanager notification whose whole group resolved. Nats-Msg-Id: the event_id.",
-        ("alert-ingest", "aegis publish alert"),
+        ("aegis publish alert",),
     ),
     Channel(
         "questionFeishu",
         "aegis.question.feishu",
         QuestionEvent,
         "A question asked in Feishu (@mention or Analyse button). Nats-Msg-Id: the Feishu event_id.",
-        ("gateway-feishu",),
+        (),
     ),
     Channel(
         "questionApi",
         "aegis.question.api",
         QuestionEvent,
         "A question asked over POST /api/ops/analyze. Nats-Msg-Id: the request_id.",
-        ("alert-ingest",),
+        (),
+    ),
+    Channel(
+        "questionCancel",
+        "aegis.question.cancel.{request_id}",
+        None,
+        "Empty: the streaming API client of this question went away; the worker drops its analysis "
+        "(stored, so a question not started yet is dropped when it comes). Nats-Msg-Id: cancel-<request_id>.",
+        (),
+        ("rca-worker (core subscription, and a look-up before each API analysis)",),
+        ("request_id",),
+        "QuestionCancel",
     ),
     Channel(
         "questionCli",
@@ -145,7 +171,7 @@ def document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for channel in CHANNELS:
-        message_name = channel.payload.__name__ if channel.payload else "DeadLetter"
+        message_name = channel.payload.__name__ if channel.payload else channel.message
         messages[message_name] = {
             "name": message_name,
             "contentType": "application/json",
@@ -165,7 +191,7 @@ def document() -> dict[str, Any]:
         operations[f"publish_{channel.name}"] = {
             "action": "send",
             "channel": ref,
-            "summary": "published by " + ", ".join(channel.publishers),
+            "summary": "published by " + ", ".join(channel.senders),
         }
         operations[f"consume_{channel.name}"] = {
             "action": "receive",

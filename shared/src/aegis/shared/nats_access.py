@@ -1,10 +1,10 @@
 """Who may publish and subscribe to what on NATS: one user per service, least privilege.
 
 Anything on the pod network could once publish an @all card into the on-call chat. Now each
-service connects as its own user and may publish only the subjects it owns (alert-ingest: alerts
-and API questions; gateway-feishu: Feishu questions; rca-worker: progress and results; notifier:
-its KV bucket and dead letters), plus the JetStream API calls its own streams, consumers and
-buckets need. `python -m aegis.shared.nats_access` writes the server's `authorization` block,
+service connects as its own user and may publish only the subjects it owns (alert-ingest: alerts,
+API questions and their cancels; gateway-feishu: Feishu questions; rca-worker: progress and
+results; notifier: its KV bucket and dead letters), plus the JetStream API calls its own streams,
+consumers and buckets need. `python -m aegis.shared.nats_access` writes the server's `authorization` block,
 committed at `deploy/helm/aegis/files/nats-authorization.conf`; the chart's bundled NATS, the
 compose stack and the tests' nats-server all load that file, and a test fails when it is stale.
 Passwords are never in it: each is read by nats-server from an environment variable
@@ -101,6 +101,7 @@ ACCESS: tuple[ServiceAccess, ...] = (
         publish=(
             subjects.ALERTS.replace(">", "*"),
             subjects.question_subject("api"),
+            subjects.cancel_subject("*"),
             *_ACCOUNT_INFO,
             *_declaring(),
         ),
@@ -128,8 +129,9 @@ ACCESS: tuple[ServiceAccess, ...] = (
             *_declaring(),
             *_bucket(SESSIONS_BUCKET),
             *_consuming("rca-worker"),
+            f"$JS.API.STREAM.MSG.GET.{QUESTIONS_STREAM}",  # was this question cancelled before it started?
         ),
-        subscribe=_INBOX,
+        subscribe=(*_INBOX, subjects.cancel_subject("*")),
     ),
     ServiceAccess(
         "notifier",

@@ -22,6 +22,11 @@ def question_subject(source: QuestionSource) -> str:
     return f"aegis.question.{source}"
 
 
+def cancel_subject(request_id: str) -> str:
+    """`aegis.question.cancel.<request_id>`: nobody waits for this API question's answer any more."""
+    return f"aegis.question.cancel.{request_id}"
+
+
 def progress_subject(request_id: str) -> str:
     """`aegis.rca.progress.<request_id>`: progress of one analysis."""
     return f"aegis.rca.progress.{request_id}"

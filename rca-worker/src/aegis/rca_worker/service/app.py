@@ -37,6 +37,7 @@ from aegis.rca_worker.worker_settings import WorkerSettings
 from aegis.shared.consumers import WORKER_API, WORKER_FEISHU, ConsumerSpec, DeliveryBudget
 from aegis.shared.nats import tls_context
 from aegis.shared.streams import SESSIONS_BUCKET, Topology, ensure_bucket, ensure_streams
+from aegis.shared.subjects import cancel_subject
 
 log = structlog.get_logger("aegis.rca_worker")
 CONSUMERS = (WORKER_FEISHU, WORKER_API)
@@ -187,6 +188,8 @@ def make_app(settings: WorkerSettings) -> AsgiFastStream:
             title=spec.durable,
             description=spec.description,
         )(flow.handle)
+    # Cancels of API questions whose streaming client went away (core NATS: every replica hears them).
+    broker.subscriber(cancel_subject("*"), title="question-cancels")(flow.cancels.heard)
     return AsgiFastStream(
         broker,
         asgi_routes=health_routes(worker.readiness, metrics.REGISTRY),

@@ -19,7 +19,7 @@ __all__ = [
 
 ANALYSES = Counter(
     "aegis_rca_analyses_total",
-    "Questions handled, by outcome: answered, degraded, failed, help, retried, rejected.",
+    "Questions handled, by outcome: answered, degraded, failed, help, retried, rejected, cancelled.",
     ["outcome"],
 )
 STEP_SECONDS = Histogram(

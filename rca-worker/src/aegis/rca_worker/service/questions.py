@@ -26,6 +26,7 @@ from aegis.rca_worker.graph.state import AnalysisState
 from aegis.rca_worker.scoping import is_empty
 from aegis.rca_worker.service import metrics
 from aegis.rca_worker.service.answers import failure_result, usage_result
+from aegis.rca_worker.service.cancels import Cancellations, Cancelled
 from aegis.rca_worker.service.progress import ProgressPublisher
 from aegis.rca_worker.worker_settings import WorkerSettings
 from aegis.shared.consumers import DeliveryBudget, Reject, Retry, RetryLater, handle_delivery
@@ -123,6 +124,7 @@ class QuestionFlow:
     graph: AnalysisGraph
     context: Callable[[ProgressPublisher], AnalysisContext]
     priority: FeishuFirst = field(default_factory=FeishuFirst)
+    cancels: Cancellations = field(default_factory=Cancellations)
 
     @property
     def budget(self) -> DeliveryBudget:
@@ -171,6 +173,26 @@ class QuestionFlow:
             await self._publish(usage_result(question, self.settings.locale), progress)
             metrics.ANALYSES.labels("help").inc()
             return
+        if question.source == "feishu":
+            state = await self._analysed(msg, question, progress)
+        else:
+            js = self.broker.connection.jetstream()
+            outcome = await self.cancels.unless_cancelled(
+                js, question.request_id, lambda: self._analysed(msg, question, progress)
+            )
+            if isinstance(outcome, Cancelled):
+                metrics.ANALYSES.labels("cancelled").inc()
+                return
+            state = outcome
+        _record(state["result"], state)
+        log.info(
+            "answered", degraded=state["result"].degraded, total_ms=state["result"].timings.get("total_ms")
+        )
+
+    async def _analysed(
+        self, msg: NatsMessage, question: QuestionEvent, progress: ProgressPublisher
+    ) -> AnalysisState:
+        """Analyse and publish the answer; `RetryLater` with the reason when that failed."""
         try:
             async with heartbeats(msg, self.settings.rca_ack_wait_s / 3), self.priority.turn(question.source):
                 log.info("analysis started")
@@ -185,10 +207,7 @@ class QuestionFlow:
             reason = _why(error, self.settings)
             await progress.cut_short(reason)
             raise RetryLater(reason) from error
-        _record(state["result"], state)
-        log.info(
-            "answered", degraded=state["result"].degraded, total_ms=state["result"].timings.get("total_ms")
-        )
+        return state
 
     async def _answer_failed(self, raw: Msg, reason: str) -> None:
         """Before a question is dead-lettered: tell the asker it could not be answered."""
