@@ -45,7 +45,7 @@ async def run(rate: float, seconds: float) -> int:
         "FEISHU_APP_SECRET": feishu.app_secret,
         "FEISHU_BASE_URL": feishu.base_url,
         "FEISHU_DEFAULT_CHAT_ID": "oc_bench",
-        "NOTIFIER_METRICS_PORT": "0",
+        "HTTP_PORT": "0",
         "LOG_LEVEL": "WARNING",
     }
     log = workdir / "services.log"

@@ -1,6 +1,6 @@
 """Webhook ingest: req/s and p50/p99 at 32 connections, JetStream-acked, beside a no-op FastAPI POST.
 
-Both servers run at once as subprocesses on the same stack (`aegis.alert_ingest.__main__.serve`:
+Both servers run at once as subprocesses on the same stack (`aegis.shared.serving.serve`:
 uvicorn + uvloop + httptools, no access log) against a real nats-server from the venv; rounds
 alternate between them so machine noise hits both alike. Every request carries a different alert
 group and fingerprint, so each one is a real JetStream publish, never a dedup short-cut. The load

@@ -1,15 +1,17 @@
 """The baseline of `bench.ingest`: a bare FastAPI app whose webhook POST does nothing.
 
-It runs on the same server stack as alert-ingest (the same `serve`: uvicorn, uvloop, httptools,
-no access log), so the ratio of the two rates is the cost of validating, normalising and waiting
-for JetStream's ack. Run: `python -m bench.noop_app PORT`.
+It runs on the same server stack as alert-ingest (the skeleton's `serve` with alert-ingest's
+header-deadline protocol: uvicorn, uvloop, httptools, no access log), so the ratio of the two
+rates is the cost of validating, normalising and waiting for JetStream's ack.
+Run: `python -m bench.noop_app PORT`.
 """
 
 import sys
 
 from fastapi import FastAPI
 
-from aegis.alert_ingest.__main__ import serve
+from aegis.alert_ingest.header_deadline import header_deadline_protocol
+from aegis.shared.serving import serve
 
 app = FastAPI(title="no-op baseline")
 
@@ -25,4 +27,4 @@ async def healthz() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    serve(app, "127.0.0.1", int(sys.argv[1]))
+    serve(app, "127.0.0.1", int(sys.argv[1]), http=header_deadline_protocol(10.0))

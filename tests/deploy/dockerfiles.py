@@ -58,17 +58,22 @@ def _logical_lines(text: str) -> list[str]:
     return lines
 
 
-def parse(path: Path) -> list[Stage]:
-    """The stages of the Dockerfile at `path`."""
+def parse(path: Path, build_args: dict[str, str] | None = None) -> list[Stage]:
+    """The stages of the Dockerfile at `path` built with `build_args` (`--build-arg`), every
+    `${NAME}` of an ARG resolved as Docker (or, in RUN, the shell) would see it."""
+    given = build_args or {}
     args: dict[str, str] = {}
     stages: list[Stage] = []
     for line in _logical_lines(path.read_text(encoding="utf-8")):
         keyword, _, rest = line.partition(" ")
         keyword, rest = keyword.upper(), rest.strip()
-        if keyword == "ARG" and not stages:
+        if keyword == "ARG":
             name, _, default = rest.partition("=")
-            args[name] = default
-            continue
+            args[name] = given.get(name, default)
+            if not stages:
+                continue
+        elif keyword not in ("FROM", "ENTRYPOINT", "CMD", "HEALTHCHECK"):
+            rest = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), rest)
         if keyword == "FROM":
             words = rest.split()
             image = re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), words[0])

@@ -65,7 +65,7 @@ def test_ports_and_probes_match_what_the_service_serves(folder: str) -> None:
     manifests = render({})
     container = _container(manifests, folder)
     env = {e["name"]: e.get("value") for e in container["env"]}
-    port_variable = "NOTIFIER_METRICS_PORT" if folder == "notifier" else "HTTP_PORT"
+    port_variable = "HTTP_PORT"
     assert port_variable in deployable(folder).setting_names
     (port,) = container["ports"]
     assert port["name"] == "http"

@@ -1,10 +1,12 @@
-"""Each deployable's Dockerfile, checked statically (there is no Docker engine here): a slim,
-multi-stage, non-root image that runs the distribution's console script and holds exactly the
-distribution's dependencies at the tested versions."""
+"""The one Dockerfile, built per deployable with its build arguments, checked statically (there is
+no Docker engine here): a slim, multi-stage, non-root image that runs the distribution's console
+script and holds exactly the distribution's dependencies at the tested versions."""
 
 import re
+from typing import Any
 
 import pytest
+import yaml
 from packaging.utils import canonicalize_name
 
 from tests.deploy.catalogue import DEPLOYABLES, ROOT, deployable
@@ -27,10 +29,24 @@ ONLY_FOR = {
 }
 
 
+def _build_args(folder: str) -> dict[str, str]:
+    """The build arguments docker-compose.yml builds `folder`'s image with."""
+    compose: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    build = compose["services"][folder]["build"]
+    assert build == {"context": ".", "args": build["args"]}, "every image is built from the one Dockerfile"
+    return {name: str(value) for name, value in build["args"].items()}
+
+
 def _stages(folder: str) -> list[Stage]:
-    path = ROOT / folder / "Dockerfile"
-    assert path.exists(), f"{folder}/Dockerfile is missing"
-    return parse(path)
+    return parse(ROOT / "Dockerfile", _build_args(folder))
+
+
+def test_one_dockerfile_serves_every_deployable() -> None:
+    """No service folder carries a Dockerfile of its own; compose passes SERVICE and its HTTP_PORT."""
+    assert not [folder for folder in DEPLOYABLES if (ROOT / folder / "Dockerfile").exists()]
+    for folder in DEPLOYABLES:
+        args = _build_args(folder)
+        assert args == {"SERVICE": folder, "PORT": str(deployable(folder).default_of("HTTP_PORT"))}
 
 
 @pytest.mark.parametrize("folder", DEPLOYABLES)
@@ -54,10 +70,13 @@ def test_image_is_slim_multi_stage_and_non_root(folder: str) -> None:
 
 @pytest.mark.parametrize("folder", DEPLOYABLES)
 def test_entrypoint_is_the_distributions_console_script(folder: str) -> None:
-    """ENTRYPOINT is exec form and names the console script the pyproject declares, whose target exists."""
+    """ENTRYPOINT is exec form and runs the console script the pyproject declares, whose target exists."""
     service = deployable(folder)
-    (entrypoint,) = _stages(folder)[-1].all("ENTRYPOINT")
-    assert entrypoint.exec_form() == [service.script]
+    final = _stages(folder)[-1]
+    (entrypoint,) = final.all("ENTRYPOINT")
+    assert entrypoint.exec_form() == ["aegis-service"]
+    links = " ".join(i.arguments for i in final.all("RUN"))
+    assert f"ln -s /usr/local/bin/{service.script} /usr/local/bin/aegis-service" in links
     module_file = ROOT / folder / "src" / (service.entry_module.replace(".", "/") + ".py")
     assert module_file.exists(), f"{service.script} points at {service.entry_module}, which does not exist"
     assert re.search(rf"^def {service.entry_function}\(", module_file.read_text(encoding="utf-8"), re.M), (
@@ -68,17 +87,20 @@ def test_entrypoint_is_the_distributions_console_script(folder: str) -> None:
 
 @pytest.mark.parametrize("folder", DEPLOYABLES)
 def test_healthcheck_probes_the_port_the_service_listens_on(folder: str) -> None:
-    """HEALTHCHECK (exec form) probes the port the service's settings default to (/healthz)."""
-    (check,) = _stages(folder)[-1].all("HEALTHCHECK")
+    """HEALTHCHECK (exec form) probes HTTP_PORT (/healthz), which the image sets to the port the
+    service's settings default to, and EXPOSEs."""
+    final = _stages(folder)[-1]
+    (check,) = final.all("HEALTHCHECK")
     command = check.exec_form()
     assert command is not None, f"HEALTHCHECK is not exec form: {check.arguments}"
     assert command[0] == "python"
     script = command[-1]
-    variable = "NOTIFIER_METRICS_PORT" if folder == "notifier" else "HTTP_PORT"
-    default = deployable(folder).default_of(variable)
-    assert f"os.environ.get('{variable}', '{default}')" in script
+    default = deployable(folder).default_of("HTTP_PORT")
+    assert "os.environ['HTTP_PORT']" in script
     assert "/healthz" in script
-    (exposed,) = _stages(folder)[-1].all("EXPOSE")
+    environment = " ".join(i.arguments for i in final.all("ENV"))
+    assert re.search(rf"\bHTTP_PORT={default}\b", environment)
+    (exposed,) = final.all("EXPOSE")
     assert exposed.arguments == str(default)
 
 
@@ -99,8 +121,7 @@ def test_installs_only_its_distribution_at_the_tested_versions(folder: str) -> N
     wheels = [pip_requirements(w) for w in pip_commands(build) if w[0] == "wheel"]
     assert sorted(wheels[0]) == sorted(["./shared", f"./{folder}"])
     distribution = deployable(folder).distribution
-    local = {canonicalize_name(n).replace("-", "_") for n in ("aegis-shared", distribution)}
-    assert {w.split("/")[-1].split("-")[0] for w in wheels[1]} == local, "resolve from the local wheels only"
+    assert wheels[1] == ["/wheels/aegis_*.whl"], "resolve from the two local wheels only"
     (install,) = [w for w in pip_commands(final) if w[0] == "install"]
     assert "--no-index" in install
     assert pip_requirements(install) == [distribution]

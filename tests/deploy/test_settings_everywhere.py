@@ -6,7 +6,7 @@ from tests.deploy.chart import chart_values
 from tests.deploy.env_example import env_example_names
 
 # Set by the chart itself (the bundled or external NATS, each component's port), not in `config`.
-CHART_MANAGED = {"NATS_URL", "AEGIS_STREAM_REPLICAS", "HTTP_HOST", "HTTP_PORT", "NOTIFIER_METRICS_PORT"}
+CHART_MANAGED = {"NATS_URL", "AEGIS_STREAM_REPLICAS", "HTTP_HOST", "HTTP_PORT"}
 
 
 def test_every_setting_is_in_env_example_the_chart_values_and_the_readme() -> None:

@@ -115,7 +115,7 @@ async def test_a_missing_default_model_is_a_readiness_warning_and_a_metric(
                 await asyncio.sleep(0.1)
             metrics = (await client.get("/metrics")).text
     assert ready.status_code == 200
-    assert "warning: model qwen (qwen3:235b): not pulled (ollama pull qwen3:235b)" in ready.text
+    assert ready.json()["warnings"] == ["model qwen (qwen3:235b): not pulled (ollama pull qwen3:235b)"]
     assert 'aegis_rca_llm_model_available{model="qwen"} 0.0' in metrics
 
 

@@ -1,26 +1,27 @@
 """The one factory of the alert-ingest ASGI app, used by `__main__`, the tests and the benchmark.
 
-Each app owns its publisher and metrics registry: nothing module-global, so a test can build
-several apps side by side. The analysis API (`/api/ops/analyze…`) shares the NATS connection.
+Each app owns its publisher; its counters live in the process's one registry (`metrics.py`), and
+`/healthz`, `/readyz` and `/metrics` are the shared skeleton's (`aegis.shared.serving`). The
+analysis API (`/api/ops/analyze…`) shares the NATS connection.
 """
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import APIRouter, FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from aegis.alert_ingest.analysis_api import analysis_router
 from aegis.alert_ingest.answers import AnswerWaiter
 from aegis.alert_ingest.auth import BearerTokenCheck
 from aegis.alert_ingest.edge import BoundedEdge, EdgeLimits
-from aegis.alert_ingest.metrics import EXPOSITION_CONTENT_TYPE, IngestMetrics
+from aegis.alert_ingest.metrics import METRICS, IngestMetrics
 from aegis.alert_ingest.openapi import document_webhook
 from aegis.alert_ingest.publisher import AlertPublisher
 from aegis.alert_ingest.settings import IngestSettings
 from aegis.alert_ingest.webhook import WEBHOOK_PATH, WebhookEndpoint, webhook_method_route
+from aegis.shared.serving import Health, operations_routes
 
 log = structlog.get_logger("aegis.alert_ingest")
 
@@ -62,7 +63,10 @@ class AlertIngestApp:
 def create_app(settings: IngestSettings) -> AlertIngestApp:
     """alert-ingest: the Alertmanager webhook, the analysis API, health, readiness and metrics."""
     publisher = AlertPublisher(settings)
-    metrics = IngestMetrics()
+    metrics = METRICS
+
+    async def health() -> Health:
+        return Health(waiting=publisher.not_ready_reason())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -76,28 +80,7 @@ def create_app(settings: IngestSettings) -> AlertIngestApp:
             log.info("alert-ingest stopped")
 
     app = FastAPI(title="Aegis alert-ingest", lifespan=lifespan, routes=[webhook_method_route()])
-    app.include_router(_operations_router(publisher, metrics))
+    app.router.routes.extend(operations_routes(health))
     app.include_router(analysis_router(settings, publisher, AnswerWaiter()))
     app.openapi = lambda: document_webhook(app)  # type: ignore[method-assign]
     return AlertIngestApp(app, WebhookEndpoint(settings, publisher, metrics), settings, metrics)
-
-
-def _operations_router(publisher: AlertPublisher, metrics: IngestMetrics) -> APIRouter:
-    router = APIRouter(tags=["operations"])
-
-    @router.get("/healthz", summary="200 while the process serves HTTP")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @router.get("/readyz", summary="200 when alerts can be published onto NATS, else 503 with the reason")
-    async def readyz() -> JSONResponse:
-        reason = publisher.not_ready_reason()
-        if reason is None:
-            return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
-
-    @router.get("/metrics", summary="Prometheus metrics")
-    async def prometheus_metrics() -> Response:
-        return Response(metrics.exposition(), media_type=EXPOSITION_CONTENT_TYPE)
-
-    return router

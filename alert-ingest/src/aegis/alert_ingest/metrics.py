@@ -1,24 +1,23 @@
-"""alert-ingest's Prometheus metrics, in a registry of each app's own.
+"""alert-ingest's Prometheus metrics, in the process's one registry (`aegis.shared.serving`).
 
-A registry per app (not prometheus-client's global one) lets tests and benchmarks build several
-apps in one process without "duplicated timeseries" errors and read exactly one app's counts.
+`METRICS` is created once per process: every app of the process counts into it, and `/metrics`
+serves it with the process collectors, the same way in all four services.
 """
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from aegis.alert_ingest.rejections import REJECTION_REASONS, RejectionReason
+from aegis.shared.serving import REGISTRY
 from aegis.shared.subjects import AlertStatus
 
-EXPOSITION_CONTENT_TYPE = CONTENT_TYPE_LATEST
 _STATUSES: tuple[AlertStatus, ...] = ("firing", "resolved")
 
 
 class IngestMetrics:
-    """The counters and the publish-latency histogram of one alert-ingest app."""
+    """The counters and the publish-latency histogram of alert-ingest."""
 
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
         received = Counter(
             "aegis_alerts_received",
             "Alerts in webhooks published onto NATS (JetStream-acked, duplicates included), by alert status.",
@@ -52,6 +51,5 @@ class IngestMetrics:
     def rejected(self, reason: RejectionReason) -> None:
         self._rejected[reason].inc()
 
-    def exposition(self) -> bytes:
-        """The registry in Prometheus' text format."""
-        return generate_latest(self.registry)
+
+METRICS = IngestMetrics(REGISTRY)

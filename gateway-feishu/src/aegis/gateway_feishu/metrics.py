@@ -1,18 +1,17 @@
-"""The gateway's Prometheus metrics, in a registry of each app's own.
+"""The gateway's Prometheus metrics, in the process's one registry (`aegis.shared.serving`).
 
-A registry per app (not prometheus-client's global one) lets tests and the benchmark build
-several apps in one process and read exactly one app's counts. Updated from the long
-connection's thread and the event loop alike: prometheus-client's metrics are thread-safe.
+`METRICS` is created once per process and served by the skeleton's `/metrics` with the process
+collectors. Updated from the long connection's thread and the event loop alike:
+prometheus-client's metrics are thread-safe.
 """
 
 from typing import Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from aegis.gateway_feishu.decisions import IGNORE_REASONS, IgnoreReason
+from aegis.shared.serving import REGISTRY
 
-EXPOSITION_CONTENT_TYPE = CONTENT_TYPE_LATEST
 EventKind = Literal["message", "card_click"]
 Outcome = Literal["published", "duplicate", "refused", "failed"]
 _KINDS: tuple[EventKind, ...] = ("message", "card_click")
@@ -23,8 +22,8 @@ _REJECTIONS = ("unauthenticated", "malformed", "not_ready")
 class GatewayMetrics:
     """Counters of what happened to each event, publish latency, and the long connection's state."""
 
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
         questions = Counter(
             "aegis_feishu_questions",
             "Feishu events that asked a question, by kind and by what became of them.",
@@ -74,6 +73,5 @@ class GatewayMetrics:
     def rejected(self, reason: Literal["unauthenticated", "malformed", "not_ready"]) -> None:
         self._rejected[reason].inc()
 
-    def exposition(self) -> bytes:
-        """The registry in Prometheus' text format."""
-        return generate_latest(self.registry)
+
+METRICS = GatewayMetrics(REGISTRY)

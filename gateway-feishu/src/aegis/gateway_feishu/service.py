@@ -21,6 +21,7 @@ from aegis.gateway_feishu.publishing import QuestionPublisher
 from aegis.gateway_feishu.settings import GatewaySettings
 from aegis.shared.nats import connect_nats
 from aegis.shared.publishing import StreamPublisher
+from aegis.shared.serving import Health
 from aegis.shared.streams import (
     CLAIMS_BUCKET,
     FEISHU_EVENTS_BUCKET,
@@ -65,6 +66,10 @@ class Gateway:
                 await self._nc.flush(timeout=2)
             await self._nc.close()
         log.info("gateway stopped")
+
+    async def health(self) -> Health:
+        """What `/healthz` and `/readyz` report."""
+        return Health(failure=self.failure, waiting=self.not_ready_reason())
 
     def not_ready_reason(self) -> str | None:
         """None when events are being taken, else what is missing."""

@@ -1,4 +1,8 @@
-"""The notifier's own Prometheus metrics: what was sent, waited for, retried and dead-lettered."""
+"""The notifier's own Prometheus metrics: what was sent, waited for, retried and dead-lettered.
+
+They live in the process's one registry (`aegis.shared.serving.REGISTRY`, prometheus-client's
+default), which the skeleton's `/metrics` serves.
+"""
 
 from prometheus_client import Counter, Gauge, Histogram
 

@@ -29,6 +29,7 @@ from aegis.notifier.sinks import CardSink, ConsoleSink, FeishuSink
 from aegis.notifier.timeline import IncidentTrail
 from aegis.shared.health import Heartbeats
 from aegis.shared.nats import connect_nats
+from aegis.shared.serving import Health
 from aegis.shared.streams import (
     CLAIMS_BUCKET,
     DLQ_STREAM,
@@ -91,22 +92,39 @@ class Notifier:
         self._stopped = asyncio.Event()
         self.heartbeats = Heartbeats(stale_after_s=max(30.0, settings.notifier_ack_wait_s))
 
-    def health(self) -> tuple[bool, bool, str]:
-        """(alive, ready, why): alive while the connection and every consumer loop are; ready when
-        also connected. A loop that ended or hangs, or a closed connection, is not alive."""
+    def health(self) -> Health:
+        """Alive while the connection and every consumer loop are; ready when also connected.
+        A loop that ended or hangs, or a closed connection, is a failure (a restart helps)."""
         nc = self._nc
         if nc is None:
-            return True, False, "connecting to NATS"
+            return Health(waiting="connecting to NATS")
         if nc.is_closed:
-            return False, False, "the NATS connection is closed"
+            return Health(failure="the NATS connection is closed")
         if not self.heartbeats.loops():
-            return True, False, "starting the consumers"
+            return Health(waiting="starting the consumers")
         stale = self.heartbeats.stale()
         if stale:
-            return False, False, f"consumer loops not running: {', '.join(stale)}"
+            return Health(failure=f"consumer loops not running: {', '.join(stale)}")
         if not nc.is_connected:
-            return True, False, "NATS disconnected, reconnecting"
-        return True, True, "consuming"
+            return Health(waiting="NATS disconnected, reconnecting")
+        return Health()
+
+    async def probe(self) -> Health:
+        """`health()` for the skeleton's `/healthz` and `/readyz`."""
+        return self.health()
+
+    async def run_until(self, stopping: asyncio.Event) -> None:
+        """`run()` until `stopping` is set (the skeleton's SIGTERM/SIGINT), then drain and close."""
+
+        async def stop_when_told() -> None:
+            await stopping.wait()
+            self.stop()
+
+        stopper = asyncio.create_task(stop_when_told())
+        try:
+            await self.run()
+        finally:
+            stopper.cancel()
 
     async def run(self) -> None:
         settings = self.settings

@@ -54,8 +54,12 @@ class NotifierSettings(AegisSettings):
         default="1,2,5,15,30,60",
         description="Redelivery delays after a failed send, seconds, comma-separated.",
     )
-    notifier_metrics_port: int = Field(
-        default=9091, ge=0, le=65535, description="Port of /healthz, /readyz and /metrics (0 disables them)."
+    http_host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - a container listens on all its interfaces; the pod network is the boundary
+        description="Address the HTTP server (/healthz, /readyz, /metrics) binds to.",
+    )
+    http_port: int = Field(
+        default=9091, ge=0, le=65535, description="Port of /healthz, /readyz and /metrics (0: none served)."
     )
     grafana_base_url: str | None = Field(
         default=None, description="Grafana URL; metric and log evidence links open its Explore view."

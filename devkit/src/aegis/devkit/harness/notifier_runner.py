@@ -28,7 +28,7 @@ def notifier_settings(nats_url: str, feishu: FakeFeishu, **overrides: Any) -> No
         "feishu_base_url": feishu.base_url,
         "feishu_default_chat_id": CHAT,
         "notifier_backoff_s": "0.2,0.5,1",
-        "notifier_metrics_port": 0,
+        "http_port": 0,
         **overrides,
     }
     return NotifierSettings(**values)

@@ -167,24 +167,18 @@ def service_processes(
             name, script, {**common, **credentials(name), **env}, workdir / f"{name}.log"
         )
 
-    notifier_port = free_port()
     processes = [
         service("alert-ingest", "aegis-alert-ingest", {}),
-        ServiceProcess(  # its health port is NOTIFIER_METRICS_PORT
+        service(
             "notifier",
-            [str(BIN / "aegis-notifier")],
+            "aegis-notifier",
             {
-                **common,
-                **credentials("notifier"),
                 **feishu,
                 "NOTIFIER_SINK": "feishu",
                 "FEISHU_BASE_URL": peers.feishu_url,
                 "FEISHU_DEFAULT_CHAT_ID": peers.chat_id,
-                "NOTIFIER_METRICS_PORT": str(notifier_port),
                 "NOTIFIER_BACKOFF_S": "0.5,1,2",
             },
-            workdir / "notifier.log",
-            ready_url=f"http://127.0.0.1:{notifier_port}/readyz",
         ),
         service(
             "gateway-feishu",

@@ -29,13 +29,14 @@ from aegis.rca_worker.graph.graph import make_graph
 from aegis.rca_worker.llm.availability import check_models
 from aegis.rca_worker.llm.providers import ChatModels
 from aegis.rca_worker.service import metrics
-from aegis.rca_worker.service.health import Readiness, health_routes
+from aegis.rca_worker.service.health import Readiness
 from aegis.rca_worker.service.progress import ProgressPublisher
 from aegis.rca_worker.service.questions import QuestionFlow
 from aegis.rca_worker.sessions import SessionMemory
 from aegis.rca_worker.worker_settings import WorkerSettings
 from aegis.shared.consumers import WORKER_API, WORKER_FEISHU, ConsumerSpec, DeliveryBudget
 from aegis.shared.nats import tls_context
+from aegis.shared.serving import REGISTRY, operations_routes
 from aegis.shared.streams import SESSIONS_BUCKET, Topology, ensure_bucket, ensure_streams
 from aegis.shared.subjects import cancel_subject
 
@@ -167,7 +168,7 @@ def make_broker(settings: WorkerSettings) -> NatsBroker:
         graceful_timeout=settings.rca_shutdown_grace_s,
         logger=logging.getLogger("aegis.rca_worker.faststream"),
         log_level=logging.DEBUG,
-        middlewares=[NatsPrometheusMiddleware(registry=metrics.REGISTRY, app_name="aegis-rca-worker")],
+        middlewares=[NatsPrometheusMiddleware(registry=REGISTRY, app_name="aegis-rca-worker")],
     )
 
 
@@ -192,7 +193,7 @@ def make_app(settings: WorkerSettings) -> AsgiFastStream:
     broker.subscriber(cancel_subject("*"), title="question-cancels")(flow.cancels.heard)
     return AsgiFastStream(
         broker,
-        asgi_routes=health_routes(worker.readiness, metrics.REGISTRY),
+        asgi_routes=[(route.path, route) for route in operations_routes(worker.readiness.health)],
         on_startup=[worker.start],
         after_startup=[worker.started],
         on_shutdown=[worker.stopping],

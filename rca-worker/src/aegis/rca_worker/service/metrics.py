@@ -1,10 +1,12 @@
 """The worker's own Prometheus metrics: outcomes, time per step, degraded answers, work in flight.
 
-They live in prometheus-client's process-wide registry, which FastStream's broker metrics share
-and `/metrics` serves: one worker process runs one app.
+They live in the process's one registry (`aegis.shared.serving.REGISTRY`), which FastStream's
+broker metrics share and the skeleton's `/metrics` serves.
 """
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
+
+from aegis.shared.serving import REGISTRY
 
 __all__ = [
     "ANALYSES",
