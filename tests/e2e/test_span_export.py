@@ -12,21 +12,25 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from aegis.devkit.fakes.feishu import FakeFeishu
 from aegis.devkit.harness.alerts import webhook_payload
-from aegis.devkit.harness.ports import free_port
 from aegis.devkit.harness.services import Peers, service_processes
-from aegis.devkit.harness.threaded_server import ThreadedServer
+from aegis.devkit.harness.threaded_server import ServedFake
 from aegis.devkit.harness.waiting import wait_for
 
 Span = tuple[str, str, str]  # (service.name, span name, trace id)
 
 
-class FakeCollector:
+class FakeCollector(ServedFake):
     """An OTLP/HTTP trace receiver on loopback that keeps what it was sent."""
 
+    server_name = "fake-otlp"
+
     def __init__(self) -> None:
+        super().__init__()
         self.spans: list[Span] = []
         self._lock = threading.Lock()
-        self.url = f"http://127.0.0.1:{free_port()}"
+
+    def app(self) -> FastAPI:
+        """`POST /v1/traces` with an `ExportTraceServiceRequest`, answered as a collector does."""
         app = FastAPI()
 
         @app.post("/v1/traces")
@@ -42,13 +46,7 @@ class FakeCollector:
                         ]
             return Response(b"", media_type="application/x-protobuf")
 
-        self._server = ThreadedServer(app, int(self.url.rsplit(":", 1)[1]), "fake-otlp")
-
-    def start(self) -> None:
-        self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
+        return app
 
     def traces_of(self, service: str) -> set[str]:
         with self._lock:
@@ -57,10 +55,8 @@ class FakeCollector:
 
 @pytest.fixture
 def collector() -> Iterator[FakeCollector]:
-    fake = FakeCollector()
-    fake.start()
-    yield fake
-    fake.stop()
+    with FakeCollector() as fake:
+        yield fake
 
 
 async def test_services_export_one_trace_from_webhook_to_feishu_send(
@@ -78,7 +74,7 @@ async def test_services_export_one_trace_from_webhook_to_feishu_send(
         nowhere,
         nowhere,
     )
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.base_url, "OTEL_BSP_SCHEDULE_DELAY": "100"}
     processes = service_processes(tmp_path, peers, env)
     ingest, notifier = processes["alert-ingest"], processes["notifier"]
     try:

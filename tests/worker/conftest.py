@@ -1,7 +1,7 @@
 """Fixtures of the rca-worker's tests: the planted payment incident behind loopback backends, the
 worker app running in the test's loop, and helpers to ask questions and read what was answered.
 
-The incident (a code fault in payment) and its fakes come from the RCA engine's fixtures.
+The incident (a code fault in payment) and its fakes come from tests/worker/incident.py.
 """
 
 import asyncio

@@ -1,11 +1,12 @@
-"""Fixtures of the RCA engine's tests: one simulated incident, a real Prometheus holding its history,
-and loopback fakes of Loki and Jaeger serving its logs and traces.
+"""The planted incident of the rca-worker's tests: one simulated incident, a real Prometheus holding
+its history, loopback fakes of Loki and Jaeger serving its logs and traces, and a read-only client
+for them. tests/worker/conftest.py (and e2e tests) import these fixtures.
 
 The incident is a code fault in `payment` (errors, an exception in its logs, traces whose deepest
 error is in payment) so that every backend has something planted to find.
 """
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -59,13 +60,6 @@ def prometheus_fake(incident: ScenarioTelemetry) -> Iterator[LoopbackServer]:
     """The fake Prometheus (for misbehaviour tests: this one can be made slow or nonsensical)."""
     with LoopbackServer(FakePrometheus(incident).handle) as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    """The injected httpx client every backend is reached through."""
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def readonly(

@@ -24,8 +24,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from aegis.devkit.harness.ports import free_port
-from aegis.devkit.harness.threaded_server import ThreadedServer
+from aegis.devkit.harness.threaded_server import ServedFake
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 BOT_INFO_PATH = "/open-apis/bot/v3/info"
@@ -89,8 +88,10 @@ class _Fault:
     delivered: bool = False
 
 
-class FakeFeishu:
+class FakeFeishu(ServedFake):
     """The fake open platform. Use as a context manager; `base_url` goes to `FEISHU_BASE_URL`."""
+
+    server_name = "fake-feishu"
 
     def __init__(
         self,
@@ -103,8 +104,7 @@ class FakeFeishu:
         self.bot_open_id = bot_open_id
         self.app_secret = app_secret
         self.chat_rate_per_s = chat_rate_per_s
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        super().__init__()
         self.requests: list[RecordedRequest] = []
         self.messages: dict[str, FakeMessage] = {}
         self._by_uuid: dict[str, FakeMessage] = {}
@@ -121,7 +121,6 @@ class FakeFeishu:
         self._lost_answers = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server: ThreadedServer | None = None
         # The contact directory `batch_get_id` answers from: email → open_id.
         self.directory: dict[str, str] = {}
         self.contact_scope_granted = True
@@ -230,23 +229,6 @@ class FakeFeishu:
             best = max(best, end - start + 1)
         return best
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._server = ThreadedServer(self._app(), self.port, "fake-feishu")
-        self._server.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-
-    def __enter__(self) -> "FakeFeishu":
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- the protocol --------------------------------------------------------------------------
 
     def _chat_of(self, request: RecordedRequest) -> str | None:
@@ -260,7 +242,7 @@ class FakeFeishu:
                 return message.chat_id if message else None
         return None
 
-    def _app(self) -> FastAPI:
+    def app(self) -> FastAPI:
         app = FastAPI()
 
         @app.post(TOKEN_PATH)

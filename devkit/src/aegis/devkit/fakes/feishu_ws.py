@@ -29,8 +29,7 @@ import httpx
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
-from aegis.devkit.harness.ports import free_port
-from aegis.devkit.harness.threaded_server import ThreadedServer
+from aegis.devkit.harness.threaded_server import ServedFake
 from aegis.gateway_feishu.lark_lean import load_lean_events
 
 load_lean_events()  # the pb module's package imports lark's client; keep the test process lean
@@ -85,8 +84,10 @@ class _Connection:
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class FakeLongConnection:
+class FakeLongConnection(ServedFake):
     """The fake server. Use as a context manager; `base_url` goes to `FEISHU_BASE_URL`."""
+
+    server_name = "fake-feishu-ws"
 
     def __init__(
         self,
@@ -99,8 +100,7 @@ class FakeLongConnection:
         self.app_secret = app_secret
         self.upstream = upstream
         self.client_config = client_config or ClientConfig()
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        super().__init__()
         self.endpoint_calls: list[dict[str, Any]] = []
         self.acks: list[Ack] = []
         self.pings = 0
@@ -111,7 +111,6 @@ class FakeLongConnection:
         self._pending: dict[str, _Pending] = {}
         self._ids = itertools.count(1)
         self._service_ids = itertools.count(7001)
-        self._server: ThreadedServer | None = None
         self._lock = threading.Lock()
 
     # -- test controls (call from any thread or loop) -------------------------------------------
@@ -139,23 +138,6 @@ class FakeLongConnection:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._server = ThreadedServer(self._app(), self.port, "fake-feishu-ws")
-        self._server.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-
-    def __enter__(self) -> "FakeLongConnection":
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     async def _on_server_loop(self, coroutine: Any) -> Any:
         loop = self._server.loop if self._server is not None else None
@@ -272,7 +254,7 @@ class FakeLongConnection:
         if pending is not None and not pending.future.done():
             pending.future.set_result(ack)
 
-    def _app(self) -> FastAPI:
+    def app(self) -> FastAPI:
         app = FastAPI()
 
         @app.post(ENDPOINT_PATH)

@@ -20,8 +20,10 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from aegis.simulator.fakes.http import ThreadedHttpServer
 
 CREATED_AT = "2026-11-24T10:00:00.000000Z"
 # The models every test's settings name, with Ollama's capabilities of each.
@@ -115,7 +117,7 @@ def _respond(
     request.wfile.write(payload)
 
 
-class ScriptedLlm:
+class ScriptedLlm(ThreadedHttpServer):
     """The fake; `ollama_url` goes to OLLAMA_BASE_URL, `openai_url` to DOUBAO_BASE_URL."""
 
     def __init__(self, *turns: Turn, models: dict[str, tuple[str, ...]] | None = None) -> None:
@@ -163,15 +165,12 @@ class ScriptedLlm:
                     turn = outer.turns.popleft() if outer.turns else Failure(500, "no scripted turn left")
                 outer._answer(self, api, body, turn)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(_Handler)
 
     @property
     def ollama_url(self) -> str:
         """Origin of the Ollama API."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.url
 
     @property
     def openai_url(self) -> str:
@@ -334,19 +333,7 @@ class ScriptedLlm:
             "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
         }
 
-    def start(self) -> Self:
-        """Serve in a background thread."""
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         """Release hanging answers, stop serving, close the socket."""
         self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+        super().stop()

@@ -1,7 +1,9 @@
 """Serving a fake over real HTTP on loopback, or in-process through httpx, with misbehaviour on demand.
 
-`mode` lets tests make a backend slow (answers after `delay_s`) or talk garbage, while the server
-keeps speaking HTTP; stopping it makes it "down".
+`ThreadedHttpServer` is the one threaded loopback server of the request-handler fakes (these
+backends, and the LLM fake in aegis.devkit, which streams); ASGI fakes are served by uvicorn through
+aegis.devkit.harness.threaded_server. `mode` lets tests make a backend slow (answers after
+`delay_s`) or talk garbage, while the server keeps speaking HTTP; stopping it makes it "down".
 """
 
 import json
@@ -53,8 +55,40 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
-class LoopbackServer:
-    """A `ThreadingHTTPServer` on 127.0.0.1 delegating to a fake's handler; records requests seen."""
+class ThreadedHttpServer:
+    """The one loopback HTTP server of the fakes: `request_class` answering on 127.0.0.1 from a
+    background thread (a thread per request), started and stopped as a context manager."""
+
+    def __init__(self, request_class: type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self._server = _Server(("127.0.0.1", port), request_class)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:<port>`."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Self:
+        """Start serving in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+class LoopbackServer(ThreadedHttpServer):
+    """A fake's handler served on loopback; records requests seen."""
 
     def __init__(self, handler: Handler, port: int = 0, tenant_header: str | None = None) -> None:
         """`tenant_header`: refuse requests without it with 401 "no org id", as multi-tenant Loki does."""
@@ -114,31 +148,7 @@ class LoopbackServer:
             def do_PUT(self) -> None:
                 self._answer()
 
-        self._server = _Server(("127.0.0.1", port), _Request)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        """`http://127.0.0.1:<port>`."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> Self:
-        """Start serving in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+        super().__init__(_Request, port)
 
 
 def mock_transport(routes: Mapping[str, Handler]) -> httpx.MockTransport:
