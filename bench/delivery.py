@@ -4,7 +4,7 @@ Runs nats-server (from the wheel), alert-ingest and the notifier as separate pro
 the loopback fake Feishu (in this process, so both ends share one clock). Posts webhooks for
 distinct alert groups at `--rate` per second for `--seconds`, and measures, per group, the time
 from sending the webhook to the fake Feishu receiving a message that shows it (its own card or a
-digest). Targets (issue 2): p99 ≤ 300 ms at 50 groups/s; RSS ≤ 120 MB per service.
+digest). Targets: p99 ≤ 300 ms at 50 groups/s; RSS ≤ 120 MB per service.
 
     .venv/bin/python -m bench.delivery [--rate 50] [--seconds 20]
 """

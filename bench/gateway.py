@@ -8,10 +8,10 @@ real lark-oapi client inside the gateway receives every frame.
 Two phases: a saturating one (`--events` distinct events, `--in-flight` of them unacknowledged at
 any time, plus `--duplicates` of them re-delivered) for the rate, and a paced one (`--rate` per
 second for `--seconds`) for the latency a steady stream sees. Afterwards it checks that the
-stream holds exactly one question per distinct event. Targets (issue 5): ≥ 500 events/s,
+stream holds exactly one question per distinct event. Targets: ≥ 500 events/s,
 ACK p99 ≤ 100 ms, RSS ≤ 120 MB. `--nats-delay-ms` puts a slow link (aegis.devkit.harness.slow_link)
-between the gateway and nats-server, so every NATS round trip takes that much longer (issue 13:
-the ACK must not wait for the publish; p99 ≤ 100 ms at 300 events/s with 200 ms).
+between the gateway and nats-server, so every NATS round trip takes that much longer (the
+ACK must not wait for the publish; p99 ≤ 100 ms at 300 events/s with 200 ms).
 
     .venv/bin/python -m bench.gateway [--events 5000] [--in-flight 16] [--rate 300] [--seconds 10]
         [--nats-delay-ms 200]

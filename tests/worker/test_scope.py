@@ -66,6 +66,7 @@ def test_an_api_window_is_kept_in_a_conversation_that_looked_further_back() -> N
     explicit = OpsRequest(
         question="payment 呢", start=NOW - timedelta(minutes=15), end=NOW, conversation_id="c1"
     ).to_question(timedelta(days=7))
+    explicit = QuestionEvent.model_validate_json(explicit.model_dump_json())  # as the worker reads it
     assert explicit.window_chosen
     assert resolve_scope(explicit, KNOWN, previous, "none").window.span == timedelta(minutes=15)
     open_ended = OpsRequest(question="payment 呢", conversation_id="c1").to_question(timedelta(days=7), NOW)

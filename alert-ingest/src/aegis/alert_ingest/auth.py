@@ -21,10 +21,6 @@ class BearerTokenCheck:
         expected = token.get_secret_value().encode("utf-8", "surrogateescape") if token else None
         self._expected = hashlib.sha256(expected).digest() if expected is not None else None
 
-    @property
-    def enabled(self) -> bool:
-        return self._expected is not None
-
     def check(self, authorization: str | None) -> None:
         """Raise a 401 `Rejection` unless `authorization` carries the configured bearer token."""
         if self._expected is None:

@@ -44,7 +44,10 @@ class OpsRequest(BaseModel):
         default=None, description="Model alias; default the worker's DEFAULT_MODEL."
     )
     conversation_id: str | None = Field(
-        default=None, max_length=128, description="Follow-ups with the same id reuse the previous scope."
+        default=None,
+        max_length=128,
+        description="Follow-ups with the same id reuse the previous scope where they leave it open "
+        "(its window only when neither start nor end is sent).",
     )
 
     @model_validator(mode="after")

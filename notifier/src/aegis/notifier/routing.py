@@ -81,10 +81,6 @@ class MentionSpec(BaseModel):
                     seen.setdefault(part.strip(), None)
         return tuple(seen)
 
-    def at_all(self, severity: str) -> bool:
-        wanted = {s.lower() for s in self.at_all_severities}
-        return "*" in wanted or severity.lower() in wanted
-
 
 class RouteSpec(BaseModel):
     """One route as written in the file."""
@@ -105,12 +101,6 @@ class RouteSpec(BaseModel):
         for text in value:
             parse_matcher(text)
         return value
-
-
-class RoutesFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    routes: tuple[RouteSpec, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """`analyse`: collect evidence from the three backends concurrently, then rank — the engine's entry point.
 
-Issue 4's LangGraph graph wraps the same three steps (`collect_evidence`, `rank_candidates`,
+The LangGraph analysis (`graph`) wraps the same three steps (`collect_evidence`, `rank_candidates`,
 `Analysis.to_result`) as nodes; the accuracy benchmark calls `rank_candidates` on recorded bundles.
 A backend that is missing, down, slow or talking nonsense becomes a recorded gap: the analysis
 always completes from whatever the other backends said.

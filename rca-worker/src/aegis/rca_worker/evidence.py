@@ -1,7 +1,7 @@
 """The evidence an analysis gathers, as plain data: what the tools return and the ranking reads.
 
 Kept apart from both so that the same ranking runs over live backends, over recorded simulator
-scenarios and over RCAEval case folders, and so that issue 4's graph can carry it in its state.
+scenarios and over RCAEval case folders, and so that the analysis steps can carry it in their state.
 Times are unix seconds throughout.
 """
 
@@ -19,26 +19,12 @@ LATENCY_P99 = "latency_p99"
 CPU = "cpu"
 MEMORY = "memory"
 RESTARTS = "restarts"
-# Added with the real-cluster families (issue 11): saturation and Kubernetes state.
+# The real-cluster families: saturation and Kubernetes state.
 CPU_THROTTLING = "cpu_throttling"
 OOM_KILLED = "oom_killed"
 CRASH_LOOP = "crash_loop"
 REPLICAS_UNAVAILABLE = "replicas_unavailable"
 ROLLOUT = "rollout"
-KNOWN_SIGNALS = (
-    REQUEST_RATE,
-    ERROR_RATIO,
-    LATENCY_P95,
-    LATENCY_P99,
-    CPU,
-    MEMORY,
-    RESTARTS,
-    CPU_THROTTLING,
-    OOM_KILLED,
-    CRASH_LOOP,
-    REPLICAS_UNAVAILABLE,
-    ROLLOUT,
-)
 # Signals of the machine a service runs on (shared with its neighbours), and of its network traffic.
 NODE_PREFIX = "node_"
 TRAFFIC_PREFIX = "traffic_"

@@ -16,8 +16,6 @@ import types
 from pathlib import Path
 from typing import Any
 
-_SHELLS = ("lark_oapi", "lark_oapi.api")
-
 
 def _shell(name: str, folder: Path) -> types.ModuleType:
     module = types.ModuleType(name)

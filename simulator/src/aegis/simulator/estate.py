@@ -65,18 +65,6 @@ def callers_of(service: str) -> list[str]:
     return sorted(caller for caller, calls in CALLS.items() if any(c.callee == service for c in calls))
 
 
-def ancestors_of(service: str) -> set[str]:
-    """Every service whose requests reach `service`, directly or not."""
-    found: set[str] = set()
-    stack = [service]
-    while stack:
-        for caller in callers_of(stack.pop()):
-            if caller not in found:
-                found.add(caller)
-                stack.append(caller)
-    return found
-
-
 def bottom_up() -> list[str]:
     """Services ordered so that every callee comes before its callers."""
     order: list[str] = []

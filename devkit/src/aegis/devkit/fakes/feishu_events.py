@@ -96,7 +96,7 @@ def card_click_event(
     action: str = "analyse",
     create_time_ms: int | None = None,
 ) -> dict[str, Any]:
-    """`card.action.trigger` for the notifier's "Analyse" button (the value contract of issue 5)."""
+    """`card.action.trigger` for the notifier's "Analyse" button (its value: `aegis.shared.card_actions`)."""
     event_id = event_id or next_event_id()
     created = create_time_ms if create_time_ms is not None else int(time.time() * 1000)
     return {
