@@ -4,7 +4,7 @@ import asyncio
 
 from aegis.rca_worker.service.app import make_app
 from aegis.rca_worker.service.serving import serve
-from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.startup import start_service
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import uvicorn
 from faststream.asgi import AsgiFastStream
 
-from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.rca_worker.settings import WorkerSettings
 
 
 class HealthServer(uvicorn.Server):
