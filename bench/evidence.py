@@ -29,16 +29,18 @@ import httpx
 from aegis.devkit.harness.cluster_incident import Timeline, log_streams, write_openmetrics
 from aegis.devkit.harness.cluster_traces import traces_request
 from aegis.devkit.harness.real_backends import RealLoki, RealVictoriaTraces
-from aegis.rca_worker.analysis import collect_evidence
 from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
-from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.pipeline.collect import collect_evidence
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.questions import TimeWindow
 from aegis.simulator.real_prometheus import RealPrometheus
 
 TENANT = "bench"
 
 
-async def _measure(settings: RcaSettings, window: TimeWindow, runs: int) -> tuple[list[float], Counter[str]]:
+async def _measure(
+    settings: WorkerSettings, window: TimeWindow, runs: int
+) -> tuple[list[float], Counter[str]]:
     hosts: Counter[str] = Counter()
     names = {
         httpx.URL(str(getattr(settings, f"{b}_base_url"))).port: b for b in ("prometheus", "loki", "jaeger")
@@ -96,7 +98,7 @@ def main(argv: list[str]) -> int:
             real_loki.push(TENANT, log_streams(timeline))
             real_traces.push(traces_request(timeline))
             time.sleep(2)  # VictoriaTraces makes fresh spans searchable within a second or so
-            settings = RcaSettings(
+            settings = WorkerSettings(
                 prometheus_base_url=prom.url,
                 loki_base_url=real_loki.url,
                 loki_tenant_id=TENANT,

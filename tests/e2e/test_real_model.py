@@ -18,7 +18,7 @@ from aegis.rca_worker.llm.availability import check_models
 from aegis.rca_worker.llm.digest import build_digest, estimate_tokens
 from aegis.rca_worker.llm.providers import ChatModels
 from aegis.rca_worker.service.app import make_app
-from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.simulator.offline import analyse_offline
 from aegis.simulator.scenarios import make_scenario
 from aegis.simulator.telemetry import ScenarioTelemetry

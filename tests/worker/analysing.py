@@ -6,11 +6,11 @@ import httpx
 
 from aegis.devkit.fakes.llm import Reply, ScriptedLlm
 from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
-from aegis.rca_worker.graph.context import AnalysisContext
-from aegis.rca_worker.graph.graph import make_graph, run_analysis
-from aegis.rca_worker.graph.state import AnalysisState
 from aegis.rca_worker.llm.providers import ChatModels
-from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.rca_worker.pipeline.context import AnalysisContext
+from aegis.rca_worker.pipeline.graph import make_graph, run_analysis
+from aegis.rca_worker.pipeline.state import AnalysisState
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.questions import ModelAlias
 from aegis.simulator.telemetry import ScenarioTelemetry
 from tests.worker.asking import Backends, question

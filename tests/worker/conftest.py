@@ -15,7 +15,7 @@ from faststream.asgi import AsgiFastStream
 
 from aegis.devkit.fakes.llm import ScriptedLlm
 from aegis.rca_worker.service.app import make_app
-from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.simulator.fakes.http import LoopbackServer
 from aegis.simulator.fakes.prometheus import FakePrometheus
 from aegis.simulator.telemetry import ScenarioTelemetry

@@ -18,7 +18,7 @@ from aegis.rca_worker.backends.readonly import (
     endpoints_from_settings,
 )
 from aegis.rca_worker.evidence import REQUEST_RATE
-from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.rca_worker.tools.loki_collect_evidence import loki_collect_evidence, selector_for
 from aegis.rca_worker.tools.prometheus_query_range import prometheus_query_range
 from aegis.rca_worker.tools.promql_templates import RED_FAMILIES, Identity, quote_label_name, render
@@ -95,7 +95,7 @@ async def test_lokis_text_errors_are_classified(http: httpx.AsyncClient) -> None
 
 def test_extra_headers_per_backend_come_from_the_settings() -> None:
     """Tenant headers of Mimir/Thanos/Jaeger are sent to their backend only, with the retry settings."""
-    settings = RcaSettings(
+    settings = WorkerSettings(
         prometheus_base_url="http://p",
         jaeger_base_url="http://j",
         prometheus_extra_headers={"X-Scope-OrgID": "team-a", "THANOS-TENANT": "team-a"},

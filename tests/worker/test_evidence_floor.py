@@ -10,10 +10,10 @@ import pytest
 
 from aegis.devkit.fakes.llm import Reply, ScriptedLlm, report
 from aegis.notifier.reply_cards import LinkOptions, render_result_card
-from aegis.rca_worker.analysis import Analysis
 from aegis.rca_worker.llm.digest import Digest, build_digest
 from aegis.rca_worker.llm.floor import Citable, floor_report, unknown_services
 from aegis.rca_worker.llm.report import EXAMPLE, InvalidReport, Report, parse_report
+from aegis.rca_worker.pipeline.rank import Analysis
 from aegis.shared.rca import RcaResult
 from aegis.simulator.offline import analyse_offline
 from aegis.simulator.scenarios import make_scenario

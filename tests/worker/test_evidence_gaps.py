@@ -7,14 +7,14 @@ import httpx
 import pytest
 
 from aegis.devkit.harness.ports import free_port
-from aegis.rca_worker.analysis import analyse
-from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.pipeline.graph import analyse
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.simulator.fakes.http import LoopbackServer
 from aegis.simulator.offline import scenario_window
 from aegis.simulator.telemetry import ScenarioTelemetry
 from tests.worker.incident import readonly
 
-SETTINGS = RcaSettings(baseline_lookback_s=0.0)
+SETTINGS = WorkerSettings(baseline_lookback_s=0.0)
 
 
 async def test_prometheus_down_is_a_gap_and_the_answer_comes_from_logs_and_traces(

@@ -4,10 +4,10 @@ tenant 401, text errors, limits, `data: null`, and dependencies that are empty o
 import httpx
 import pytest
 
-from aegis.rca_worker.analysis import analyse
 from aegis.rca_worker.backends.loki import LokiClient
 from aegis.rca_worker.backends.readonly import Backend, BackendEndpoint, ReadOnlyClient
-from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.pipeline.graph import analyse
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.rca_worker.tools.loki_collect_evidence import loki_collect_evidence
 from aegis.simulator.fakes.http import LoopbackServer
 from aegis.simulator.fakes.jaeger import FakeJaeger
@@ -60,7 +60,7 @@ async def test_without_dependencies_the_scope_widens_through_traces(
     """Jaeger answering `[]` (no spark job) or 400 (VictoriaTraces): asking about frontend reaches payment."""
     with LoopbackServer(FakeJaeger(incident, dependencies).handle) as server:
         client = ReadOnlyClient(http, {Backend.JAEGER: BackendEndpoint(server.url, 5.0, attempts=1)})
-        analysis = await analyse(client, RcaSettings(), ["frontend"], scenario_window(incident))
+        analysis = await analyse(client, WorkerSettings(), ["frontend"], scenario_window(incident))
     assert "payment" in analysis.bundle.services
     assert not [g for g in analysis.bundle.gaps if g.source == "jaeger"]
     assert analysis.bundle.sources["jaeger"].count("call graph derived from traces") == 1

@@ -17,7 +17,7 @@ from aegis.rca_worker.backends.readonly import (
     check_allowed,
     endpoints_from_settings,
 )
-from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.settings import WorkerSettings
 
 FORBIDDEN = [
     (Backend.PROMETHEUS, "POST", "/api/v1/admin/tsdb/delete_series"),
@@ -106,7 +106,7 @@ def test_documented_read_paths_are_allowed(backend: Backend, path: str) -> None:
 
 def test_settings_give_loki_its_tenant_and_every_backend_its_auth_and_timeout() -> None:
     """LOKI_TENANT_ID becomes X-Scope-OrgID; auth headers and per-backend timeouts are applied."""
-    settings = RcaSettings(
+    settings = WorkerSettings(
         prometheus_base_url="http://prom:9090",
         loki_base_url="http://loki:3100",
         loki_tenant_id="team-a",

@@ -23,12 +23,12 @@ from aegis.devkit.harness.cluster_incident import (
 )
 from aegis.devkit.harness.cluster_traces import traces_request
 from aegis.devkit.harness.real_backends import RealLoki, RealVictoriaTraces, server_binary
-from aegis.rca_worker.analysis import analyse
 from aegis.rca_worker.backends.loki import LokiClient
 from aegis.rca_worker.backends.prometheus import PrometheusClient
 from aegis.rca_worker.backends.readonly import ReadOnlyClient, check_allowed, endpoints_from_settings
 from aegis.rca_worker.evidence import ERROR_RATIO, LATENCY_P95, OOM_KILLED
-from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.pipeline.graph import analyse
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.rca_worker.tools.loki_collect_evidence import loki_collect_evidence, selector_for
 from aegis.rca_worker.tools.prometheus_query_range import prometheus_query_range
 from aegis.shared.questions import TimeWindow
@@ -81,8 +81,8 @@ def prometheus(
 
 def _settings(
     prometheus: str | None = None, loki: str | None = None, jaeger: str | None = None
-) -> RcaSettings:
-    return RcaSettings(
+) -> WorkerSettings:
+    return WorkerSettings(
         prometheus_base_url=prometheus,
         loki_base_url=loki,
         jaeger_base_url=jaeger,

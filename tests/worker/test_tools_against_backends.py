@@ -5,12 +5,12 @@ from collections import Counter
 
 import httpx
 
-from aegis.rca_worker.analysis import analyse
 from aegis.rca_worker.backends.jaeger import JaegerClient
 from aegis.rca_worker.backends.loki import LokiClient
 from aegis.rca_worker.backends.prometheus import PrometheusClient
 from aegis.rca_worker.evidence import ERROR_RATIO, RESTARTS
-from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.pipeline.graph import analyse
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.rca_worker.tools.jaeger_query_traces import jaeger_query_traces
 from aegis.rca_worker.tools.loki_collect_evidence import loki_collect_evidence
 from aegis.rca_worker.tools.prometheus_query_range import prometheus_query_range
@@ -103,7 +103,7 @@ async def test_analysis_over_real_prometheus_and_fakes_names_payment_first(
     http: httpx.AsyncClient,
 ) -> None:
     """End to end: asked about the frontend, the scope widens to its callees and payment ranks first."""
-    settings = RcaSettings(baseline_lookback_s=0.0)
+    settings = WorkerSettings(baseline_lookback_s=0.0)
     client = readonly(http, prometheus=real_prometheus, loki=loki_fake.url, jaeger=jaeger_fake.url)
     window: TimeWindow = scenario_window(incident)
     analysis = await analyse(client, settings, ["frontend"], window)

@@ -2,7 +2,7 @@
 
 from aegis.rca_worker.service.app import make_app
 from aegis.rca_worker.service.serving import consuming
-from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.serving import serve
 from aegis.shared.startup import start_service
 

@@ -15,7 +15,7 @@ from aegis.rca_worker.backends.jaeger import JaegerClient
 from aegis.rca_worker.backends.loki import LokiClient
 from aegis.rca_worker.backends.prometheus import PrometheusClient
 from aegis.rca_worker.backends.readonly import Backend, BackendUnavailable, ReadOnlyClient
-from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.rca_worker.tools.prometheus_query_range import discover
 from aegis.rca_worker.tools.promql_templates import RED_FAMILIES, SATURATION_FAMILIES
 
@@ -38,7 +38,7 @@ async def _prometheus_services(client: PrometheusClient, start: float, end: floa
 
 
 async def discover_services(
-    client: ReadOnlyClient, settings: RcaSettings, start: float, end: float
+    client: ReadOnlyClient, settings: WorkerSettings, start: float, end: float
 ) -> set[str]:
     """Service names any configured backend has seen in [start, end]; a failing backend adds none."""
     jobs: list[Awaitable[list[str]]] = []
@@ -63,7 +63,7 @@ class ServiceDirectory:
         self._lock = asyncio.Lock()
 
     async def known(
-        self, client: ReadOnlyClient, settings: RcaSettings, start: float, end: float
+        self, client: ReadOnlyClient, settings: WorkerSettings, start: float, end: float
     ) -> set[str]:
         """The cached names, refreshed from the backends when older than the TTL."""
         async with self._lock:

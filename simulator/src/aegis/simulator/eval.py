@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from aegis.rca_worker.analysis import Analysis
 from aegis.rca_worker.evidence import EvidenceBundle
+from aegis.rca_worker.pipeline.rank import Analysis
 from aegis.rca_worker.ranking.candidates import carried_by, detect_onset
 from aegis.simulator.baselines import baro_ranking, nsigma_ranking, random_ranking
 from aegis.simulator.model_eval import run_model_eval

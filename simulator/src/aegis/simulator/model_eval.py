@@ -16,9 +16,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from aegis.rca_worker.graph.context import StepStatus
 from aegis.rca_worker.llm.providers import ChatModels
-from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.rca_worker.pipeline.context import StepStatus
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.questions import ModelAlias
 from aegis.shared.rca import AnalysisStep, RcaResult
 from aegis.simulator.offline import answer_offline, offline_settings

@@ -7,18 +7,17 @@ same graph at its ranking step.
 """
 
 from datetime import UTC, datetime
-from functools import cache
 
 import httpx
 
-from aegis.rca_worker.analysis import Analysis
 from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
 from aegis.rca_worker.evidence import EvidenceBundle
-from aegis.rca_worker.graph.context import AnalysisContext, ProgressReporter, no_progress
-from aegis.rca_worker.graph.graph import AnalysisGraph, make_graph, run_analysis
-from aegis.rca_worker.graph.state import AnalysisState
 from aegis.rca_worker.llm.providers import ChatModels
-from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.rca_worker.pipeline.context import AnalysisContext, ProgressReporter, no_progress
+from aegis.rca_worker.pipeline.graph import run_analysis, shared_graph
+from aegis.rca_worker.pipeline.rank import Analysis
+from aegis.rca_worker.pipeline.state import AnalysisState
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.questions import ModelAlias, QuestionEvent, TimeWindow
 from aegis.simulator.fakes.http import mock_transport
 from aegis.simulator.fakes.jaeger import FakeJaeger
@@ -44,12 +43,6 @@ def scenario_window(telemetry: ScenarioTelemetry) -> TimeWindow:
     """The scenario's whole time range as an analysis window."""
     s = telemetry.scenario
     return TimeWindow(start=datetime.fromtimestamp(s.start, UTC), end=datetime.fromtimestamp(s.end + 1, UTC))
-
-
-@cache
-def analysis_graph() -> AnalysisGraph:
-    """The graph, compiled once per process."""
-    return make_graph()
 
 
 def _question(case_id: str, window: TimeWindow) -> QuestionEvent:
@@ -84,7 +77,7 @@ async def answer_offline(
             update={"model": model}
         )
         context = AnalysisContext(client, settings, progress, models=models)
-        return await run_analysis(analysis_graph(), question, context)
+        return await run_analysis(shared_graph(), question, context)
 
 
 async def rank_recorded(case_id: str, bundle: EvidenceBundle) -> Analysis:
@@ -95,5 +88,5 @@ async def rank_recorded(case_id: str, bundle: EvidenceBundle) -> Analysis:
     )
     async with httpx.AsyncClient() as http:
         context = AnalysisContext(ReadOnlyClient(http, {}), settings)
-        state = await run_analysis(analysis_graph(), _question(case_id, window), context, bundle)
+        state = await run_analysis(shared_graph(), _question(case_id, window), context, bundle)
     return Analysis(state["bundle"], state["ranking"], dict(state["result"].timings))

@@ -21,7 +21,7 @@ import httpx
 from pydantic import SecretStr
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.settings import WorkerSettings
 
 _NAME = r"[A-Za-z0-9_.:\-]+"
 
@@ -244,7 +244,7 @@ def _backoff(cap_s: float) -> Callable[[RetryCallState], float]:
     return wait
 
 
-def endpoints_from_settings(settings: RcaSettings) -> dict[Backend, BackendEndpoint]:
+def endpoints_from_settings(settings: WorkerSettings) -> dict[Backend, BackendEndpoint]:
     """Endpoints for every backend whose base URL `settings` names, with timeouts, headers, retries."""
     result: dict[Backend, BackendEndpoint] = {}
     for backend in Backend:

@@ -14,7 +14,7 @@ import httpx
 import structlog
 
 from aegis.rca_worker.llm.providers import ChatModels, ModelUnavailable, Provider
-from aegis.rca_worker.worker_settings import OLLAMA_ALIASES, WorkerSettings
+from aegis.rca_worker.settings import OLLAMA_ALIASES, WorkerSettings
 from aegis.shared.questions import ModelAlias
 
 log = structlog.get_logger(__name__)

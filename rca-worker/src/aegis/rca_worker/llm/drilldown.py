@@ -18,7 +18,7 @@ from aegis.rca_worker.backends.prometheus import PrometheusClient
 from aegis.rca_worker.backends.readonly import BackendUnavailable, ForbiddenRequest, ReadOnlyClient
 from aegis.rca_worker.guard.fencing import untrusted
 from aegis.rca_worker.llm.report import Report
-from aegis.rca_worker.settings import RcaSettings
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.rca import Evidence
 
 MAX_SERIES = 8
@@ -98,7 +98,7 @@ class Drilldown:
     """The tools bound to one analysis: its client, window, change point and services."""
 
     client: ReadOnlyClient
-    settings: RcaSettings
+    settings: WorkerSettings
     start: float
     end: float
     change: float

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from aegis.rca_worker.worker_settings import OLLAMA_ALIASES, WorkerSettings
+from aegis.rca_worker.settings import OLLAMA_ALIASES, WorkerSettings
 from aegis.shared.questions import ModelAlias
 
 if TYPE_CHECKING:

@@ -139,14 +139,12 @@ def _change(bundle: EvidenceBundle) -> float:
 
 
 def detect_onset(bundle: EvidenceBundle) -> float:
-    """The onset of the finest-grained evidence, whatever the hint: traces date it to seconds."""
+    """The onset of all the evidence, whatever the hint: traces date it to seconds where they were
+    sampled, metrics where they were not (a live trace search samples the window in bursts)."""
     fine = [as_onset_series(o.samples, LATENCY_FLOOR_MS, LATENCY_RELATIVE) for o in bundle.operations]
-    series = [s for s in fine if s is not None]
-    coarse: list[float] = []
-    if not series:
-        metric = [as_onset_series(s.points, FLOORS.get(s.signal, 1e-9), 0.1) for s in bundle.metrics]
-        series = [s for s in metric if s is not None]
-        coarse = sorted({t for s in bundle.metrics for t, _ in s.points})
+    metric = [as_onset_series(s.points, FLOORS.get(s.signal, 1e-9), 0.1) for s in bundle.metrics]
+    series = [s for s in (*fine, *metric) if s is not None]
+    coarse = sorted({t for s in bundle.metrics for t, _ in s.points})
     return onset(series, coarse, (bundle.start + bundle.end) / 2)
 
 

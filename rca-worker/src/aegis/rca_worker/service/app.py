@@ -24,16 +24,16 @@ from nats.js import JetStreamContext
 
 from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
 from aegis.rca_worker.discovery import ServiceDirectory
-from aegis.rca_worker.graph.context import AnalysisContext
-from aegis.rca_worker.graph.graph import make_graph
 from aegis.rca_worker.llm.availability import check_models
 from aegis.rca_worker.llm.providers import ChatModels
+from aegis.rca_worker.pipeline.context import AnalysisContext
+from aegis.rca_worker.pipeline.graph import make_graph
 from aegis.rca_worker.service import metrics
 from aegis.rca_worker.service.health import Readiness
 from aegis.rca_worker.service.progress import ProgressPublisher
 from aegis.rca_worker.service.questions import QuestionFlow
 from aegis.rca_worker.sessions import SessionMemory
-from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.consumers import WORKER_API, WORKER_FEISHU, ConsumerSpec, DeliveryBudget
 from aegis.shared.nats import tls_context
 from aegis.shared.serving import REGISTRY, operations_routes

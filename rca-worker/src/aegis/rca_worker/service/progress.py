@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from faststream.nats import NatsBroker
 
-from aegis.rca_worker.graph.context import StepStatus
+from aegis.rca_worker.pipeline.context import StepStatus
 from aegis.shared.rca import AnalysisStep, RcaProgress
 from aegis.shared.subjects import progress_subject
 from aegis.shared.tracing import with_trace

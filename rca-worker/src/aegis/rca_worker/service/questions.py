@@ -20,15 +20,15 @@ from faststream.nats import NatsBroker, NatsMessage
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
-from aegis.rca_worker.graph.context import AnalysisContext
-from aegis.rca_worker.graph.graph import AnalysisGraph, run_analysis
-from aegis.rca_worker.graph.state import AnalysisState
+from aegis.rca_worker.pipeline.context import AnalysisContext
+from aegis.rca_worker.pipeline.graph import AnalysisGraph, run_analysis
+from aegis.rca_worker.pipeline.state import AnalysisState
 from aegis.rca_worker.scoping import is_empty
 from aegis.rca_worker.service import metrics
 from aegis.rca_worker.service.answers import failure_result, usage_result
 from aegis.rca_worker.service.cancels import Cancellations, Cancelled
 from aegis.rca_worker.service.progress import ProgressPublisher
-from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.consumers import DeliveryBudget, Reject, Retry, RetryLater, handle_delivery
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import RcaResult

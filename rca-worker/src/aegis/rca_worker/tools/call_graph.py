@@ -52,4 +52,4 @@ async def call_graph(
             edges |= {(a, b) for a, b in call_edges(trace) if a != b}
     if not read:
         return CallGraph(set(), "unknown", f"{reason}, and no trace could be read")
-    return CallGraph(edges, "traces", f"{reason}; derived from {read} traces")
+    return CallGraph(edges, "traces", f"{reason}; call graph derived from traces ({read} read)")

@@ -5,6 +5,8 @@ the entry services slice by slice, so that "before" and "after" both have traces
 digested once: deepest erroring span as the likely origin, per-service self-time, call edges.
 When the dependencies API has no edges (the usual case on real storage), the entry services are
 found from the call edges of the erroring and slow traces, read first; `graph_note` says so once.
+A call graph the caller already fetched is used as it is, so one analysis asks for it once. The
+per-operation self-time and call-gap samples go to the ranking with the per-service statistics.
 """
 
 import asyncio
@@ -13,7 +15,8 @@ from dataclasses import dataclass, field
 
 from aegis.rca_worker.backends.jaeger import JaegerClient, Trace
 from aegis.rca_worker.backends.readonly import BackendUnavailable
-from aegis.rca_worker.evidence import EvidenceGap, ServiceTraceStats, TraceOrigin
+from aegis.rca_worker.evidence import EvidenceGap, OperationTimings, ServiceTraceStats, TraceOrigin
+from aegis.rca_worker.tools.call_graph import CallGraph
 from aegis.rca_worker.trace_analysis import TraceDigest
 
 MAX_ORIGINS_KEPT = 200
@@ -22,9 +25,11 @@ Search = tuple[str, int, int, dict[str, str] | None, str | None]
 
 @dataclass
 class JaegerEvidence:
-    """Per-service trace statistics, error origins, the call graph, services Jaeger knows, and gaps."""
+    """Per-service and per-operation trace statistics, error origins, the call graph, services Jaeger
+    knows, and gaps."""
 
     stats: list[ServiceTraceStats] = field(default_factory=list)
+    operations: list[OperationTimings] = field(default_factory=list)
     origins: list[TraceOrigin] = field(default_factory=list)
     edges: set[tuple[str, str]] = field(default_factory=set)
     services_known: set[str] = field(default_factory=set)
@@ -32,6 +37,14 @@ class JaegerEvidence:
     gaps: list[EvidenceGap] = field(default_factory=list)
     graph_note: str = ""
     requests: int = 0
+
+
+async def _dependencies(client: JaegerClient, start: float, end: float) -> list[tuple[str, str, int]]:
+    return await client.dependencies(int(end * 1000), int((end - start) * 1000))
+
+
+async def _known(graph: CallGraph) -> list[tuple[str, str, int]]:
+    return [(caller, callee, 0) for caller, callee in sorted(graph.edges)]
 
 
 def entry_services(services: Sequence[str], edges: set[tuple[str, str]]) -> list[str]:
@@ -51,13 +64,15 @@ async def jaeger_query_traces(
     slices: int = 8,
     slow_ms: int = 500,
     bucket_s: float = 60.0,
+    graph: CallGraph | None = None,
 ) -> JaegerEvidence:
-    """Trace evidence for `services` (all Jaeger knows when None) in [start, end]."""
+    """Trace evidence for `services` (all Jaeger knows when None) in [start, end]; `graph`, when
+    given, is the call graph already fetched for this analysis."""
     evidence = JaegerEvidence()
     start_us, end_us = int(start * 1e6), int(end * 1e6)
     known, deps = await asyncio.gather(
         client.services(),
-        client.dependencies(int(end * 1000), int((end - start) * 1000)),
+        _dependencies(client, start, end) if graph is None else _known(graph),
         return_exceptions=True,
     )
     if isinstance(known, BackendUnavailable):
@@ -72,7 +87,9 @@ async def jaeger_query_traces(
         raise deps
     else:
         evidence.edges = {(parent, child) for parent, child, _ in deps if parent != child}
-        if not evidence.edges:
+        if graph is not None and graph.note:
+            evidence.graph_note = graph.note
+        elif not evidence.edges:
             evidence.graph_note = "dependencies API answered no edges; call graph derived from traces"
     scope = sorted(s for s in (services if services is not None else known) if s in evidence.services_known)
     targeted: list[Search] = []
@@ -80,13 +97,16 @@ async def jaeger_query_traces(
         targeted.append((service, start_us, end_us, {"error": "true"}, None))
         targeted.append((service, start_us, end_us, None, f"{slow_ms}ms"))
     digest = TraceDigest(bucket_s=bucket_s)
+    # Operations are compared against their own normal, so they are timed only on the traces sampled
+    # evenly across the window: the error and slow searches would make "after" look worse by choice.
+    sampled = TraceDigest(bucket_s=bucket_s)
     decoded: set[str] = set()
     failed: dict[str, str] = {}
 
-    async def run(searches: list[Search]) -> None:
+    async def run(searches: list[Search], seen: set[str], also: TraceDigest | None = None) -> None:
         outcomes = await asyncio.gather(
             *(
-                client.find_traces(svc, lo, hi, limit, tags, slow, decoded)
+                client.find_traces(svc, lo, hi, limit, tags, slow, seen)
                 for svc, lo, hi, tags, slow in searches
             ),
             return_exceptions=True,
@@ -101,19 +121,24 @@ async def jaeger_query_traces(
             traces: list[Trace] = outcome
             for trace in sorted(traces, key=lambda t: t.trace_id):
                 digest.add(trace)
+                if also is not None:
+                    also.add(trace)
 
-    await run(targeted)
-    graph = evidence.edges or digest.edges
+    await run(targeted, decoded)
+    edges = evidence.edges or digest.edges
     width = (end_us - start_us) // slices
     await run(
         [
             (service, start_us + i * width, start_us + (i + 1) * width, None, None)
-            for service in entry_services(scope, graph)
+            for service in entry_services(scope, edges)
             for i in range(slices)
-        ]
+        ],
+        set(),
+        sampled,
     )
     evidence.gaps.extend(EvidenceGap(source="jaeger", service=s, reason=r) for s, r in sorted(failed.items()))
     evidence.stats = digest.stats()
+    evidence.operations = sampled.operations()
     evidence.origins = sorted(digest.origins, key=lambda o: (o.time, o.trace_id))[-MAX_ORIGINS_KEPT:]
     evidence.edges |= digest.edges
     evidence.traces_read = digest.traces_counted

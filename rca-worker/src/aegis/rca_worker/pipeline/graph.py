@@ -1,31 +1,44 @@
-"""`make_graph`: the one analysis graph — used by the service, the tests and `aegis eval`.
+"""`make_graph`: the one analysis pipeline — run by the service, `aegis eval`, the demo and the tests.
 
 scope → collect → rank → (reason, when a model is asked for) → guard. Recorded evidence enters at
 rank. The graph is compiled once per process; each run brings its own `AnalysisContext`.
 """
 
 import time
-from typing import Any, cast
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, Literal, cast
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from aegis.rca_worker.backends.readonly import ReadOnlyClient
 from aegis.rca_worker.evidence import EvidenceBundle
-from aegis.rca_worker.graph.context import AnalysisContext
-from aegis.rca_worker.graph.nodes.collect import collect
-from aegis.rca_worker.graph.nodes.guard import guard
-from aegis.rca_worker.graph.nodes.rank import rank
-from aegis.rca_worker.graph.nodes.reason import reason
-from aegis.rca_worker.graph.nodes.scope import scope
-from aegis.rca_worker.graph.routing import after_rank, start_at
-from aegis.rca_worker.graph.state import AnalysisInput, AnalysisState
-from aegis.rca_worker.graph.steps import reporting
-from aegis.shared.questions import QuestionEvent
+from aegis.rca_worker.pipeline.collect import collect
+from aegis.rca_worker.pipeline.context import AnalysisContext
+from aegis.rca_worker.pipeline.guard import guard
+from aegis.rca_worker.pipeline.rank import Analysis, rank
+from aegis.rca_worker.pipeline.reason import reason
+from aegis.rca_worker.pipeline.scope import scope
+from aegis.rca_worker.pipeline.state import AnalysisInput, AnalysisState
+from aegis.rca_worker.pipeline.steps import reporting
+from aegis.rca_worker.settings import WorkerSettings
+from aegis.shared.questions import QuestionEvent, TimeWindow
 
 # Five steps at most; anything near the limit is a loop that must stop.
 RECURSION_LIMIT = 12
 
 AnalysisGraph = CompiledStateGraph[AnalysisState, AnalysisContext, AnalysisInput, AnalysisState]
+
+
+def start_at(state: AnalysisState) -> Literal["scope", "rank"]:
+    """Recorded evidence goes straight to ranking; a live question starts by finding its scope."""
+    return "rank" if state.get("bundle") is not None else "scope"
+
+
+def after_rank(state: AnalysisState) -> Literal["reason", "guard"]:
+    """The LLM step runs only when the question's model is not `none`."""
+    return "guard" if state.get("model", "none") == "none" else "reason"
 
 
 def make_graph() -> AnalysisGraph:
@@ -66,3 +79,29 @@ async def run_analysis(
     timings = {**state.get("timings", {}), "total_ms": int((time.perf_counter() - began) * 1000)}
     state["result"] = state["result"].model_copy(update={"timings": timings})
     return state
+
+
+@cache
+def shared_graph() -> AnalysisGraph:
+    """The graph, compiled once per process."""
+    return make_graph()
+
+
+async def analyse(
+    client: ReadOnlyClient,
+    settings: WorkerSettings,
+    services: Sequence[str] | None,
+    window: TimeWindow,
+    request_id: str = "analysis",
+) -> Analysis:
+    """The deterministic pipeline (model `none`) over `services` (the whole estate when empty) in `window`."""
+    question = QuestionEvent(
+        request_id=request_id,
+        source="cli",
+        text="",
+        services=list(services or []),
+        window=window,
+        model="none",
+    )
+    state = await run_analysis(shared_graph(), question, AnalysisContext(client, settings))
+    return Analysis(state["bundle"], state["ranking"], dict(state["result"].timings))

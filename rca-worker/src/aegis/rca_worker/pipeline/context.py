@@ -11,7 +11,7 @@ from aegis.rca_worker.backends.readonly import ReadOnlyClient
 from aegis.rca_worker.discovery import ServiceDirectory
 from aegis.rca_worker.llm.providers import ChatModels
 from aegis.rca_worker.sessions import SessionMemory
-from aegis.rca_worker.worker_settings import WorkerSettings
+from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.rca import AnalysisStep
 
 StepStatus = Literal["started", "done", "failed"]

@@ -1,29 +1,47 @@
-"""scope: which services, which window, which model — from the question, its words and its conversation."""
+"""scope: which services, which window, which model — from the question, its words and its conversation.
 
-from aegis.rca_worker.analysis import expand_scope
+Users name where they see the symptom, so named services are widened to everything they call; the
+call graph fetched for that is kept in the state for the collect step, which does not ask again.
+"""
+
+from collections.abc import Sequence
+
 from aegis.rca_worker.backends.jaeger import JaegerClient
 from aegis.rca_worker.backends.readonly import Backend, BackendUnavailable
-from aegis.rca_worker.graph.context import AnalysisContext
-from aegis.rca_worker.graph.state import AnalysisState
-from aegis.rca_worker.graph.steps import StepOutcome
+from aegis.rca_worker.pipeline.context import AnalysisContext
+from aegis.rca_worker.pipeline.state import AnalysisState
+from aegis.rca_worker.pipeline.steps import StepOutcome
 from aegis.rca_worker.scoping import ResolvedScope, resolve_scope
 from aegis.rca_worker.sessions import SessionScope
-from aegis.rca_worker.tools.call_graph import call_graph
+from aegis.rca_worker.tools.call_graph import CallGraph, call_graph
 from aegis.shared.messages import message
 from aegis.shared.settings import Locale
 
 
-async def _callees(
+def expand_scope(named: Sequence[str], edges: Sequence[tuple[str, str]]) -> list[str]:
+    """The named services plus everything they call, transitively: users name symptoms, not causes."""
+    callees: dict[str, set[str]] = {}
+    for caller, callee in edges:
+        callees.setdefault(caller, set()).add(callee)
+    scope, stack = set(named), list(named)
+    while stack:
+        for callee in sorted(callees.get(stack.pop(), ())):
+            if callee not in scope:
+                scope.add(callee)
+                stack.append(callee)
+    return sorted(scope)
+
+
+async def _call_graph(
     context: AnalysisContext, named: list[str], end: float, lookback_s: float
-) -> list[str] | None:
-    """`named` plus everything they call, from Jaeger's dependencies or its traces (None: unknown)."""
+) -> CallGraph | None:
+    """The call graph around `named`, from Jaeger's dependencies or its traces (None: no Jaeger)."""
     if not context.client.configured(Backend.JAEGER):
         return None
     try:
-        graph = await call_graph(JaegerClient(context.client), named, end - lookback_s, end)
+        return await call_graph(JaegerClient(context.client), named, end - lookback_s, end)
     except BackendUnavailable:
         return None
-    return expand_scope(named, sorted(graph.edges)) if graph.edges else None
 
 
 def describe(resolved: ResolvedScope, services: list[str] | None, locale: Locale) -> str:
@@ -54,10 +72,13 @@ async def scope(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
     )
     resolved = resolve_scope(question, known, previous, settings.default_model)
     services: list[str] | None = None
+    graph: CallGraph | None = None
     if resolved.named:
         window_end = resolved.window.end.timestamp()
         lookback = window_end - resolved.window.start.timestamp() + settings.baseline_lookback_s
-        services = await _callees(context, resolved.named, window_end, lookback) or list(resolved.named)
+        graph = await _call_graph(context, resolved.named, window_end, lookback)
+        edges = sorted(graph.edges) if graph is not None else []
+        services = expand_scope(resolved.named, edges) if edges else list(resolved.named)
     if context.memory and key:
         window_s = (resolved.window.end - resolved.window.start).total_seconds()
         await context.memory.remember(
@@ -70,7 +91,7 @@ async def scope(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
             ),
         )
     return StepOutcome(
-        {"scope": resolved, "services": services, "model": resolved.model},
+        {"scope": resolved, "services": services, "graph": graph, "model": resolved.model},
         describe(resolved, services, settings.locale),
         {"services": len(services or [])},
     )

@@ -1,4 +1,4 @@
-"""What flows through the analysis graph: a narrow input, and the full state the nodes fill in.
+"""What flows through the analysis pipeline: a narrow input, and the full state the nodes fill in.
 
 The input is a question, and optionally evidence already gathered (a recorded case), which skips
 scope and collect. Each node returns only the keys it sets; timings and degradation reasons
@@ -11,6 +11,7 @@ from typing import Annotated, NotRequired, Required, TypedDict
 from aegis.rca_worker.evidence import EvidenceBundle
 from aegis.rca_worker.ranking.candidates import Ranking
 from aegis.rca_worker.scoping import ResolvedScope
+from aegis.rca_worker.tools.call_graph import CallGraph
 from aegis.shared.questions import ModelAlias, QuestionEvent
 from aegis.shared.rca import Evidence, RcaResult
 
@@ -32,6 +33,7 @@ class AnalysisState(AnalysisInput, total=False):
 
     scope: ResolvedScope
     services: list[str] | None
+    graph: CallGraph | None
     model: ModelAlias
     ranking: Ranking
     draft: RcaResult

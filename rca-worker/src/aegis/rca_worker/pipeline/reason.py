@@ -9,15 +9,15 @@ import asyncio
 
 import structlog
 
-from aegis.rca_worker.graph.context import AnalysisContext
-from aegis.rca_worker.graph.state import AnalysisState
-from aegis.rca_worker.graph.steps import StepOutcome
 from aegis.rca_worker.llm.digest import build_digest
 from aegis.rca_worker.llm.drilldown import Drilldown
 from aegis.rca_worker.llm.floor import Citable, floor_report
 from aegis.rca_worker.llm.providers import ModelUnavailable, Provider, without_tools
 from aegis.rca_worker.llm.reasoning import Conversation, TurnTimeout, converse
 from aegis.rca_worker.llm.report import InvalidReport
+from aegis.rca_worker.pipeline.context import AnalysisContext
+from aegis.rca_worker.pipeline.state import AnalysisState
+from aegis.rca_worker.pipeline.steps import StepOutcome
 from aegis.rca_worker.service.metrics import LLM_FALLBACKS
 
 log = structlog.get_logger(__name__)

@@ -1,15 +1,13 @@
-"""`analyse`: collect evidence from the three backends concurrently, then rank — the engine's entry point.
+"""collect: metrics, log templates and traces from the three backends at once, into one bundle.
 
-The LangGraph analysis (`graph`) wraps the same three steps (`collect_evidence`, `rank_candidates`,
-`Analysis.to_result`) as nodes; the accuracy benchmark calls `rank_candidates` on recorded bundles.
-A backend that is missing, down, slow or talking nonsense becomes a recorded gap: the analysis
-always completes from whatever the other backends said.
+Each backend is bounded in time; one that is missing, down, slow or talking nonsense becomes a
+recorded gap, so the analysis always completes from whatever the other backends said. The call
+graph the scope step already fetched is handed to the trace tool, so it is asked for once.
 """
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -19,78 +17,22 @@ from aegis.rca_worker.backends.jaeger import JaegerClient
 from aegis.rca_worker.backends.loki import LokiClient
 from aegis.rca_worker.backends.prometheus import PrometheusClient
 from aegis.rca_worker.backends.readonly import Backend, BackendUnavailable, ReadOnlyClient
-from aegis.rca_worker.change_words import with_changes
 from aegis.rca_worker.evidence import EvidenceBundle, EvidenceGap, SourceName
 from aegis.rca_worker.identity import unify
-from aegis.rca_worker.ranking.candidates import Ranking, rank_candidates
-from aegis.rca_worker.ranking.hypothesis import candidates
-from aegis.rca_worker.settings import RcaSettings
-from aegis.rca_worker.tools.call_graph import call_graph
+from aegis.rca_worker.pipeline.context import AnalysisContext
+from aegis.rca_worker.pipeline.state import AnalysisState
+from aegis.rca_worker.pipeline.steps import StepOutcome
+from aegis.rca_worker.settings import WorkerSettings
+from aegis.rca_worker.tools.call_graph import CallGraph
 from aegis.rca_worker.tools.jaeger_query_traces import JaegerEvidence, jaeger_query_traces
 from aegis.rca_worker.tools.loki_collect_evidence import LokiEvidence, loki_collect_evidence
 from aegis.rca_worker.tools.prometheus_query_range import PrometheusEvidence, prometheus_query_range
 from aegis.rca_worker.tools.promql_templates import custom_convention
 from aegis.shared.messages import message
-from aegis.shared.questions import ReplyTo, TimeWindow
-from aegis.shared.rca import RcaResult, RootCauseCandidate
-from aegis.shared.settings import Locale
-from aegis.shared.subjects import QuestionSource
+from aegis.shared.questions import TimeWindow
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-
-
-def expand_scope(named: Sequence[str], edges: Sequence[tuple[str, str]]) -> list[str]:
-    """The named services plus everything they call, transitively: users name symptoms, not causes."""
-    callees: dict[str, set[str]] = {}
-    for caller, callee in edges:
-        callees.setdefault(caller, set()).add(callee)
-    scope, stack = set(named), list(named)
-    while stack:
-        for callee in sorted(callees.get(stack.pop(), ())):
-            if callee not in scope:
-                scope.add(callee)
-                stack.append(callee)
-    return sorted(scope)
-
-
-@dataclass
-class Analysis:
-    """Evidence, ranking and timings of one analysis."""
-
-    bundle: EvidenceBundle
-    ranking: Ranking
-    timings: dict[str, int] = field(default_factory=dict)
-
-    def candidates(self, locale: Locale = "zh", k: int = 3) -> list[RootCauseCandidate]:
-        """The top `k` candidates with hypotheses in `locale`."""
-        return with_changes(candidates(self.ranking, locale, k), self.bundle, self.ranking.change, locale)
-
-    def to_result(
-        self, request_id: str, source: QuestionSource, reply_to: ReplyTo | None = None, locale: Locale = "zh"
-    ) -> RcaResult:
-        """The deterministic `RcaResult` (model `none`)."""
-        found = self.candidates(locale)
-        gaps = [gap.describe() for gap in self.bundle.gaps]
-        if found:
-            top = found[0]
-            summary = message(locale, "answer.top", service=top.service, confidence=top.confidence)
-        else:
-            summary = message(locale, "answer.no_anomaly")
-        actions = [message(locale, "answer.check", service=c.service) for c in found[:2]]
-        return RcaResult(
-            request_id=request_id,
-            source=source,
-            reply_to=reply_to,
-            summary=summary,
-            root_causes=found,
-            next_actions=actions,
-            model="none",
-            degraded=bool(gaps),
-            degraded_reason=("evidence gaps: " + "; ".join(gaps))[:500] if gaps else None,
-            evidence_gaps=gaps,
-            timings=dict(self.timings),
-        )
 
 
 async def _guarded(
@@ -119,17 +61,18 @@ async def _timed(name: str, timings: dict[str, int], job: Callable[[], Awaitable
 
 async def collect_evidence(
     client: ReadOnlyClient,
-    settings: RcaSettings,
+    settings: WorkerSettings,
     services: Sequence[str] | None,
     window: TimeWindow,
     change_hint: datetime | None = None,
     timings: dict[str, int] | None = None,
-    expand: bool = True,
+    graph: CallGraph | None = None,
 ) -> EvidenceBundle:
     """Run the three tools concurrently over the window (plus the baseline lookback) and bundle the result.
 
-    Named services are widened to what they call (`expand`) unless the caller has done so already.
-    Each backend gets `settings.backend_budget_s` for all its requests together.
+    `services` are the scope as the scope step widened it (all the backends know when None); `graph`
+    is the call graph it fetched, if any. Each backend gets `settings.backend_budget_s` for all its
+    requests together.
     """
     timings = {} if timings is None else timings
     gaps: list[EvidenceGap] = []
@@ -138,9 +81,6 @@ async def collect_evidence(
     end = window.end.timestamp()
     jaeger, loki, prometheus = JaegerClient(client), LokiClient(client), PrometheusClient(client)
     scope: list[str] | None = sorted(services) if services else None
-    if scope and expand and client.configured(Backend.JAEGER):
-        graph = await _guarded("jaeger", call_graph(jaeger, scope, start, end), gaps)
-        scope = expand_scope(scope, sorted(graph.edges) if graph else [])
     if scope:  # also ask each backend under the other names the settings give a service
         scope = sorted({*scope, *(name for name, one in settings.service_aliases.items() if one in scope)})
     for backend in Backend:
@@ -204,6 +144,7 @@ async def collect_evidence(
                 limit=settings.jaeger_trace_limit,
                 slices=settings.jaeger_time_slices,
                 slow_ms=settings.jaeger_slow_ms,
+                graph=graph,
             ),
             gaps,
             budget,
@@ -256,26 +197,33 @@ def _bundle(
         log_templates=logs.templates if logs else [],
         trace_stats=traces.stats if traces else [],
         trace_origins=traces.origins if traces else [],
+        operations=traces.operations if traces else [],
         gaps=gaps,
         sources=sources,
         change_hint=change_hint.timestamp() if change_hint else None,
     )
 
 
-async def analyse(
-    client: ReadOnlyClient,
-    settings: RcaSettings,
-    services: Sequence[str] | None,
-    window: TimeWindow,
-    change_hint: datetime | None = None,
-) -> Analysis:
-    """Collect evidence about `services` (the whole estate when empty) in `window`, and rank it."""
+async def collect(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
+    """Gather metrics, log templates and traces for the scope (already widened to callees)."""
     timings: dict[str, int] = {}
-    began = time.perf_counter()
-    bundle = await collect_evidence(client, settings, services, window, change_hint, timings)
-    collected = time.perf_counter()
-    ranking = rank_candidates(bundle)
-    timings["collect_ms"] = int((collected - began) * 1000)
-    timings["rank_ms"] = int((time.perf_counter() - collected) * 1000)
-    timings["total_ms"] = int((time.perf_counter() - began) * 1000)
-    return Analysis(bundle, ranking, timings)
+    bundle = await collect_evidence(
+        context.client,
+        context.settings,
+        state.get("services"),
+        state["scope"].window,
+        timings=timings,
+        graph=state.get("graph"),
+    )
+    counts = {
+        "services": len(bundle.services),
+        "series": len(bundle.metrics),
+        "log_templates": len(bundle.log_templates),
+        "trace_origins": len(bundle.trace_origins),
+        "gaps": len(bundle.gaps),
+    }
+    locale = context.settings.locale
+    line = message(locale, "collect.counts", **counts)
+    if bundle.gaps:
+        line += message(locale, "collect.gaps", gaps=len(bundle.gaps))
+    return StepOutcome({"bundle": bundle, "timings": timings}, line, counts)

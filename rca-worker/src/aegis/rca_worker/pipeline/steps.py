@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from langgraph.runtime import Runtime
 
-from aegis.rca_worker.graph.context import AnalysisContext, StepStatus
-from aegis.rca_worker.graph.state import AnalysisState
+from aegis.rca_worker.pipeline.context import AnalysisContext, StepStatus
+from aegis.rca_worker.pipeline.state import AnalysisState
 from aegis.shared.rca import AnalysisStep
 
 

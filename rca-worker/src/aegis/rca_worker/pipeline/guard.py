@@ -1,9 +1,9 @@
 """guard: the draft checked and made safe, whichever step wrote it; degradation made visible."""
 
-from aegis.rca_worker.graph.context import AnalysisContext
-from aegis.rca_worker.graph.state import AnalysisState
-from aegis.rca_worker.graph.steps import StepOutcome
 from aegis.rca_worker.guard import guard_result
+from aegis.rca_worker.pipeline.context import AnalysisContext
+from aegis.rca_worker.pipeline.state import AnalysisState
+from aegis.rca_worker.pipeline.steps import StepOutcome
 from aegis.shared.messages import message
 
 

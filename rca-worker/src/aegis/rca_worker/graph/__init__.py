@@ -1,1 +1,0 @@
-"""The analysis as a LangGraph `StateGraph`: scope → collect → rank → (reason) → guard."""

@@ -1,1 +1,0 @@
-"""The bodies of the graph's steps, one module each."""
