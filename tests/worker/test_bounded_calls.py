@@ -42,7 +42,7 @@ async def test_a_turn_past_llm_step_timeout_s_ends_the_step_early(
         llm.script(Hang(30.0))
         began = time.monotonic()
         state = await analyse_with(llm, backends, incident, model, llm_timeout_s=20.0, llm_step_timeout_s=1.0)
-        assert time.monotonic() - began < 5.0
+        assert time.monotonic() - began < 10.0  # half llm_timeout_s: cut by the step bound
         result = state["result"]
         assert result.degraded
         assert "one model turn took longer than 1s" in (result.degraded_reason or "")

