@@ -8,7 +8,11 @@ questions one after the other, alone: publish → `RcaResult` on aegis.rca.resul
 Then `--api-backlog` API questions at once — what 200 connected `/api/ops/analyze/stream` clients
 queue — and the same Feishu questions again. Before the Feishu questions had a consumer of their
 own (rca-worker-feishu) they waited behind the whole API backlog (42 s in the issue); the target
-is an unchanged p50. On a 2-core machine the API analyses still take CPU from the Feishu ones.
+is an unchanged p50. The median time of each analysis step is printed for both phases: with API
+analyses paused only between steps, a Feishu question's backend calls still queued behind the up
+to 48 calls the API analyses had under way at the backends (+0.3–0.8 s); now API calls wait while
+a Feishu analysis runs and all API analyses share two calls per backend. `--api-backlog 0` shows
+the machine's own noise between the two phases.
 """
 
 import argparse
@@ -19,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import nats
@@ -35,7 +40,12 @@ from aegis.shared.subjects import question_subject
 QUESTION = "payment 5xx went up, why?"
 
 
-async def feishu_latencies(client: Client, answered: dict[str, float], count: int) -> list[float]:
+Steps = dict[str, list[float]]
+
+
+async def feishu_latencies(
+    client: Client, answered: dict[str, float], count: int, steps: Steps | None = None
+) -> list[float]:
     """`count` Feishu questions one after the other; seconds from publish to result, each."""
     spent = []
     for _ in range(count):
@@ -52,21 +62,41 @@ async def feishu_latencies(client: Client, answered: dict[str, float], count: in
     return spent
 
 
+def step_medians(timings: list[dict[str, int]]) -> str:
+    """Median milliseconds of each step the worker timed (its `RcaResult.timings`)."""
+    names = sorted({name for t in timings for name in t if name.endswith("_ms")})
+    medians = {name: statistics.median(t.get(name, 0) for t in timings) for name in names}
+    return "  ".join(f"{name.removesuffix('_ms')} {ms:.0f}" for name, ms in medians.items())
+
+
 def describe(label: str, spent: list[float]) -> str:
     p95 = statistics.quantiles(spent, n=20)[-1] if len(spent) >= 2 else spent[0]
     return f"{label:<34} p50 {statistics.median(spent):6.2f} s   p95 {p95:6.2f} s   (n={len(spent)})"
 
 
-async def measure(nats_url: str, questions: int, backlog: int) -> tuple[list[float], list[float], int]:
+@dataclass
+class Measured:
+    alone: list[float]
+    crowded: list[float]
+    api_done: int
+    alone_steps: list[dict[str, int]]
+    crowded_steps: list[dict[str, int]]
+
+
+async def measure(nats_url: str, questions: int, backlog: int) -> Measured:
     client = await nats.connect(nats_url)
     answered: dict[str, float] = {}
+    timings: dict[str, dict[str, int]] = {}
 
     async def on_result(msg: Msg) -> None:
-        answered.setdefault(RcaResult.model_validate_json(msg.data).request_id, time.perf_counter())
+        result = RcaResult.model_validate_json(msg.data)
+        answered.setdefault(result.request_id, time.perf_counter())
+        timings.setdefault(result.request_id, result.timings)
 
     await client.subscribe("aegis.rca.result.>", cb=on_result)
     try:
         alone = await feishu_latencies(client, answered, questions)
+        alone_steps = [t for request_id, t in timings.items() if request_id.startswith("f-")]
         api_ids = []
         for _ in range(backlog):
             event = QuestionEvent(
@@ -76,7 +106,8 @@ async def measure(nats_url: str, questions: int, backlog: int) -> tuple[list[flo
             await client.jetstream().publish(question_subject("api"), event.model_dump_json().encode())
         crowded = await feishu_latencies(client, answered, questions)
         api_done = sum(1 for request_id in api_ids if request_id in answered)
-        return alone, crowded, api_done
+        feishu_steps = [t for request_id, t in timings.items() if request_id.startswith("f-")]
+        return Measured(alone, crowded, api_done, alone_steps, feishu_steps[len(alone_steps) :])
     finally:
         await client.close()
 
@@ -109,12 +140,14 @@ def main(argv: list[str]) -> int:
             ).start()
             try:
                 worker.wait_ready()
-                alone, crowded, api_done = asyncio.run(measure(server.url, args.questions, args.api_backlog))
+                measured = asyncio.run(measure(server.url, args.questions, args.api_backlog))
             finally:
                 worker.stop()
-    print(describe("Feishu questions, worker idle", alone))
-    print(describe(f"Feishu questions, {args.api_backlog} API queued", crowded))
-    print(f"API questions answered meanwhile: {api_done} of {args.api_backlog}")
+    print(describe("Feishu questions, worker idle", measured.alone))
+    print(f"  steps (median ms): {step_medians(measured.alone_steps)}")
+    print(describe(f"Feishu questions, {args.api_backlog} API queued", measured.crowded))
+    print(f"  steps (median ms): {step_medians(measured.crowded_steps)}")
+    print(f"API questions answered meanwhile: {measured.api_done} of {args.api_backlog}")
     return 0
 
 

@@ -12,7 +12,7 @@ import asyncio
 import json
 import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -118,12 +118,21 @@ class ReadOnlyClient:
     """Sends allowlisted GET requests to the configured backends through one injected httpx client."""
 
     def __init__(
-        self, http: httpx.AsyncClient, endpoints: Mapping[Backend, BackendEndpoint], max_in_flight: int = 16
+        self,
+        http: httpx.AsyncClient,
+        endpoints: Mapping[Backend, BackendEndpoint],
+        max_in_flight: int = 16,
+        before_call: Callable[[], Awaitable[None]] | None = None,
+        in_flight: Mapping[Backend, asyncio.Semaphore] | None = None,
     ) -> None:
+        """`before_call`, when given, is awaited before each request, and `in_flight` (shared with
+        other clients) bounds the requests under way instead of this client's own `max_in_flight`:
+        API analyses share one budget and wait while a Feishu one runs (`service.questions`)."""
         self._http = http
         self._endpoints = dict(endpoints)
+        self._before_call = before_call
         # Per backend: a backend with a hundred trace searches queued cannot starve another's discovery.
-        self._in_flight = {backend: asyncio.Semaphore(max_in_flight) for backend in Backend}
+        self._in_flight = in_flight or {backend: asyncio.Semaphore(max_in_flight) for backend in Backend}
 
     def configured(self, backend: Backend) -> bool:
         """Whether this backend has a base URL."""
@@ -145,6 +154,8 @@ class ReadOnlyClient:
         endpoint = self._endpoints.get(backend)
         if endpoint is None:
             raise BackendUnavailable(backend, "not configured")
+        if self._before_call is not None:
+            await self._before_call()
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, endpoint.attempts)),
             wait=_backoff(endpoint.max_backoff_s),

@@ -22,7 +22,7 @@ from faststream.nats.prometheus import NatsPrometheusMiddleware
 from faststream.nats.security import NatsCredentials, NatsNKey, NatsSecurity, NatsUserPassword
 from nats.js import JetStreamContext
 
-from aegis.rca_worker.backends.readonly import ReadOnlyClient, endpoints_from_settings
+from aegis.rca_worker.backends.readonly import Backend, ReadOnlyClient, endpoints_from_settings
 from aegis.rca_worker.discovery import ServiceDirectory
 from aegis.rca_worker.llm.availability import check_models
 from aegis.rca_worker.llm.providers import ChatModels
@@ -38,10 +38,13 @@ from aegis.shared.consumers import WORKER_API, WORKER_FEISHU, ConsumerSpec, Deli
 from aegis.shared.nats import tls_context
 from aegis.shared.serving import REGISTRY, operations_routes
 from aegis.shared.streams import SESSIONS_BUCKET, Topology, ensure_bucket, ensure_streams
-from aegis.shared.subjects import cancel_subject
+from aegis.shared.subjects import QuestionSource, cancel_subject
 
 log = structlog.get_logger("aegis.rca_worker")
 CONSUMERS = (WORKER_FEISHU, WORKER_API)
+# API and CLI analyses together get 1/8 of one Feishu analysis's backend calls in flight (2 of 16):
+# what stands in front of a Feishu question's calls at a backend when it starts.
+API_CALL_SHARE = 8
 DURABLE = WORKER_API.durable
 
 
@@ -69,12 +72,27 @@ class Worker:
     memory: SessionMemory | None = None
     directory: ServiceDirectory = field(default_factory=ServiceDirectory)
     models: ChatModels | None = None
+    api_calls: dict[Backend, asyncio.Semaphore] = field(default_factory=dict)
 
-    def context(self, progress: ProgressPublisher) -> AnalysisContext:
-        """The analysis context of one question."""
+    def __post_init__(self) -> None:
+        share = max(1, self.settings.evidence_concurrency // API_CALL_SHARE)
+        self.api_calls = {backend: asyncio.Semaphore(share) for backend in Backend}
+
+    def context(self, progress: ProgressPublisher, source: QuestionSource) -> AnalysisContext:
+        """The analysis context of one question asked through `source`.
+
+        A Feishu analysis has its own budget of backend calls; API and CLI analyses share one per
+        replica and wait while a Feishu one runs, so a crowd of them never stands in front of its
+        calls at the backends for more than the calls already under way.
+        """
         assert self.http is not None, "the worker has not started"
+        feishu = source == "feishu"
         client = ReadOnlyClient(
-            self.http, endpoints_from_settings(self.settings), self.settings.evidence_concurrency
+            self.http,
+            endpoints_from_settings(self.settings),
+            self.settings.evidence_concurrency,
+            before_call=None if feishu else progress.before_step,
+            in_flight=None if feishu else self.api_calls,
         )
         return AnalysisContext(client, self.settings, progress, self.directory, self.memory, self.models)
 

@@ -5,8 +5,8 @@ stream ack on every step would only slow the answer. They go through the NATS cl
 the broker: FastStream's metrics label a publish by its subject, and one subject per request would
 grow a new time series with every question. The publisher remembers the step under way
 so that an attempt cut short (a timeout) is still reported as failed at the right step.
-`before_step`, when given, is awaited as each step starts: an API analysis pauses there while a
-Feishu one runs (see `service.questions.FeishuFirst`).
+`before_step`, when given, is awaited as each step starts (and by the backend client before each
+call): an API analysis pauses there while a Feishu one runs (see `service.questions.FeishuFirst`).
 """
 
 import time
@@ -29,7 +29,7 @@ class ProgressPublisher:
     def __init__(
         self, broker: NatsBroker, request_id: str, before_step: Callable[[], Awaitable[None]] | None = None
     ) -> None:
-        self._before_step = before_step
+        self.before_step = before_step
         self._broker = broker
         self._request_id = request_id
         self._began = time.perf_counter()
@@ -38,8 +38,8 @@ class ProgressPublisher:
     async def __call__(
         self, step: AnalysisStep, status: StepStatus, message: str = "", counts: dict[str, int] | None = None
     ) -> None:
-        if status == "started" and self._before_step is not None:
-            await self._before_step()
+        if status == "started" and self.before_step is not None:
+            await self.before_step()
         self.running = step if status == "started" else None
         event = RcaProgress(
             request_id=self._request_id,

@@ -33,7 +33,7 @@ from aegis.shared.consumers import DeliveryBudget, Reject, Retry, RetryLater, ha
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import RcaResult
 from aegis.shared.streams import RCA_STREAM
-from aegis.shared.subjects import result_subject
+from aegis.shared.subjects import QuestionSource, result_subject
 from aegis.shared.tracing import consuming, with_trace
 
 log = structlog.get_logger("aegis.rca_worker.questions")
@@ -81,7 +81,8 @@ class FeishuFirst:
     """A person waiting in Feishu goes first: an API or CLI analysis starts, and moves on to its
     next step, only while no Feishu analysis runs in this replica. With its own consumer and worker
     slots, a Feishu question then neither queues behind API traffic nor shares the CPU with it for
-    longer than one step (bench/isolation.py measures it)."""
+    longer than one step or backend call; API analyses also share one budget of backend calls
+    (bench/isolation.py measures it)."""
 
     def __init__(self) -> None:
         self._feishu = 0
@@ -122,7 +123,7 @@ class QuestionFlow:
     broker: NatsBroker
     settings: WorkerSettings
     graph: AnalysisGraph
-    context: Callable[[ProgressPublisher], AnalysisContext]
+    context: Callable[[ProgressPublisher, QuestionSource], AnalysisContext]
     priority: FeishuFirst = field(default_factory=FeishuFirst)
     cancels: Cancellations = field(default_factory=Cancellations)
 
@@ -199,7 +200,9 @@ class QuestionFlow:
                 metrics.IN_FLIGHT.inc()
                 try:
                     async with asyncio.timeout(self.settings.rca_analysis_timeout_s):
-                        state = await run_analysis(self.graph, question, self.context(progress))
+                        state = await run_analysis(
+                            self.graph, question, self.context(progress, question.source)
+                        )
                     await self._publish(state["result"], progress)
                 finally:
                     metrics.IN_FLIGHT.dec()
