@@ -1,5 +1,6 @@
 """What every benchmark measures the same way: process memory and quantiles."""
 
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,7 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The q-quantile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    """The q-quantile (0 < q < 1, to the percent) of `values` (not empty), linear-interpolated."""
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
