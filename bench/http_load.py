@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import uvloop
 
+from bench import measuring
+
 # alert-ingest runs with this AEGIS_WEBHOOK_TOKEN in bench.ingest: the token is checked before the body.
 BENCH_TOKEN = "bench-webhook-token"  # noqa: S105 - a loopback benchmark's own token
 
@@ -107,18 +109,16 @@ async def run(url: str, connections: int, seconds: float, prefix: str) -> dict[s
     duration = time.perf_counter() - started
     latencies.sort()
 
-    def percentile(p: float) -> int:
-        return (
-            int(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1e6) if latencies else 0
-        )
+    def percentile_us(p: float) -> int:
+        return int(measuring.percentile(latencies, p / 100) * 1e6) if latencies else 0
 
     return {
         "requests": len(latencies),
         "duration_us": int(duration * 1e6),
         "non_2xx": sum(n for n, _ in outcomes),
         "socket_errors": sum(e for _, e in outcomes),
-        "p50_us": percentile(50),
-        "p99_us": percentile(99),
+        "p50_us": percentile_us(50),
+        "p99_us": percentile_us(99),
         "max_us": int(latencies[-1] * 1e6) if latencies else 0,
     }
 

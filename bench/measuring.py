@@ -1,6 +1,7 @@
 """What every benchmark measures the same way: process memory, CPU time and quantiles."""
 
 import os
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +21,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The q-quantile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    """The q-quantile (0 < q < 1, to the percent) of `values` (not empty), linear-interpolated."""
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]

@@ -14,6 +14,7 @@ from aegis.devkit.harness.alerts import alert_event
 from aegis.devkit.harness.nats_server import NatsServer
 from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier, publish
 from aegis.devkit.harness.waiting import wait_for
+from aegis.shared.consumers import NOTIFIER_ALERTS
 from aegis.shared.dead_letters import REASON, SUBJECT
 from aegis.shared.streams import DLQ_STREAM, Topology, ensure_streams
 
@@ -89,6 +90,19 @@ async def test_throttling_and_server_errors_delay_but_never_lose_or_duplicate(
     assert statuses.count(429) >= 7
     assert statuses.count(500) + statuses.count(503) == 3
     assert feishu.max_sends_in_any_second(CHAT) <= 5
+
+
+async def test_events_held_past_the_ack_wait_stay_with_the_notifier(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """Paced to 1 send/s with a 1.5 s ack wait, the last of 5 events waits ~4 s: in-progress
+    heartbeats keep every one with this notifier (none redelivered), each shown once."""
+    async with run_notifier(digest_after_waiting=100, feishu_chat_rate_per_s=1.0, notifier_ack_wait_s=1.5):
+        await publish_groups(nats_client, 5)
+        await wait_for(lambda: len(set(groups_shown(feishu.sent(CHAT)))) == 5, timeout=30, what="5 groups")
+        info = await nats_client.jetstream().consumer_info(NOTIFIER_ALERTS.stream, NOTIFIER_ALERTS.durable)
+    assert info.delivered.consumer_seq == 5, "each event delivered once: none came back after its ack wait"
+    assert sorted(groups_shown(feishu.sent(CHAT))) == list(range(5))
 
 
 async def test_storm_is_coalesced_into_digests_and_drains(

@@ -174,6 +174,26 @@ def test_values_are_normalised_before_validation() -> None:
     assert parsed.root_causes[0].evidence == ["E1", "E2"]
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        '<think>which service?</think>\n```json\n{"summary": "s", "root_causes": []}\n```',
+        'Here is my report: {"summary": "s", "root_causes": []} — hope it helps.',
+        '```bash\nkubectl get pods\n```\nReport: ```json\n{"summary": "s", "root_causes": []}\n```',
+        '```json\n{"summary": "line one\nline two", "root_causes": []}\n```',
+    ],
+)
+def test_the_report_is_found_in_a_text_answer(answer: str) -> None:
+    """In a fence after a think block, between sentences, after another fence, with a raw newline."""
+    assert parse_report(answer).summary.startswith(("s", "line one"))
+
+
+def test_a_text_answer_without_json_is_invalid() -> None:
+    """Prose alone is no report: InvalidReport says so."""
+    with pytest.raises(InvalidReport, match="no JSON object"):
+        parse_report("I could not find a root cause.")
+
+
 async def test_the_wrong_report_reaches_the_asker_as_degraded_with_payment_first(
     llm: ScriptedLlm, backends: Backends, incident: ScenarioTelemetry
 ) -> None:

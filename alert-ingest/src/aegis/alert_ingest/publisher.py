@@ -31,6 +31,7 @@ from aegis.shared.publishing import (
     StreamPublisher,
 )
 from aegis.shared.questions import QuestionEvent
+from aegis.shared.retrying import delays, retrying
 from aegis.shared.streams import Topology, ensure_streams
 from aegis.shared.subjects import alert_subject, cancel_subject, question_subject
 
@@ -157,23 +158,17 @@ class AlertPublisher:
         await self._declare_streams()
 
     async def _declare_streams(self) -> None:
-        attempt = 0
-        while self._js is not None:
-            try:
-                await ensure_streams(self._js, self._topology)
-            except (nats.errors.Error, OSError) as error:
-                delay = _DECLARE_RETRY_S[min(attempt, len(_DECLARE_RETRY_S) - 1)]
-                log.warning(
-                    "cannot declare JetStream streams yet",
-                    error=str(error) or type(error).__name__,
-                    retry_in_s=delay,
-                )
-                attempt += 1
-                await asyncio.sleep(delay)
-            else:
-                self._streams_ready = True
-                log.info("ready to publish alerts", client=self._client_name)
-                return
+        js = self._js
+        if js is None:
+            return
+        waiting = retrying(
+            "cannot declare JetStream streams yet",
+            delays(*_DECLARE_RETRY_S),
+            retry_on=(nats.errors.Error, OSError),
+        )
+        await waiting(ensure_streams, js, self._topology)
+        self._streams_ready = True
+        log.info("ready to publish alerts", client=self._client_name)
 
     def _redeclare_streams(self) -> None:
         # The server answered but no stream owns the subject: it lost its store (a fresh pod) or

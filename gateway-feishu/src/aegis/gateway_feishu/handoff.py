@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from aegis.gateway_feishu.publishing import PublishFailed
+from aegis.shared.retrying import delays, retrying
 
 log = structlog.get_logger("aegis.gateway_feishu.handoff")
 
@@ -90,22 +91,18 @@ class PublishHandoff:
         task.add_done_callback(self._tasks.discard)
 
     async def _publish(self, event_id: str, attempt: Attempt) -> None:
-        tries = 0
+        waiting = retrying(
+            "question not published yet; retrying",
+            delays(*RETRY_DELAYS_S),
+            retry_on=PublishFailed,
+            event_id=event_id,
+        )
+
+        async def publish_once() -> None:  # tenacity awaits async functions only, not other callables
+            await attempt(ATTEMPT_TIMEOUT_S)
+
         try:
-            while True:
-                try:
-                    await attempt(ATTEMPT_TIMEOUT_S)
-                    return
-                except PublishFailed as error:
-                    delay = RETRY_DELAYS_S[min(tries, len(RETRY_DELAYS_S) - 1)]
-                    tries += 1
-                    log.warning(
-                        "question not published yet; retrying",
-                        event_id=event_id,
-                        error=str(error),
-                        retry_in_s=delay,
-                    )
-                    await asyncio.sleep(delay)
+            await waiting(publish_once)
         finally:
             self._done(event_id)
 

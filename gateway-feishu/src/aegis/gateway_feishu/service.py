@@ -21,6 +21,7 @@ from aegis.gateway_feishu.publishing import QuestionPublisher
 from aegis.gateway_feishu.settings import GatewaySettings
 from aegis.shared.nats import connect_nats
 from aegis.shared.publishing import StreamPublisher
+from aegis.shared.retrying import backoff, retrying
 from aegis.shared.serving import Health
 from aegis.shared.streams import (
     CLAIMS_BUCKET,
@@ -148,14 +149,8 @@ class Gateway:
 
     async def _learn_bot_open_id(self) -> str:
         app_id, app_secret = _app_credentials(self.settings)
-        delay = 0.5
-        while True:
-            try:
-                return await fetch_bot_open_id(app_id, app_secret, self.settings.feishu_base_url)
-            except BotIdentityError as error:
-                log.warning("bot open_id not known yet", error=str(error), retry_in_s=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+        waiting = retrying("bot open_id not known yet", backoff(0.5, 30.0), retry_on=BotIdentityError)
+        return await waiting(fetch_bot_open_id, app_id, app_secret, self.settings.feishu_base_url)
 
 
 def _app_credentials(settings: GatewaySettings) -> tuple[str, str]:

@@ -11,9 +11,8 @@ event can end the loop.
 import asyncio
 import hashlib
 import json
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import structlog
@@ -38,6 +37,7 @@ from aegis.notifier.timeline import IncidentTrail
 from aegis.shared import consumers
 from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.consumers import NOTIFIER_ALERTS, DeliveryBudget, Outcome, Reject, schema_problems, settle
+from aegis.shared.in_progress import keep_in_progress
 from aegis.shared.tracing import consuming
 
 DURABLE = NOTIFIER_ALERTS.durable
@@ -58,7 +58,6 @@ class Waiting:
     event: AlertGroupEvent
     target: Target
     intent: str | None = None
-    touched: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
@@ -109,6 +108,7 @@ class AlertDelivery:
         self._policy = policy
         self._options = options
         self._waiting: list[Waiting] = []
+        self._beating: dict[int, asyncio.Task[None]] = {}  # in-progress heartbeats of held events
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -133,7 +133,6 @@ class AlertDelivery:
                 queued = await self._top_up(subscription)
                 if self._waiting:
                     await self._deliver_next(queued)
-                await self._heartbeat()
             except (ConnectionClosedError, NatsTimeoutError, OSError) as error:
                 log.warning("nats unavailable, retrying", error=str(error) or type(error).__name__)
                 await asyncio.sleep(0.5)
@@ -204,7 +203,11 @@ class AlertDelivery:
             held.append(Waiting(msg=msg, event=event, target=target, intent=intent))
         if not held:
             await msg.ack()
+            return
         self._waiting.extend(held)
+        # Held past the ack wait (paced, or a long digest), it would be redelivered without this.
+        every_s = self._policy.retry.ack_wait_s / 3
+        self._beating[id(msg)] = asyncio.create_task(keep_in_progress(msg, every_s))
 
     async def _deliver_next(self, queued: int) -> None:
         chosen = self._next_batch(queued)
@@ -368,14 +371,6 @@ class AlertDelivery:
             return None
         return CardRecord.model_validate_json(entry.value) if entry.value else None
 
-    async def _heartbeat(self) -> None:
-        """Tell JetStream that events held here are still being worked on."""
-        now = time.monotonic()
-        for waiting in self._waiting:
-            if now - waiting.touched > self._policy.retry.ack_wait_s / 3:
-                await waiting.msg.in_progress()
-                waiting.touched = now
-
     async def _settle_all(self, chosen: list[Waiting], error: Exception) -> None:
         """Each event of `chosen` retried later or dead-lettered, as the skeleton judges `error`.
 
@@ -404,10 +399,18 @@ class AlertDelivery:
             except Exception as error:  # noqa: BLE001 - best effort: ack_wait redelivers anyway
                 log.warning("could not release event", error=str(error))
         self._waiting.clear()
+        self._stop_beating()
 
     def _forget(self, chosen: list[Waiting]) -> None:
         done = {id(w) for w in chosen}
         self._waiting = [w for w in self._waiting if id(w) not in done]
+        self._stop_beating()
+
+    def _stop_beating(self) -> None:
+        """End the heartbeats of events no longer held."""
+        held = {id(w.msg) for w in self._waiting}
+        for key in [key for key in self._beating if key not in held]:
+            self._beating.pop(key).cancel()
 
 
 def _decode(msg: Msg) -> AlertGroupEvent | ValidationError:

@@ -1,7 +1,6 @@
 """Connecting to NATS the same way everywhere: reconnect forever, log every state change, and
 authenticate and encrypt as the settings say (user/password, NKey seed or creds file; TLS)."""
 
-import asyncio
 import ssl
 from typing import Any
 
@@ -9,6 +8,7 @@ import nats
 import structlog
 from nats.aio.client import Client
 
+from aegis.shared.retrying import backoff, retrying
 from aegis.shared.settings import AegisSettings
 
 log = structlog.get_logger("aegis.nats")
@@ -61,34 +61,21 @@ async def connect_nats(settings: AegisSettings, name: str, attempts: int | None 
         log.info("nats reconnected", client=name)
 
     servers = [url.strip() for url in settings.nats_url.split(",") if url.strip()]
-    delay, tried = 0.2, 0
-    while True:
-        tried += 1
-        try:
-            client = await nats.connect(
-                servers=servers,
-                name=name,
-                **security_options(settings),
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                connect_timeout=2,
-                allow_reconnect=True,
-                error_cb=on_error,
-                disconnected_cb=on_disconnect,
-                reconnected_cb=on_reconnect,
-            )
-        except Exception as error:
-            if attempts is not None and tried >= attempts:
-                raise
-            log.warning(
-                "nats not reachable yet",
-                client=name,
-                servers=servers,
-                error=str(error) or type(error).__name__,
-                retry_in_s=delay,
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-        else:
-            connected.append(client)
-            return client
+    waiting = retrying(
+        "nats not reachable yet", backoff(0.2, 5.0), attempts=attempts, client=name, servers=servers
+    )
+    client: Client = await waiting(
+        nats.connect,
+        servers=servers,
+        name=name,
+        **security_options(settings),
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=2,
+        allow_reconnect=True,
+        error_cb=on_error,
+        disconnected_cb=on_disconnect,
+        reconnected_cb=on_reconnect,
+    )
+    connected.append(client)
+    return client

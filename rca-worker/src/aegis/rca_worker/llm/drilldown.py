@@ -10,6 +10,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, Field, ValidationError
 
 from aegis.rca_worker.backends.jaeger import JaegerClient
@@ -48,25 +49,11 @@ class GetTrace(BaseModel):
     trace_id: str = Field(description="A hexadecimal trace id from the evidence.")
 
 
-def _inline(node: Any, defs: dict[str, Any]) -> Any:
-    """The schema with `$ref`s inlined and titles dropped: small models read it better."""
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
-        return {k: _inline(v, defs) for k, v in node.items() if k not in ("$defs", "title")}
-    if isinstance(node, list):
-        return [_inline(item, defs) for item in node]
-    return node
-
-
 def _spec(name: str, model: type[BaseModel]) -> dict[str, Any]:
-    raw = model.model_json_schema()
-    schema = _inline(raw, raw.get("$defs", {}))
-    schema.pop("description", None)
-    return {
-        "type": "function",
-        "function": {"name": name, "description": (model.__doc__ or "").strip(), "parameters": schema},
-    }
+    """The OpenAI tool definition of `model` (langchain's: `$ref`s inlined, titles dropped), as `name`."""
+    tool = convert_to_openai_tool(model)
+    tool["function"]["name"] = name
+    return tool
 
 
 DRILL_TOOLS: dict[str, type[BaseModel]] = {

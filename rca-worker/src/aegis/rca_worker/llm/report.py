@@ -6,14 +6,13 @@ block. Values are normalised on the way in (confidence 80 → 0.8, "E1, E2" → 
 copies the prompt's example text back is recognised. What may become of it is `floor.py`'s job.
 """
 
-import json
 import re
 from typing import Any
 
+from langchain_core.utils.json import parse_json_markdown
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
 class InvalidReport(Exception):
@@ -122,15 +121,19 @@ def strip_think(text: str) -> str:
 
 
 def _json_object(text: str) -> Any:
-    candidates = [m.group(1) for m in _FENCE.finditer(text)]
+    """The JSON in `text`, by langchain's parser (a ```json fence, raw newlines in strings, a cut-off
+    end), else the outermost braces of `text` (an object between sentences) by the same parser."""
+    candidates = [text]
     start, end = text.find("{"), text.rfind("}")
     if start != -1 and end > start:
         candidates.append(text[start : end + 1])
     for candidate in candidates:
         try:
-            return json.loads(candidate)
+            found = parse_json_markdown(candidate)
         except ValueError:
             continue
+        if found is not None:
+            return found
     raise InvalidReport(f"no JSON object in the answer: {text[:120]!r}")
 
 

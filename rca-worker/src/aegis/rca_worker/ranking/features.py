@@ -283,7 +283,7 @@ def _trace_findings(bundle: EvidenceBundle, change: float, found: dict[str, Serv
         per_span_before = [b.self_time_ms / b.spans for b in before if b.spans]
         per_span_after = [b.self_time_ms / b.spans for b in after if b.spans]
         if len(per_span_before) >= 3 and per_span_after:
-            score = max(0.0, shift_score(per_span_before, per_span_after, 1.0, q=0.5))
+            score = max(0.0, shift_score(per_span_before, per_span_after, 1.0, level="median"))
             level = sorted(per_span_after)[len(per_span_after) // 2]
             found[stats.service].own[SELF_TIME] = SignalFinding(
                 SELF_TIME,

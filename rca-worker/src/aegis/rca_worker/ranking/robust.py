@@ -5,43 +5,51 @@ baseline fitted on "before" stays honest. An IQR floor per signal keeps a flat b
 ratio of exactly zero) from turning any blip into an infinite score.
 """
 
+import statistics
 from collections.abc import Sequence
+from typing import Literal
 
 SCORE_CAP = 50.0
 
 
-def quantile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated quantile of `values` (not empty), like numpy's default."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    """(lower quartile, median, upper quartile) of `values` (not empty), linear-interpolated like
+    numpy's default (`statistics.quantiles`' inclusive method)."""
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    low, middle, high = statistics.quantiles(values, n=4, method="inclusive")
+    return low, middle, high
 
 
 def median(values: Sequence[float]) -> float:
     """The median of `values` (not empty)."""
-    return quantile(values, 0.5)
+    return statistics.median(values)
 
 
 def iqr(values: Sequence[float]) -> float:
     """Inter-quartile range of `values` (not empty)."""
-    return quantile(values, 0.75) - quantile(values, 0.25)
+    low, _, high = quartiles(values)
+    return high - low
 
 
 def robust_scale(baseline: Sequence[float], floor: float) -> tuple[float, float]:
     """(median, spread) of `baseline`, the spread at least `floor` and a tenth of |median|."""
-    centre = median(baseline)
-    return centre, max(iqr(baseline), floor, 0.1 * abs(centre), 1e-12)
+    low, centre, high = quartiles(baseline)
+    return centre, max(high - low, floor, 0.1 * abs(centre), 1e-12)
 
 
-def shift_score(baseline: Sequence[float], after: Sequence[float], floor: float, q: float = 0.75) -> float:
-    """Signed robust shift of `after` from `baseline`: (q-quantile of after − median) / spread."""
+def shift_score(
+    baseline: Sequence[float],
+    after: Sequence[float],
+    floor: float,
+    level: Literal["upper_quartile", "median"] = "upper_quartile",
+) -> float:
+    """Signed robust shift of `after` from `baseline`: (`level` of after − median) / spread."""
     if len(baseline) < 3 or not after:
         return 0.0
     centre, spread = robust_scale(baseline, floor)
-    level = quantile(after, q) if q >= 0.5 else quantile(after, 1 - q)
-    return max(-SCORE_CAP, min(SCORE_CAP, (level - centre) / spread))
+    _, middle, high = quartiles(after)
+    return max(-SCORE_CAP, min(SCORE_CAP, ((middle if level == "median" else high) - centre) / spread))
 
 
 def drop_score(baseline: Sequence[float], after: Sequence[float], floor: float) -> float:
@@ -49,7 +57,7 @@ def drop_score(baseline: Sequence[float], after: Sequence[float], floor: float) 
     if len(baseline) < 3 or not after:
         return 0.0
     centre, spread = robust_scale(baseline, floor)
-    return max(0.0, min(SCORE_CAP, (centre - quantile(after, 0.25)) / spread))
+    return max(0.0, min(SCORE_CAP, (centre - quartiles(after)[0]) / spread))
 
 
 def split_at(points: Sequence[tuple[float, float]], at: float) -> tuple[list[float], list[float]]:

@@ -9,7 +9,6 @@ the sessions bucket and the consumer (updating its limits when the settings chan
 replicas can start in any order.
 """
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -36,6 +35,7 @@ from aegis.rca_worker.sessions import SessionMemory
 from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.consumers import WORKER_API, WORKER_FEISHU, ConsumerSpec, DeliveryBudget
 from aegis.shared.nats import tls_context
+from aegis.shared.retrying import backoff, retrying
 from aegis.shared.serving import REGISTRY, operations_routes
 from aegis.shared.streams import SESSIONS_BUCKET, Topology, ensure_bucket, ensure_streams
 from aegis.shared.subjects import QuestionSource, cancel_subject
@@ -99,17 +99,8 @@ class Worker:
     async def start(self) -> None:
         """Connect (waiting for NATS), declare streams, bucket and consumer, open the HTTP client."""
         settings = self.settings
-        delay = 0.2
-        while True:
-            try:
-                await self.broker.connect()
-                break
-            except Exception as error:  # noqa: BLE001 - NATS not up yet: wait for it, not-ready meanwhile
-                log.warning(
-                    "nats not reachable yet", error=str(error) or type(error).__name__, retry_in_s=delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        # NATS not up yet: wait for it, not ready meanwhile.
+        await retrying("nats not reachable yet", backoff(0.2, 5.0))(self.broker.connect)
         js = self.broker.connection.jetstream()
         topology = Topology(settings.aegis_stream_replicas, settings.alert_dedup_window_s)
         await ensure_streams(js, topology)

@@ -30,6 +30,7 @@ from aegis.rca_worker.service.cancels import Cancellations, Cancelled
 from aegis.rca_worker.service.progress import ProgressPublisher
 from aegis.rca_worker.settings import WorkerSettings
 from aegis.shared.consumers import DeliveryBudget, Reject, Retry, RetryLater, handle_delivery
+from aegis.shared.in_progress import in_progress
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import RcaResult
 from aegis.shared.streams import RCA_STREAM
@@ -37,27 +38,6 @@ from aegis.shared.subjects import QuestionSource, result_subject
 from aegis.shared.tracing import consuming, with_trace
 
 log = structlog.get_logger("aegis.rca_worker.questions")
-
-
-@contextlib.asynccontextmanager
-async def heartbeats(msg: NatsMessage, every_s: float) -> AsyncIterator[None]:
-    """Tell JetStream every `every_s` seconds that `msg` is still being worked on."""
-
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(every_s)
-            try:
-                await msg.in_progress()
-            except Exception as error:  # noqa: BLE001 - a missed heartbeat only risks a redelivery
-                log.warning("heartbeat failed", error=str(error) or type(error).__name__)
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def _why(error: BaseException, settings: WorkerSettings) -> str:
@@ -195,7 +175,10 @@ class QuestionFlow:
     ) -> AnalysisState:
         """Analyse and publish the answer; `RetryLater` with the reason when that failed."""
         try:
-            async with heartbeats(msg, self.settings.rca_ack_wait_s / 3), self.priority.turn(question.source):
+            async with (
+                in_progress(msg, self.settings.rca_ack_wait_s / 3),
+                self.priority.turn(question.source),
+            ):
                 log.info("analysis started")
                 metrics.IN_FLIGHT.inc()
                 try:
