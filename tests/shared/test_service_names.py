@@ -11,7 +11,17 @@ from aegis.rca_worker.scoping import resolve_scope
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.service_names import services_named
 
-KNOWN = {"payment", "pay", "payment-gateway", "ts-order-service", "cart_v2", "redis6", "Checkout", "ad"}
+KNOWN = {
+    "payment",
+    "pay",
+    "payment-gateway",
+    "ts-order-service",
+    "cart_v2",
+    "redis6",
+    "Checkout",
+    "ad",
+    "db.main",
+}
 
 
 @pytest.mark.parametrize(
@@ -29,6 +39,8 @@ KNOWN = {"payment", "pay", "payment-gateway", "ts-order-service", "cart_v2", "re
         ("dial tcp payment:5432: connection refused", ["payment"]),
         ("GET /api/pay?x=1 失败（payment）", ["pay", "payment"]),
         ("foo.payment 不是服务名", []),
+        ("连不上db.main了，pay 也慢", ["db.main", "pay"]),
+        ("xdb.main 和 db.mainline", []),
         ("", []),
     ],
 )

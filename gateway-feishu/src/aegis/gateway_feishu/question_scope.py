@@ -15,7 +15,7 @@ from aegis.shared.questions import DEFAULT_WINDOW, ModelAlias, TimeWindow
 from aegis.shared.service_names import services_named
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
-MAX_WINDOW = timedelta(days=7)
+LONGEST_ASKED_WINDOW = timedelta(days=7)  # "过去30天" is read as a week, MAX_LOOKBACK's default
 
 _CN_DIGITS = {
     "零": 0,
@@ -85,7 +85,7 @@ def window_from_text(text: str, now: datetime) -> tuple[TimeWindow, bool]:
     start = _relative_start(text, now) or _clock_start(text, now)
     if start is None or start >= now:
         return TimeWindow.last(DEFAULT_WINDOW, now), False
-    return TimeWindow(start=max(start, now - MAX_WINDOW), end=now), True
+    return TimeWindow(start=max(start, now - LONGEST_ASKED_WINDOW), end=now), True
 
 
 def model_from_text(text: str) -> ModelAlias | None:
