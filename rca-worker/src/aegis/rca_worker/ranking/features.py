@@ -126,6 +126,8 @@ def _finding(series: MetricSeries, change: float, end: float, step: float) -> Si
     if series.signal in (CPU, MEMORY):
         up = max(0.0, up)  # less CPU or memory is a consequence (less traffic), never a cause
     elif series.signal == REQUEST_RATE or not (series.signal in FLOORS or _is_symptom(series.signal)):
+        if series.signal == REQUEST_RATE and median(before) <= 0:
+            up = 0.0  # an intermittent caller's odd request: traffic with no normal level to rise from
         down = drop_score(before, after, floor)
         up = up if up >= down else -down
     level = sorted(after)[int(0.75 * (len(after) - 1))]
