@@ -1,7 +1,7 @@
 """Signals as real systems produce them: delays only in call gaps, sparse series, template shifts, onset."""
 
 from aegis.rca_worker.evidence import EvidenceBundle, MetricSeries, OperationTimings
-from aegis.rca_worker.ranking.candidates import rank_candidates
+from aegis.rca_worker.ranking.candidates import rank_candidates, strength
 from aegis.rca_worker.ranking.features import ABSENT, CALL_GAP, collect_findings, template_shift
 from aegis.rca_worker.ranking.hypothesis import candidates
 from aegis.rca_worker.ranking.onset import as_onset_series, onset
@@ -77,3 +77,33 @@ def test_template_shifts_count_new_vanished_and_moved_lines_whatever_their_level
     assert template_shift(0, 19, 100, 100) > 10
     assert template_shift(25, 0, 100, 100) < -2
     assert abs(template_shift(20, 21, 100, 100)) < 1
+
+
+def _intermittent(service: str, signal: str, odd: float, after: list[float]) -> MetricSeries:
+    """Five-minute points for two days, zero but for an odd value every ~50th bucket, then `after`."""
+    before = [(CHANGE - 300 * (576 - i), odd if i % 50 == 7 else 0.0) for i in range(576)]
+    return MetricSeries(
+        service=service,
+        signal=signal,
+        query=service,
+        points=[*before, *((CHANGE + 300 * i, v) for i, v in enumerate(after))],
+    )
+
+
+def test_an_intermittent_series_scores_nothing_for_what_its_normal_already_showed() -> None:
+    """An odd error or request like those of its quiet normal is no finding; errors beyond it are."""
+    bundle = EvidenceBundle(
+        start=CHANGE - 300 * 576,
+        end=CHANGE + 900,
+        services=["quiet", "caller", "failing"],
+        metrics=[
+            _intermittent("quiet", "error_ratio", 0.05, [0.0, 0.05, 0.05]),
+            _intermittent("caller", "request_rate", 2.0, [0.0, 2.0, 4.0]),
+            _intermittent("failing", "error_ratio", 0.05, [0.3, 0.3, 0.3]),
+        ],
+    )
+    found = collect_findings(bundle, CHANGE)
+    assert strength(found["quiet"].symptoms["error_ratio"].score) == 0.0
+    assert strength(found["caller"].symptoms["request_rate"].score) == 0.0
+    assert found["failing"].symptoms["error_ratio"].score > 10
+    assert rank_candidates(bundle).services[0].service == "failing"

@@ -126,6 +126,8 @@ def _finding(series: MetricSeries, change: float, end: float, step: float) -> Si
     if series.signal in (CPU, MEMORY):
         up = max(0.0, up)  # less CPU or memory is a consequence (less traffic), never a cause
     elif series.signal == REQUEST_RATE or not (series.signal in FLOORS or _is_symptom(series.signal)):
+        if series.signal == REQUEST_RATE and median(before) <= 0:
+            up = 0.0  # an intermittent caller's odd request: traffic with no normal level to rise from
         down = drop_score(before, after, floor)
         up = up if up >= down else -down
     level = sorted(after)[int(0.75 * (len(after) - 1))]
@@ -283,7 +285,7 @@ def _trace_findings(bundle: EvidenceBundle, change: float, found: dict[str, Serv
         per_span_before = [b.self_time_ms / b.spans for b in before if b.spans]
         per_span_after = [b.self_time_ms / b.spans for b in after if b.spans]
         if len(per_span_before) >= 3 and per_span_after:
-            score = max(0.0, shift_score(per_span_before, per_span_after, 1.0, level="median"))
+            score = max(0.0, shift_score(per_span_before, per_span_after, 1.0, q=0.5))
             level = sorted(per_span_after)[len(per_span_after) // 2]
             found[stats.service].own[SELF_TIME] = SignalFinding(
                 SELF_TIME,
