@@ -12,8 +12,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from aegis.devkit.harness.ports import free_port
 from aegis.shared.serving import Health, operations_routes
-from tests.harness.ports import free_port
 
 
 async def probe_with(health: Health) -> dict[str, tuple[int, object]]:

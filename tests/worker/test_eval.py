@@ -17,7 +17,33 @@ METRIC_KEYS = {"ac@1", "ac@3", "ac@5", "avg@5"}
 
 
 def _check_shape(report: dict[str, Any]) -> None:
-    assert set(report) == {"cases", "overall", "propagation_heavy", "by_fault", "baselines", "onset", "time"}
+    assert set(report) == {
+        "cases",
+        "overall",
+        "propagation_heavy",
+        "by_fault",
+        "baselines",
+        "onset",
+        "time",
+        "per_case",
+        "misses",
+    }
+    assert len(report["per_case"]) == report["cases"]
+    for row in report["per_case"]:
+        assert set(row) == {
+            "case",
+            "fault",
+            "root",
+            "rank",
+            "baselines",
+            "top",
+            "modalities",
+            "carried_by",
+            "onset_error_s",
+            "seconds",
+        }
+        assert set(row["modalities"]) <= {"metrics", "traces", "logs", "graph"}
+    assert report["misses"] == [row["case"] for row in report["per_case"] if row["rank"] != 1]
     assert set(report["onset"]) == {"within_60s", "median_abs_s", "p90_abs_s"}
     assert set(report["time"]) == {"mean_s", "p95_s", "rank_p95_s"}
     assert set(report["overall"]) == METRIC_KEYS
@@ -29,7 +55,8 @@ def _check_shape(report: dict[str, Any]) -> None:
 
 
 def test_eval_json_has_exactly_the_documented_keys(capsys: pytest.CaptureFixture[str]) -> None:
-    """`--json`: one object of cases, overall, propagation_heavy, by_fault, baselines (0–1), onset, time."""
+    """`--json`: one object of cases, overall, propagation_heavy, by_fault, baselines (0–1), onset, time,
+    a row per case and the misses."""
     assert main(["--json", "--no-progress", "--faults", "exception,down", "--limit", "3", "--jobs", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
     _check_shape(report)
@@ -85,7 +112,8 @@ def test_eval_scores_a_dataset_folder(rcaeval_dir: Path, capsys: pytest.CaptureF
 def test_eval_lists_each_case_with_its_modalities_onset_and_time(
     rcaeval_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The table run ends with one line per case: truth rank, modalities had and used, onset, seconds."""
+    """The table run ends with one line per case (truth rank, modalities had and used, onset, seconds)
+    and the count of misses at @1 by fault."""
     assert main(["--dataset", str(rcaeval_dir), "--no-progress", "--jobs", "1"]) == 0
     out = capsys.readouterr().out
     assert "onset detected within 60 s of the injection" in out
@@ -93,9 +121,10 @@ def test_eval_lists_each_case_with_its_modalities_onset_and_time(
         line.split()[0]: line.split() for line in out.splitlines() if "_cpu/" in line or "_exception/" in line
     }
     assert set(lines) == {"catalog_cpu/4", "payment_exception/4"}
-    assert "metrics+traces+logs" in lines["payment_exception/4"]
+    assert "metrics+traces+logs+graph" in lines["payment_exception/4"]
     assert "metrics+logs" in lines["catalog_cpu/4"]  # that folder was written without traces
     assert all(float(fields[-1]) > 0 for fields in lines.values())
+    assert "missed at @1:" in out
 
 
 def test_eval_refuses_a_missing_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,6 +9,7 @@ in these templates' frequencies at every level, not only as ERROR lines, so ever
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from drain3 import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
@@ -30,6 +31,9 @@ MAX_TEMPLATE_CHARS = 240
 MAX_SAMPLE_CHARS = 400
 
 
+# Pure, and most lines repeat verbatim (a Train Ticket case: 4,915 lines, 682 distinct): masking once
+# per distinct line is most of reading a case's logs.
+@lru_cache(maxsize=32768)
 def template_of(line: str) -> str:
     """The line with its variable parts masked, e.g. `timeout after <num> calling payment`."""
     text = line.strip()

@@ -18,11 +18,11 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from aegis.rca_worker.evidence import EvidenceBundle
 from aegis.rca_worker.pipeline.rank import Analysis
@@ -36,6 +36,7 @@ from aegis.simulator.scoring import accuracy, hit_ranks
 from aegis.simulator.telemetry import ScenarioTelemetry
 
 BASELINES = ("random", "nsigma", "baro")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,12 @@ class CaseOutcome:
 
 
 def modalities(bundle: EvidenceBundle) -> tuple[str, ...]:
-    """The kinds of evidence a bundle holds: metrics, traces, logs."""
+    """The kinds of evidence a bundle holds: metrics, traces, logs, and a call graph."""
     present = (
         ("metrics", bool(bundle.metrics)),
         ("traces", bool(bundle.operations or bundle.trace_stats)),
         ("logs", bool(bundle.log_templates)),
+        ("graph", bool(bundle.edges)),
     )
     return tuple(name for name, there in present if there)
 
@@ -102,11 +104,23 @@ def _outcome(
     )
 
 
+def run_case(job: Coroutine[Any, Any, T]) -> T:
+    """`job` on a fresh event loop, as `asyncio.run` but without its SIGINT handler: restoring that
+    handler formats the finished task, result and all, which costs seconds on a large analysis."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(job)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+
+
 def run_scenario(scenario: Scenario) -> CaseOutcome:
     """Simulate one scenario, analyse it through the fakes, and score the engine and the baselines."""
     began = time.perf_counter()
     telemetry = ScenarioTelemetry(scenario)
-    analysis = asyncio.run(analyse_offline(telemetry))
+    analysis = run_case(analyse_offline(telemetry))
     return _outcome(
         scenario.case_id,
         scenario.fault,
@@ -128,7 +142,7 @@ def run_dataset_case(case: DatasetCase) -> CaseOutcome:
     """
     began = time.perf_counter()
     bundle = load_case(case)
-    analysis = asyncio.run(rank_recorded(case.case_id, bundle))
+    analysis = run_case(rank_recorded(case.case_id, bundle))
     baro = baro_ranking(bundle.metrics, case.inject_time, bundle.services)
     heavy = bool(baro) and baro[0] != case.root
     onset = detect_onset(bundle)
@@ -204,8 +218,25 @@ def time_summary(outcomes: list[CaseOutcome]) -> dict[str, float]:
     }
 
 
+def case_row(outcome: CaseOutcome) -> dict[str, Any]:
+    """One case as the `--json` report lists it: truth and its rank, the top five, modalities, time."""
+    return {
+        "case": outcome.case_id,
+        "fault": outcome.fault,
+        "root": outcome.root,
+        "rank": outcome.engine,
+        "baselines": outcome.baselines,
+        "top": list(outcome.top),
+        "modalities": list(outcome.modalities),
+        "carried_by": list(outcome.carried_by),
+        "onset_error_s": outcome.onset_error_s,
+        "seconds": outcome.seconds,
+    }
+
+
 def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
-    """The `--json` object: cases, overall, propagation_heavy, by_fault, baselines, onset, time."""
+    """The `--json` object: cases, overall, propagation_heavy, by_fault, baselines, onset, time, and
+    per case its row (`per_case`) and the cases missed at @1 (`misses`)."""
     by_fault: dict[str, list[int | None]] = defaultdict(list)
     for o in outcomes:
         by_fault[o.fault].append(o.engine)
@@ -217,6 +248,8 @@ def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
         "baselines": {name: accuracy([o.baselines[name] for o in outcomes]) for name in BASELINES},
         "onset": onset_summary(outcomes),
         "time": time_summary(outcomes),
+        "per_case": [case_row(o) for o in outcomes],
+        "misses": [o.case_id for o in outcomes if o.engine != 1],
     }
 
 
@@ -253,7 +286,7 @@ def render_table(outcomes: list[CaseOutcome], summary: dict[str, Any]) -> str:
 
 def render_cases(outcomes: list[CaseOutcome], only_misses: bool) -> str:
     """One line per case: truth rank, top answer, modalities present and used, onset error, time."""
-    lines = [f"  {'case':44} {'truth@':>6} {'top':28} {'had':22} {'carried by':18} {'onset±s':>8} {'s':>6}"]
+    lines = [f"  {'case':44} {'truth@':>6} {'top':28} {'had':28} {'carried by':18} {'onset±s':>8} {'s':>6}"]
     for o in outcomes:
         if only_misses and o.engine == 1:
             continue
@@ -261,9 +294,17 @@ def render_cases(outcomes: list[CaseOutcome], only_misses: bool) -> str:
         onset = "-" if o.onset_error_s is None else f"{o.onset_error_s:+.0f}"
         lines.append(
             f"  {o.case_id[:44]:44} {rank:>6} {(o.top[0] if o.top else '-')[:28]:28} "
-            f"{'+'.join(o.modalities) or '-':22} {'+'.join(o.carried_by) or '-':18} "
+            f"{'+'.join(o.modalities) or '-':28} {'+'.join(o.carried_by) or '-':18} "
             f"{onset:>8} {o.seconds:>6.2f}"
         )
+    missed = [o for o in outcomes if o.engine != 1]
+    by_fault: dict[str, int] = defaultdict(int)
+    for o in missed:
+        by_fault[o.fault] += 1
+    lines.append(
+        f"  missed at @1: {len(missed)} of {len(outcomes)}"
+        + (" (" + ", ".join(f"{f} {n}" for f, n in sorted(by_fault.items())) + ")" if missed else "")
+    )
     return "\n".join(lines)
 
 
