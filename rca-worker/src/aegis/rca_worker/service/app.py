@@ -9,6 +9,7 @@ the sessions bucket and the consumer (updating its limits when the settings chan
 replicas can start in any order.
 """
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
