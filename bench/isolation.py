@@ -11,7 +11,7 @@ own (rca-worker-feishu) they waited behind the whole API backlog (42 s in the is
 is an unchanged p50. The median time of each analysis step is printed for both phases: with API
 analyses paused only between steps, a Feishu question's backend calls still queued behind the up
 to 48 calls the API analyses had under way at the backends (+0.3–0.8 s); now API calls wait while
-a Feishu analysis runs and all API analyses share two calls per backend. `--api-backlog 0` shows
+a Feishu analysis runs and all API analyses share one analysis's calls. `--api-backlog 0` shows
 the machine's own noise between the two phases.
 """
 

@@ -43,9 +43,7 @@ from aegis.shared.subjects import QuestionSource, cancel_subject
 
 log = structlog.get_logger("aegis.rca_worker")
 CONSUMERS = (WORKER_FEISHU, WORKER_API)
-# API and CLI analyses together get 1/8 of one Feishu analysis's backend calls in flight (2 of 16):
-# what stands in front of a Feishu question's calls at a backend when it starts.
-API_CALL_SHARE = 8
+
 DURABLE = WORKER_API.durable
 
 
@@ -76,7 +74,9 @@ class Worker:
     api_calls: dict[Backend, asyncio.Semaphore] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        share = max(1, self.settings.evidence_concurrency // API_CALL_SHARE)
+        # All API and CLI analyses together: the calls of one analysis (EVIDENCE_CONCURRENCY per
+        # backend), so a lone one is as fast as before and a crowd adds no more in front of Feishu.
+        share = self.settings.evidence_concurrency
         self.api_calls = {backend: asyncio.Semaphore(share) for backend in Backend}
 
     def context(self, progress: ProgressPublisher, source: QuestionSource) -> AnalysisContext:

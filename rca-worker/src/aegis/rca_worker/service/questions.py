@@ -61,7 +61,7 @@ class FeishuFirst:
     """A person waiting in Feishu goes first: an API or CLI analysis starts, and moves on to its
     next step, only while no Feishu analysis runs in this replica. With its own consumer and worker
     slots, a Feishu question then neither queues behind API traffic nor shares the CPU with it for
-    longer than one step or backend call; API analyses also share one budget of backend calls
+    longer than one step or backend call; API analyses also share one analysis's budget of backend calls
     (bench/isolation.py measures it)."""
 
     def __init__(self) -> None:
