@@ -14,17 +14,17 @@ def lines(err: str) -> list[dict[str, object]]:
 
 
 def test_library_loggers_write_json_like_ours(capsys: pytest.CaptureFixture[str]) -> None:
-    """A uvicorn or nats-py warning is one JSON line with level, timestamp and the logger's name."""
+    """A nats-py (or uvicorn, lark) warning is one JSON line with level, timestamp and the logger's name."""
     configure_logging("INFO", "json")
-    logging.getLogger("uvicorn.error").warning("Invalid HTTP request received: %s", "bad header")
-    logging.getLogger("nats.aio.client").info("below WARNING: not written")
+    logging.getLogger("nats.aio.client").warning("Invalid HTTP request received: %s", "bad header")
+    logging.getLogger("asyncio").info("below WARNING: not written")
     structlog.get_logger("aegis.test").warning("ours", api_key="s3cret")
 
     library, ours = lines(capsys.readouterr().err)
 
     assert library["event"] == "Invalid HTTP request received: bad header"
     assert library["level"] == "warning"
-    assert library["logger"] == "uvicorn.error"
+    assert library["logger"] == "nats.aio.client"
     assert str(library["timestamp"]).endswith("Z")
     assert ours == {"event": "ours", "api_key": "***", "level": "warning", "timestamp": ours["timestamp"]}
 
