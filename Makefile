@@ -23,9 +23,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared/src/aegis alert-ingest/src/aegis notifier/src/aegis cli/src/aegis gateway-feishu/src/aegis rca-worker/src/aegis simulator/src/aegis devkit/src/aegis tests bench demo deploy/compose
 
-# What a fresh Debian machine lacks for `make test`, as `binary:Debian package`: the real servers the
-# tests run, and the venv module `make install` uses. Present: nothing to do. Missing: installed with
-# apt-get when this is root on a machine with apt, else `make test` stops with the exact command.
+# What a fresh Debian machine lacks for `make test`: the real servers the tests run (as `binary:Debian
+# package`) and, before .venv exists, a working `python3 -m venv` for `make install`. Present: nothing
+# to do. Missing: installed with apt-get when this is root on a machine with apt, else `make test`
+# stops with the exact command.
 DEBIAN_NEEDS := prometheus:prometheus promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
 	openssl:openssl
 
@@ -34,7 +35,8 @@ debian-packages:
 	  command -v "$${need%%:*}" >/dev/null 2>&1 || case " $$missing " in \
 	    *" $${need##*:} "*) ;; *) missing="$$missing $${need##*:}";; esac; \
 	done; \
-	$(PYTHON) -c "import ensurepip" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	[ -x $(BIN)/python ] || { scratch="$$(mktemp -d)"; \
+	  $(PYTHON) -m venv "$$scratch/venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; rm -rf "$$scratch"; }; \
 	missing="$${missing# }"; \
 	[ -z "$$missing" ] && exit 0; \
 	sudo="sudo "; [ "$$(id -u 2>/dev/null)" = 0 ] && sudo=""; \

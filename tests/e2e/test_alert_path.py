@@ -1,7 +1,6 @@
 """The alert path through every real part: Alertmanager → alert-ingest → NATS → notifier → Feishu."""
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 from nats.aio.client import Client
@@ -19,7 +18,7 @@ TOKEN = "s3cret-webhook-token"
 
 
 async def test_alert_fired_in_alertmanager_reaches_the_chat_once_and_resolves(
-    tmp_path: Path, nats_url: str, nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+    nats_url: str, nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
 ) -> None:
     """A real Alertmanager's webhook ends as exactly one card with @all; its resolve patches that card."""
     binary = require_binary(
@@ -29,9 +28,7 @@ async def test_alert_fired_in_alertmanager_reaches_the_chat_once_and_resolves(
     async with serving_ingest(settings) as ingest_url, run_notifier():
         async with httpx.AsyncClient() as http:
             assert (await http.post(f"{ingest_url}/alertmanager/webhook", json={})).status_code == 401
-        with Alertmanager(
-            binary, tmp_path / "am", f"{ingest_url}/alertmanager/webhook", TOKEN
-        ) as alertmanager:
+        with Alertmanager(binary, f"{ingest_url}/alertmanager/webhook", TOKEN) as alertmanager:
             labels = {"alertname": "PaymentHighErrorRate", "service": "payment", "severity": "critical"}
             annotations = {"summary": "payment 5xx ratio above 5%"}
             started = datetime.now(UTC)

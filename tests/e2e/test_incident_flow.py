@@ -5,7 +5,6 @@ worker publishes it."""
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from nats.aio.client import Client
@@ -64,7 +63,7 @@ async def _answer(nc: Client, question: QuestionEvent) -> None:
 
 
 async def test_claim_then_memory_then_timeline(
-    tmp_path: Path, nats_url: str, nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+    nats_url: str, nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
 ) -> None:
     """First claimer wins and the second is told; the resolve keeps the claim and posts one timeline;
     the next firing of the same alert shows the first one's root cause."""
@@ -80,7 +79,7 @@ async def test_claim_then_memory_then_timeline(
         run_notifier(),
         running_gateway(gateway_settings) as gateway,
     ):
-        with Alertmanager(binary, tmp_path / "am", f"{ingest_url}/alertmanager/webhook", TOKEN) as am:
+        with Alertmanager(binary, f"{ingest_url}/alertmanager/webhook", TOKEN) as am:
             started = datetime.now(UTC) - timedelta(minutes=3)
             await am.fire(LABELS, ANNOTATIONS, started)
             await wait_for(lambda: feishu.sent(CHAT), timeout=20, what="the alert card")

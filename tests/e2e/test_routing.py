@@ -55,7 +55,7 @@ async def test_groups_land_in_their_teams_chats_with_their_people(
     search = {"alertname": "HighLatency", "service": "search", "team": "search", "severity": "critical"}
     stray = {"alertname": "DiskFull", "service": "batch", "team": "data", "severity": "warning"}
     async with serving_ingest(settings) as ingest_url, run_notifier(notifier_routes_file=str(routes)):
-        with Alertmanager(binary, tmp_path / "am", f"{ingest_url}/alertmanager/webhook", TOKEN) as am:
+        with Alertmanager(binary, f"{ingest_url}/alertmanager/webhook", TOKEN) as am:
             for labels in (payment, search, stray):
                 await am.fire(labels, {"summary": f"{labels['service']} is unwell"}, started)
             chats = ("oc_payments", "oc_incidents", "oc_search", CHAT)
