@@ -107,3 +107,12 @@ def test_an_intermittent_series_scores_nothing_for_what_its_normal_already_showe
     assert strength(found["caller"].symptoms["request_rate"].score) == 0.0
     assert found["failing"].symptoms["error_ratio"].score > 10
     assert rank_candidates(bundle).services[0].service == "failing"
+
+
+def test_a_long_series_is_thinned_with_its_first_and_newest_points_kept() -> None:
+    """Thinning a series above the onset's point budget keeps both ends, so the newest step is seen."""
+    points = [(START + i, 1.0 if i < 990 else 9.0) for i in range(1000)]
+    thinned = as_onset_series(points, 0.1)
+    assert thinned is not None
+    assert (thinned.times[0], thinned.times[-1]) == (START, START + 999)
+    assert thinned.values[-1] == 9.0

@@ -37,13 +37,14 @@ class OnsetSeries:
 def as_onset_series(
     points: Sequence[tuple[float, float]], floor: float, relative: float = 0.0
 ) -> OnsetSeries | None:
-    """The points in time order (thinned evenly above `MAX_SERIES_POINTS`), or None if too few."""
+    """The points in time order (thinned evenly above `MAX_SERIES_POINTS`, the newest point always
+    kept), or None if too few."""
     ordered = sorted(points)
     if len(ordered) < 2 * MIN_SIDE:
         return None
     if len(ordered) > MAX_SERIES_POINTS:
-        stride = len(ordered) / MAX_SERIES_POINTS
-        ordered = [ordered[int(i * stride)] for i in range(MAX_SERIES_POINTS)]
+        last = len(ordered) - 1  # evenly, first and last kept: a change in the last steps stays visible
+        ordered = [ordered[round(i * last / (MAX_SERIES_POINTS - 1))] for i in range(MAX_SERIES_POINTS)]
     return OnsetSeries([t for t, _ in ordered], [v for _, v in ordered], floor, relative)
 
 
