@@ -11,14 +11,15 @@ from aegis.simulator.eval import run_all, run_dataset_case, summarise
 from aegis.simulator.rcaeval import find_cases
 
 CASES = Path(__file__).parent / "real_cases" / "cases.tar.xz"
-# Where the truth ranked when the cases were committed (1: named first).
+# Where the truth ranks (1: named first) — when committed, and since the intermittent-series fix
+# that raised PetShop from 0.27 to 0.42 at @1 moved its delay case here from first to second.
 RANKED = {
     "adservice_exception/2": 1,
     "emailservice_cpu-contention/1": 1,
     "emailservice_network-delay/2": 2,
     "ts-contacts-service_network-delay/1": 1,
     "ts-route-service_network-delay/1": 1,
-    "PetSearch-AWS-ECS-Fargate_delay/1": 1,
+    "PetSearch-AWS-ECS-Fargate_delay/1": 2,
 }
 
 

@@ -7,8 +7,11 @@ service calls — directly or not — is itself anomalous, because then the call
 its callee's failure. Everything is a pure function of the bundle: same evidence, same answer.
 """
 
+import itertools
 import math
+import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aegis.rca_worker.evidence import EvidenceBundle
@@ -22,7 +25,7 @@ from aegis.rca_worker.ranking.features import (
     ServiceFindings,
     collect_findings,
 )
-from aegis.rca_worker.ranking.onset import as_onset_series, onset
+from aegis.rca_worker.ranking.onset import OnsetSeries, as_onset_series, onset
 
 OWN_WEIGHTS = {ABSENT: 1.0, SELF_TIME: 0.8, CALL_GAP: 0.8, "restarts": 0.8, "cpu": 0.7, "memory": 0.7}
 GENERIC_OWN_WEIGHT = 0.5
@@ -139,13 +142,31 @@ def _change(bundle: EvidenceBundle) -> float:
 
 
 def detect_onset(bundle: EvidenceBundle) -> float:
-    """The onset of all the evidence, whatever the hint: traces date it to seconds where they were
-    sampled, metrics where they were not (a live trace search samples the window in bursts)."""
+    """The onset of the finest-grained evidence that covers the window, whatever the hint.
+
+    Traces date a change to seconds where they were sampled without holes: when their samples
+    leave a gap longer than two metric steps between them (a live search samples the window in
+    bursts), the metrics, which cover the window evenly, are read beside them."""
     fine = [as_onset_series(o.samples, LATENCY_FLOOR_MS, LATENCY_RELATIVE) for o in bundle.operations]
     metric = [as_onset_series(s.points, FLOORS.get(s.signal, 1e-9), 0.1) for s in bundle.metrics]
-    series = [s for s in (*fine, *metric) if s is not None]
+    traced = [s for s in fine if s is not None]
     coarse = sorted({t for s in bundle.metrics for t, _ in s.points})
+    if traced and _covers(traced, coarse, bundle.start, bundle.end):
+        return onset(traced, [], (bundle.start + bundle.end) / 2)
+    series = [*traced, *(s for s in metric if s is not None)]
     return onset(series, coarse, (bundle.start + bundle.end) / 2)
+
+
+def _covers(series: Sequence[OnsetSeries], coarse: Sequence[float], start: float, end: float) -> bool:
+    """Whether the samples of `series` within [start, end] leave no gap between them longer than
+    two metric steps."""
+    if len(coarse) < 2:
+        return True
+    step = statistics.median(b - a for a, b in itertools.pairwise(coarse))
+    times = sorted({t for s in series for t in s.times if start <= t <= end})
+    if not times:
+        return False
+    return all(b - a <= 2 * step for a, b in itertools.pairwise(times))
 
 
 def carried_by(service: ScoredService) -> list[str]:
