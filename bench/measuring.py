@@ -21,7 +21,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The q-quantile (0 < q < 1, to the percent) of `values` (not empty), linear-interpolated."""
-    if len(values) < 2:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+    """The q-quantile (0 ≤ q ≤ 1, to the percent) of `values` (not empty), linear-interpolated;
+    q = 0 and q = 1 are the smallest and the largest."""
+    percent = round(q * 100)
+    if len(values) < 2 or percent in (0, 100):
+        return (min if percent == 0 else max)(values)
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
