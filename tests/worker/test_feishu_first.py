@@ -1,5 +1,5 @@
-"""Feishu questions go first in a replica: API and CLI analyses, and their backend calls, wait while
-a Feishu one runs, and their calls share one small budget."""
+"""Feishu questions go first in a replica: API and CLI analyses, their backend calls and the
+reading of their answers wait while a Feishu one runs, and their calls share one small budget."""
 
 import asyncio
 import time
@@ -7,12 +7,14 @@ import time
 import httpx
 
 from aegis.rca_worker.backends.readonly import Backend, ReadOnlyClient
+from aegis.rca_worker.discovery import ServiceDirectory
 from aegis.rca_worker.service.app import Worker, make_broker
 from aegis.rca_worker.service.health import Readiness
 from aegis.rca_worker.service.progress import ProgressPublisher
 from aegis.rca_worker.service.questions import FeishuFirst
 from aegis.shared.subjects import QuestionSource
-from tests.worker.asking import Backends
+from aegis.simulator.telemetry import ScenarioTelemetry
+from tests.worker.asking import Backends, question
 from tests.worker.conftest import worker_settings
 
 LABELS = "/api/v1/labels"
@@ -77,3 +79,86 @@ async def test_api_calls_share_a_small_budget_and_wait_while_feishu_runs(
     assert feishu_s < api_s
     assert held == 0, "an API call went out while a Feishu analysis ran"
     assert len(prometheus.requests) == sent + 1
+
+
+async def test_waiting_api_code_goes_on_one_stretch_per_loop_turn() -> None:
+    """When a Feishu turn ends, waiting API code resumes one stretch per loop turn, so a Feishu
+    question that arrives a few turns later holds the rest again."""
+    priority = FeishuFirst()
+    passed: list[int] = []
+
+    async def api(number: int) -> None:
+        await priority.clear()
+        passed.append(number)
+
+    async with priority.turn("feishu"):
+        waiting = [asyncio.create_task(api(n)) for n in range(10)]
+        await asyncio.sleep(0.05)
+    for _ in range(3):
+        await asyncio.sleep(0)  # the loop turns a few times before the next Feishu question is in
+    async with priority.turn("feishu"):
+        went_on = len(passed)
+        await asyncio.sleep(0.05)
+        assert len(passed) == went_on, "API code went on while a Feishu analysis ran"
+    await asyncio.wait_for(asyncio.gather(*waiting), 1)
+    assert went_on <= 2, f"{went_on} waiting API stretches ran before the next Feishu question"
+    assert sorted(passed) == list(range(10))
+
+
+async def test_queued_api_calls_stay_and_answers_wait_while_feishu_runs(
+    nats_url: str, backends: Backends
+) -> None:
+    """An API call queued for a slot of the shared budget is not sent while a Feishu analysis
+    runs, and an answer that arrives meanwhile is read only after it."""
+    settings = worker_settings(nats_url, backends, evidence_concurrency=2)
+    broker = make_broker(settings)
+    worker = Worker(settings, broker, Readiness(broker))
+    priority = FeishuFirst()
+    prometheus = backends.prometheus
+    async with httpx.AsyncClient() as http:
+        worker.http = http
+        api = worker.context(ProgressPublisher(broker, "a-1", before_step=priority.clear), "api").client
+        sent = len(prometheus.requests)
+        prometheus.latency_s = 0.3
+        calls = [asyncio.create_task(api.get_json(Backend.PROMETHEUS, LABELS)) for _ in range(4)]
+        while len(prometheus.requests) < sent + 2:
+            await asyncio.sleep(0.005)
+        async with priority.turn("feishu"):
+            await asyncio.sleep(0.8)  # the two calls in flight are answered after 0.3 s
+            during = len(prometheus.requests) - sent
+            read = sum(call.done() for call in calls)
+        answers = await asyncio.wait_for(asyncio.gather(*calls), 10)
+    assert during == 2, "an API call queued for a slot went out while a Feishu analysis ran"
+    assert read == 0, "an API answer was read while a Feishu analysis ran"
+    assert all(answer["status"] == "success" for answer in answers)
+    assert len(prometheus.requests) == sent + 4
+
+
+async def test_a_feishu_analysis_does_not_wait_for_a_paused_api_service_lookup(
+    nats_url: str, backends: Backends, incident: ScenarioTelemetry
+) -> None:
+    """A Feishu analysis that needs the service names while a paused API analysis refreshes
+    them gets the names from before at once, instead of waiting for that refresh."""
+    settings = worker_settings(nats_url, backends)
+    broker = make_broker(settings)
+    worker = Worker(settings, broker, Readiness(broker))
+    priority = FeishuFirst()
+    directory = ServiceDirectory(ttl_s=0)  # every look-up after the first is a refresh
+    window = question(incident).window
+    start, end = window.start.timestamp(), window.end.timestamp()
+    async with httpx.AsyncClient() as http:
+        worker.http = http
+        feishu = worker.context(ProgressPublisher(broker, "f-1"), "feishu").client
+        api = worker.context(ProgressPublisher(broker, "a-1", before_step=priority.clear), "api").client
+        before = await directory.known(feishu, settings, start, end)
+        sent = len(backends.prometheus.requests)
+        backends.prometheus.latency_s = 0.3
+        refresh = asyncio.create_task(directory.known(api, settings, start, end))
+        while len(backends.prometheus.requests) == sent:  # its first call is under way
+            await asyncio.sleep(0.005)
+        async with priority.turn("feishu"):
+            during = await asyncio.wait_for(directory.known(feishu, settings, start, end), 2)
+        after = await asyncio.wait_for(refresh, 10)
+    assert "payment" in before
+    assert during == before
+    assert after == before

@@ -54,20 +54,31 @@ async def discover_services(
 
 
 class ServiceDirectory:
-    """Known service names, looked up at most once per `ttl_s` per process."""
+    """Known service names, looked up at most once per `ttl_s` per process.
+
+    No analysis waits for another's look-up: that one may be an API analysis paused while a Feishu
+    one runs (`service.questions.FeishuFirst`), and the Feishu one waiting for it would wait for
+    itself. While one refresh runs the others use the names from before; with none yet, each
+    analysis looks them up itself.
+    """
 
     def __init__(self, ttl_s: float = 60.0) -> None:
         self._ttl_s = ttl_s
         self._names: set[str] = set()
         self._fetched_at = float("-inf")
-        self._lock = asyncio.Lock()
+        self._refreshing = 0
 
     async def known(
         self, client: ReadOnlyClient, settings: WorkerSettings, start: float, end: float
     ) -> set[str]:
         """The cached names, refreshed from the backends when older than the TTL."""
-        async with self._lock:
-            if time.monotonic() - self._fetched_at > self._ttl_s or not self._names:
-                self._names = await discover_services(client, settings, start, end)
-                self._fetched_at = time.monotonic()
+        fresh = time.monotonic() - self._fetched_at <= self._ttl_s
+        if self._names and (fresh or self._refreshing):
             return set(self._names)
+        self._refreshing += 1
+        try:
+            names = await discover_services(client, settings, start, end)
+        finally:
+            self._refreshing -= 1
+        self._names, self._fetched_at = names, time.monotonic()
+        return set(names)

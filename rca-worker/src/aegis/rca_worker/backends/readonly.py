@@ -122,15 +122,17 @@ class ReadOnlyClient:
         http: httpx.AsyncClient,
         endpoints: Mapping[Backend, BackendEndpoint],
         max_in_flight: int = 16,
-        before_call: Callable[[], Awaitable[None]] | None = None,
+        wait_turn: Callable[[], Awaitable[None]] | None = None,
         in_flight: Mapping[Backend, asyncio.Semaphore] | None = None,
     ) -> None:
-        """`before_call`, when given, is awaited before each request, and `in_flight` (shared with
-        other clients) bounds the requests under way instead of this client's own `max_in_flight`:
-        API analyses share one budget and wait while a Feishu one runs (`service.questions`)."""
+        """`wait_turn`, when given, is awaited once a request has its slot, just before it is sent,
+        and again before an answer is decoded; `in_flight` (shared with other clients) bounds the
+        requests under way instead of this client's own `max_in_flight`: API analyses share one
+        budget, and neither send a call nor read an answer while a Feishu one runs
+        (`service.questions`)."""
         self._http = http
         self._endpoints = dict(endpoints)
-        self._before_call = before_call
+        self._wait_turn = wait_turn
         # Per backend: a backend with a hundred trace searches queued cannot starve another's discovery.
         self._in_flight = in_flight or {backend: asyncio.Semaphore(max_in_flight) for backend in Backend}
 
@@ -154,8 +156,6 @@ class ReadOnlyClient:
         endpoint = self._endpoints.get(backend)
         if endpoint is None:
             raise BackendUnavailable(backend, "not configured")
-        if self._before_call is not None:
-            await self._before_call()
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, endpoint.attempts)),
             wait=_backoff(endpoint.max_backoff_s),
@@ -175,14 +175,17 @@ class ReadOnlyClient:
     ) -> httpx.Response:
         url = endpoint.base_url.rstrip("/") + path
         try:
-            async with self._in_flight[backend], asyncio.timeout(endpoint.timeout_s):
-                response = await self._http.request(
-                    "GET",
-                    url,
-                    params=list(params),
-                    headers=dict(endpoint.headers),
-                    timeout=endpoint.timeout_s,
-                )
+            async with self._in_flight[backend]:
+                if self._wait_turn is not None:  # in the slot: a call queued for one waits too
+                    await self._wait_turn()
+                async with asyncio.timeout(endpoint.timeout_s):
+                    response = await self._http.request(
+                        "GET",
+                        url,
+                        params=list(params),
+                        headers=dict(endpoint.headers),
+                        timeout=endpoint.timeout_s,
+                    )
         except (httpx.TimeoutException, TimeoutError):
             raise _Retryable(backend, f"timed out after {endpoint.timeout_s:g}s on {path}") from None
         except httpx.HTTPError as error:
@@ -211,6 +214,8 @@ class ReadOnlyClient:
     async def get_json(self, backend: Backend, path: str, params: QueryParams = ()) -> Any:
         """GET `path` and decode its JSON body, or raise `BackendUnavailable` saying what was wrong."""
         response = await self.request(backend, "GET", path, params)
+        if self._wait_turn is not None:  # an answer that came in during a Feishu turn is read after it
+            await self._wait_turn()
         try:
             return response.json()
         except ValueError:

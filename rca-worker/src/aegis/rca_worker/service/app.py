@@ -92,7 +92,7 @@ class Worker:
             self.http,
             endpoints_from_settings(self.settings),
             self.settings.evidence_concurrency,
-            before_call=None if feishu else progress.before_step,
+            wait_turn=None if feishu else progress.before_step,
             in_flight=None if feishu else self.api_calls,
         )
         return AnalysisContext(client, self.settings, progress, self.directory, self.memory, self.models)

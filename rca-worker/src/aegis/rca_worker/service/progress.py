@@ -5,8 +5,9 @@ stream ack on every step would only slow the answer. They go through the NATS cl
 the broker: FastStream's metrics label a publish by its subject, and one subject per request would
 grow a new time series with every question. The publisher remembers the step under way
 so that an attempt cut short (a timeout) is still reported as failed at the right step.
-`before_step`, when given, is awaited as each step starts (and by the backend client before each
-call): an API analysis pauses there while a Feishu one runs (see `service.questions.FeishuFirst`).
+`before_step`, when given, is awaited as each step starts (and by the backend client before it sends
+a call or reads an answer): an API analysis pauses there while a Feishu one runs (see
+`service.questions.FeishuFirst`).
 """
 
 import time

@@ -58,26 +58,38 @@ def _record(result: RcaResult, state: AnalysisState) -> None:
 
 
 class FeishuFirst:
-    """A person waiting in Feishu goes first: an API or CLI analysis starts, and moves on to its
-    next step, only while no Feishu analysis runs in this replica. With its own consumer and worker
-    slots, a Feishu question then neither queues behind API traffic nor shares the CPU with it for
-    longer than one step or backend call; API analyses also share one analysis's budget of backend calls
-    (bench/isolation.py measures it)."""
+    """A person waiting in Feishu goes first: an API or CLI analysis starts, moves on to its next
+    step, sends a backend call or reads an answer only while no Feishu analysis runs in this
+    replica. With its own consumer and worker slots, a Feishu question then neither queues behind
+    API traffic nor shares the CPU with it for longer than one stretch of API code between two of
+    those points; API analyses also share one analysis's budget of backend calls
+    (bench/isolation.py measures it).
+
+    When the way clears, the waiting API code goes on one stretch per turn of the event loop, not
+    all at once: the loop reads its sockets between any two, so a Feishu question that arrives
+    meanwhile is seen after one stretch, not after every waiting analysis has had its turn.
+    """
 
     def __init__(self) -> None:
         self._feishu = 0
         self._clear = asyncio.Event()
         self._clear.set()
+        self._door = asyncio.Lock()
 
     async def clear(self) -> None:
-        """Until no Feishu analysis runs."""
-        await self._clear.wait()
+        """Until no Feishu analysis runs, then through the door one at a time."""
+        while True:
+            await self._clear.wait()
+            async with self._door:
+                await asyncio.sleep(0)  # a yield, not a delay: the loop polls its sockets first
+                if self._clear.is_set():
+                    return
 
     @contextlib.asynccontextmanager
     async def turn(self, source: str) -> AsyncIterator[None]:
         """Hold the analysis of a question from `source` until it may start."""
         if source != "feishu":
-            await self._clear.wait()
+            await self.clear()
             yield
             return
         self._feishu += 1
