@@ -1,18 +1,24 @@
-"""Feishu question latency while the analysis API is crowded: separate consumers keep them apart.
+"""Feishu question latency while the analysis API is crowded, idle and crowded side by side.
 
-    .venv/bin/python -m bench.isolation [--questions 10] [--api-backlog 200]
+    .venv/bin/python -m bench.isolation [--questions 12] [--api-backlog 200] [--rounds 3]
 
 One real `aegis-rca-worker` process (RCA_CONCURRENCY 4) on a real nats-server, against the
-simulator's backends (100 ms per backend call, as remote ones answer). First `--questions` Feishu
-questions one after the other, alone: publish → `RcaResult` on aegis.rca.result.feishu, p50/p95.
-Then `--api-backlog` API questions at once — what 200 connected `/api/ops/analyze/stream` clients
-queue — and the same Feishu questions again. Before the Feishu questions had a consumer of their
-own (rca-worker-feishu) they waited behind the whole API backlog (42 s in the issue); the target
-is an unchanged p50. The median time of each analysis step is printed for both phases: with API
-analyses paused only between steps, a Feishu question's backend calls still queued behind the up
-to 48 calls the API analyses had under way at the backends (+0.3–0.8 s); now API calls wait while
-a Feishu analysis runs and all API analyses share one analysis's calls. `--api-backlog 0` shows
-the machine's own noise between the two phases.
+simulator's backends (100 ms per backend call, as remote ones answer). A round has two phases of
+`--questions` Feishu questions each, one after the other (publish → `RcaResult` on
+aegis.rca.result.feishu): one with the worker idle, and one after `--api-backlog` API questions
+were published at once — what 200 connected `/api/ops/analyze/stream` clients queue —, at whose
+end the API clients "go away" (a cancel each, as alert-ingest publishes for a dropped SSE client)
+and the worker drains them. Rounds alternate the order of the phases on the same process (idle
+first, then crowded first, …) so that a shared machine's noise and drift fall on both alike: the
+figure to read is the ratio of the p50s (target: unchanged, ≈ 1.0), per round and overall.
+
+Beside the wall time: the time outside the analysis (delivery, pick-up, the result's way back),
+the worker's own CPU time per Feishu question (from /proc), which shows how much of the crowd's
+work still runs in the process while Feishu questions are analysed and which the neighbours'
+load disturbs far less, and the median of each analysis step. `--think-s` leaves time between
+an answer and the next question, in which the API analyses run at full speed (their CPU then
+counts too).
+`--api-backlog 0` shows the machine's own noise between the two phases.
 """
 
 import argparse
@@ -23,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nats
@@ -33,33 +39,122 @@ from nats.aio.msg import Msg
 from aegis.devkit.harness.binaries import find_binary
 from aegis.devkit.harness.nats_server import NatsServer
 from aegis.devkit.harness.services import ServiceProcess, SimulatedBackends
+from aegis.shared.consumers import WORKER_API
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import RcaResult
-from aegis.shared.subjects import question_subject
+from aegis.shared.streams import QUESTIONS_STREAM
+from aegis.shared.subjects import QuestionSource, cancel_subject, question_subject
+from bench.measuring import cpu_seconds, percentile
 
 QUESTION = "payment 5xx went up, why?"
+DRAIN_TIMEOUT_S = 300.0
 
 
-Steps = dict[str, list[float]]
+@dataclass
+class Phase:
+    """The Feishu questions of one phase: seconds from publish to result, the worker's CPU
+    seconds over the phase, and the step timings of each result."""
+
+    spent: list[float] = field(default_factory=list)
+    cpu_s: float = 0.0
+    steps: list[dict[str, int]] = field(default_factory=list)
 
 
-async def feishu_latencies(
-    client: Client, answered: dict[str, float], count: int, steps: Steps | None = None
-) -> list[float]:
-    """`count` Feishu questions one after the other; seconds from publish to result, each."""
-    spent = []
-    for _ in range(count):
+@dataclass
+class Round:
+    idle: Phase
+    crowded: Phase
+    api_done: int
+
+
+class Asker:
+    """Publishes questions and notes when each one's result arrived."""
+
+    def __init__(self, client: Client, worker_pid: int, think_s: float) -> None:
+        self.client = client
+        self.worker_pid = worker_pid
+        self.think_s = think_s
+        self.answered: dict[str, float] = {}
+        self.timings: dict[str, dict[str, int]] = {}
+
+    async def on_result(self, msg: Msg) -> None:
+        result = RcaResult.model_validate_json(msg.data)
+        self.answered.setdefault(result.request_id, time.perf_counter())
+        self.timings.setdefault(result.request_id, result.timings)
+
+    async def ask(self, source: QuestionSource) -> str:
         event = QuestionEvent(
-            request_id=f"f-{uuid.uuid4().hex[:12]}", source="feishu", text=QUESTION, model="none"
+            request_id=f"{source[0]}-{uuid.uuid4().hex[:12]}", source=source, text=QUESTION, model="none"
         )
-        started = time.perf_counter()
-        await client.jetstream().publish(question_subject("feishu"), event.model_dump_json().encode())
-        while event.request_id not in answered:
-            if time.perf_counter() - started > 180:
-                raise TimeoutError("a Feishu question got no answer within 180 s")
-            await asyncio.sleep(0.01)
-        spent.append(answered[event.request_id] - started)
-    return spent
+        await self.client.jetstream().publish(
+            question_subject(event.source), event.model_dump_json().encode()
+        )
+        return event.request_id
+
+    async def feishu_phase(self, count: int) -> Phase:
+        """`count` Feishu questions one after the other."""
+        phase = Phase()
+        cpu_before = cpu_seconds(self.worker_pid)
+        for _ in range(count):
+            started = time.perf_counter()
+            request_id = await self.ask("feishu")
+            while request_id not in self.answered:
+                if time.perf_counter() - started > 180:
+                    raise TimeoutError("a Feishu question got no answer within 180 s")
+                await asyncio.sleep(0.005)
+            phase.spent.append(self.answered[request_id] - started)
+            phase.steps.append(self.timings[request_id])
+            await asyncio.sleep(self.think_s)
+        phase.cpu_s = cpu_seconds(self.worker_pid) - cpu_before
+        return phase
+
+    async def go_away(self, request_ids: list[str]) -> None:
+        """The API clients disconnect: a cancel for each unanswered question; wait until the worker
+        holds and has none of them any more."""
+        js = self.client.jetstream()
+        for request_id in request_ids:
+            if request_id not in self.answered:
+                await js.publish(
+                    cancel_subject(request_id), b"", headers={"Nats-Msg-Id": f"cancel-{request_id}"}
+                )
+        deadline = time.perf_counter() + DRAIN_TIMEOUT_S
+        while True:
+            info = await js.consumer_info(QUESTIONS_STREAM, WORKER_API.durable)
+            if info.num_pending == 0 and info.num_ack_pending == 0:
+                return
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"the worker did not drain the API backlog within {DRAIN_TIMEOUT_S:g} s")
+            await asyncio.sleep(0.1)
+
+
+async def measure(
+    nats_url: str, worker_pid: int, questions: int, backlog: int, rounds: int, think_s: float
+) -> list[Round]:
+    client = await nats.connect(nats_url)
+    asker = Asker(client, worker_pid, think_s)
+    await client.subscribe("aegis.rca.result.>", cb=asker.on_result)
+    try:
+        await asker.feishu_phase(1)  # warm-up: the first question fills the worker's caches
+        measured = []
+        for number in range(rounds):
+
+            async def crowded_phase() -> tuple[Phase, int]:
+                api_ids = [await asker.ask("api") for _ in range(backlog)]
+                crowded = await asker.feishu_phase(questions)
+                api_done = sum(1 for request_id in api_ids if request_id in asker.answered)
+                await asker.go_away(api_ids)
+                return crowded, api_done
+
+            if number % 2 == 0:  # idle first, then crowded first: a drifting load favours neither
+                idle = await asker.feishu_phase(questions)
+                crowded, api_done = await crowded_phase()
+            else:
+                crowded, api_done = await crowded_phase()
+                idle = await asker.feishu_phase(questions)
+            measured.append(Round(idle, crowded, api_done))
+        return measured
+    finally:
+        await client.close()
 
 
 def step_medians(timings: list[dict[str, int]]) -> str:
@@ -69,53 +164,51 @@ def step_medians(timings: list[dict[str, int]]) -> str:
     return "  ".join(f"{name.removesuffix('_ms')} {ms:.0f}" for name, ms in medians.items())
 
 
-def describe(label: str, spent: list[float]) -> str:
-    p95 = statistics.quantiles(spent, n=20)[-1] if len(spent) >= 2 else spent[0]
-    return f"{label:<34} p50 {statistics.median(spent):6.2f} s   p95 {p95:6.2f} s   (n={len(spent)})"
+def describe(label: str, phases: list[Phase]) -> str:
+    spent = [s for phase in phases for s in phase.spent]
+    cpu_ms = 1000 * sum(phase.cpu_s for phase in phases) / len(spent)
+    # Publish → result, less the analysis itself: delivery, pick-up, and the result's way back.
+    outside_ms = [1000 * s - t["total_ms"] for p in phases for s, t in zip(p.spent, p.steps, strict=True)]
+    return (
+        f"{label:<24} p50 {statistics.median(spent):5.2f} s   p95 {percentile(spent, 0.95):5.2f} s   "
+        f"outside the analysis p50 {statistics.median(outside_ms):4.0f} ms   "
+        f"worker CPU {cpu_ms:4.0f} ms/question   (n={len(spent)})"
+    )
 
 
-@dataclass
-class Measured:
-    alone: list[float]
-    crowded: list[float]
-    api_done: int
-    alone_steps: list[dict[str, int]]
-    crowded_steps: list[dict[str, int]]
-
-
-async def measure(nats_url: str, questions: int, backlog: int) -> Measured:
-    client = await nats.connect(nats_url)
-    answered: dict[str, float] = {}
-    timings: dict[str, dict[str, int]] = {}
-
-    async def on_result(msg: Msg) -> None:
-        result = RcaResult.model_validate_json(msg.data)
-        answered.setdefault(result.request_id, time.perf_counter())
-        timings.setdefault(result.request_id, result.timings)
-
-    await client.subscribe("aegis.rca.result.>", cb=on_result)
-    try:
-        alone = await feishu_latencies(client, answered, questions)
-        alone_steps = [t for request_id, t in timings.items() if request_id.startswith("f-")]
-        api_ids = []
-        for _ in range(backlog):
-            event = QuestionEvent(
-                request_id=f"a-{uuid.uuid4().hex[:12]}", source="api", text=QUESTION, model="none"
-            )
-            api_ids.append(event.request_id)
-            await client.jetstream().publish(question_subject("api"), event.model_dump_json().encode())
-        crowded = await feishu_latencies(client, answered, questions)
-        api_done = sum(1 for request_id in api_ids if request_id in answered)
-        feishu_steps = [t for request_id, t in timings.items() if request_id.startswith("f-")]
-        return Measured(alone, crowded, api_done, alone_steps, feishu_steps[len(alone_steps) :])
-    finally:
-        await client.close()
+def report(rounds: list[Round], backlog: int) -> str:
+    lines = []
+    for number, measured in enumerate(rounds, 1):
+        idle, crowded = statistics.median(measured.idle.spent), statistics.median(measured.crowded.spent)
+        lines.append(
+            f"round {number}: p50 idle {idle:5.2f} s, {backlog} API queued {crowded:5.2f} s, "
+            f"ratio {crowded / idle:4.2f}   (API answered meanwhile: {measured.api_done})"
+        )
+    idle_phases, crowded_phases = [r.idle for r in rounds], [r.crowded for r in rounds]
+    lines.append(describe("Feishu, worker idle", idle_phases))
+    lines.append(f"  steps (median ms): {step_medians([t for p in idle_phases for t in p.steps])}")
+    lines.append(describe(f"Feishu, {backlog} API queued", crowded_phases))
+    lines.append(f"  steps (median ms): {step_medians([t for p in crowded_phases for t in p.steps])}")
+    overall = statistics.median(s for p in crowded_phases for s in p.spent) / statistics.median(
+        s for p in idle_phases for s in p.spent
+    )
+    per_round = statistics.median(
+        statistics.median(r.crowded.spent) / statistics.median(r.idle.spent) for r in rounds
+    )
+    lines.append(
+        f"p50 crowded / idle: {overall:.2f} over all rounds, median of the rounds' ratios {per_round:.2f}"
+    )
+    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.isolation", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--questions", type=int, default=10)
-    parser.add_argument("--api-backlog", type=int, default=200)
+    parser.add_argument("--questions", type=int, default=12, help="Feishu questions per phase")
+    parser.add_argument("--api-backlog", type=int, default=200, help="API questions queued per round")
+    parser.add_argument("--rounds", type=int, default=3, help="idle/crowded pairs of phases")
+    parser.add_argument(
+        "--think-s", type=float, default=0.0, help="seconds between an answer and the next Feishu question"
+    )
     args = parser.parse_args(argv)
     binary = find_binary("nats-server")
     if binary is None:
@@ -140,14 +233,14 @@ def main(argv: list[str]) -> int:
             ).start()
             try:
                 worker.wait_ready()
-                measured = asyncio.run(measure(server.url, args.questions, args.api_backlog))
+                rounds = asyncio.run(
+                    measure(
+                        server.url, worker.pid, args.questions, args.api_backlog, args.rounds, args.think_s
+                    )
+                )
             finally:
                 worker.stop()
-    print(describe("Feishu questions, worker idle", measured.alone))
-    print(f"  steps (median ms): {step_medians(measured.alone_steps)}")
-    print(describe(f"Feishu questions, {args.api_backlog} API queued", measured.crowded))
-    print(f"  steps (median ms): {step_medians(measured.crowded_steps)}")
-    print(f"API questions answered meanwhile: {measured.api_done} of {args.api_backlog}")
+    print(report(rounds, args.api_backlog))
     return 0
 
 
