@@ -25,8 +25,9 @@ from aegis.alert_ingest.publisher import AlertPublisher, refusal
 from aegis.alert_ingest.rejections import Rejection
 from aegis.alert_ingest.request_body import check_content_length, check_content_type, read_limited
 from aegis.alert_ingest.settings import IngestSettings
-from aegis.shared.alerts import AlertGroupEvent, normalise
+from aegis.shared.alerts import AlertmanagerWebhook, alert_event_id, event_json
 from aegis.shared.publishing import Accepted
+from aegis.shared.subjects import AlertStatus
 from aegis.shared.tracing import tracer, tracing_on
 
 WEBHOOK_PATH = "/alertmanager/webhook"
@@ -61,7 +62,7 @@ class WebhookEndpoint:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = b""
-        event: AlertGroupEvent | None = None
+        webhook: AlertmanagerWebhook | None = None
         metrics = self._metrics
         try:
             headers = _headers(scope)
@@ -69,10 +70,11 @@ class WebhookEndpoint:
             check_content_type(headers.get("content-type"))
             check_content_length(headers.get("content-length"), self._limit)
             body = await read_limited(_body_chunks(receive), self._limit)
-            event = normalise(parse_webhook(body), datetime.now(UTC))
-            duplicate = await _publish(self._publisher, metrics, event)
+            webhook = parse_webhook(body)
+            event_id, event = event_json(webhook, datetime.now(UTC))
+            duplicate = await _publish(self._publisher, metrics, webhook.status, event_id, event)
         except Rejection as rejection:
-            await _refuse(send, rejection, metrics, event, body, _peer(scope))
+            await _refuse(send, rejection, metrics, webhook, body, _peer(scope))
             return
         except ClientDisconnect:
             # The sender gave up mid-body (Alertmanager's own timeout, say): nothing was published,
@@ -80,7 +82,7 @@ class WebhookEndpoint:
             log.info("sender disconnected before the body was complete", peer=_peer(scope))
             return
 
-        for alert in event.alerts:
+        for alert in webhook.alerts:
             metrics.alert_received(alert.status)
         if duplicate:
             metrics.duplicates.inc()
@@ -89,15 +91,15 @@ class WebhookEndpoint:
         # duplicate (Alertmanager retried after a lost answer) is rare and worth seeing: INFO.
         (log.info if duplicate else log.debug)(
             "alert group accepted",
-            event_id=event.event_id,
-            group_key=event.group_key,
-            receiver=event.receiver,
-            status=event.status,
-            alerts=len(event.alerts),
+            event_id=event_id,
+            group_key=webhook.group_key,
+            receiver=webhook.receiver,
+            status=webhook.status,
+            alerts=len(webhook.alerts),
             duplicate=duplicate,
         )
         # event_id is hex and the rest are a bool and an int: formatting is safe and skips json.dumps.
-        accepted = _ACCEPTED.format(event.event_id, "true" if duplicate else "false", len(event.alerts))
+        accepted = _ACCEPTED.format(event_id, "true" if duplicate else "false", len(webhook.alerts))
         await _answer(send, 200, accepted.encode())
 
 
@@ -142,10 +144,12 @@ async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str] 
     await send({"type": "http.response.body", "body": body})
 
 
-async def _publish(publisher: AlertPublisher, metrics: IngestMetrics, event: AlertGroupEvent) -> bool:
+async def _publish(
+    publisher: AlertPublisher, metrics: IngestMetrics, status: AlertStatus, event_id: str, event: bytes
+) -> bool:
     """Publish `event`; True when JetStream had it already, else the `Rejection` to answer with."""
     started = time.perf_counter()
-    outcome = await publisher.publish_alert(event)
+    outcome = await publisher.publish_alert(status, event_id, event)
     metrics.publish_seconds.observe(time.perf_counter() - started)
     if isinstance(outcome, Accepted):
         return outcome.duplicate
@@ -161,13 +165,14 @@ async def _refuse(
     send: Send,
     rejection: Rejection,
     metrics: IngestMetrics,
-    event: AlertGroupEvent | None,
+    webhook: AlertmanagerWebhook | None,
     body: bytes,
     peer: str | None,
 ) -> None:
     metrics.rejected(rejection.reason)
-    if event is not None:
-        context = {"event_id": event.event_id, "group_key": event.group_key, "receiver": event.receiver}
+    if webhook is not None:
+        event_id = alert_event_id(webhook)  # again, on the error path only
+        context = {"event_id": event_id, "group_key": webhook.group_key, "receiver": webhook.receiver}
     elif rejection.status_code == 422:
         context = log_context(body)
     else:
