@@ -8,7 +8,6 @@ Alertmanager does for any 5xx; 4xx means retrying the same request cannot help.
 
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import structlog
@@ -52,6 +51,7 @@ class WebhookEndpoint:
         self._limit = settings.webhook_max_body_bytes
         self._publisher = publisher
         self._metrics = metrics
+        self._log_each = settings.log_level == "DEBUG"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not tracing_on():  # a no-op span still costs several µs per webhook
@@ -69,7 +69,7 @@ class WebhookEndpoint:
             self._token_check.check(headers.get("authorization"))
             check_content_type(headers.get("content-type"))
             check_content_length(headers.get("content-length"), self._limit)
-            body = await read_limited(_body_chunks(receive), self._limit)
+            body = await read_limited(receive, self._limit)
             webhook = parse_webhook(body)
             event_id, event = event_json(webhook, datetime.now(UTC))
             duplicate = await _publish(self._publisher, metrics, webhook.status, event_id, event)
@@ -87,17 +87,19 @@ class WebhookEndpoint:
         if duplicate:
             metrics.duplicates.inc()
         # One line per accepted group costs a third of the handler's time (measured with
-        # bench/ingest.py); the stream itself records every event, so this line is DEBUG. A
-        # duplicate (Alertmanager retried after a lost answer) is rare and worth seeing: INFO.
-        (log.info if duplicate else log.debug)(
-            "alert group accepted",
-            event_id=event_id,
-            group_key=webhook.group_key,
-            receiver=webhook.receiver,
-            status=webhook.status,
-            alerts=len(webhook.alerts),
-            duplicate=duplicate,
-        )
+        # bench/ingest.py); the stream itself records every event, so this line is DEBUG, and not
+        # even called below DEBUG (the call alone cost µs). A duplicate (Alertmanager retried after
+        # a lost answer) is rare and worth seeing: INFO.
+        if duplicate or self._log_each:
+            (log.info if duplicate else log.debug)(
+                "alert group accepted",
+                event_id=event_id,
+                group_key=webhook.group_key,
+                receiver=webhook.receiver,
+                status=webhook.status,
+                alerts=len(webhook.alerts),
+                duplicate=duplicate,
+            )
         # event_id is hex and the rest are a bool and an int: formatting is safe and skips json.dumps.
         accepted = _ACCEPTED.format(event_id, "true" if duplicate else "false", len(webhook.alerts))
         await _answer(send, 200, accepted.encode())
@@ -122,17 +124,6 @@ _WANTED = {
 def _headers(scope: Scope) -> dict[str, str]:
     # ASGI header names are lower-case bytes; latin-1 gives back exactly what was sent.
     return {_WANTED[name]: value.decode("latin-1") for name, value in scope["headers"] if name in _WANTED}
-
-
-async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
-    """The request body's chunks as the server hands them over; a disconnect ends the request."""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        yield message.get("body", b"")
-        if not message.get("more_body", False):
-            return
 
 
 async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
