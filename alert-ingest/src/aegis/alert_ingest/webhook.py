@@ -128,9 +128,8 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw.extend(
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()
-    )
+    if headers:
+        raw.extend((key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in headers.items())
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 

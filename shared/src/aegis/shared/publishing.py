@@ -221,7 +221,7 @@ class StreamPublisher:
             self._sweeper = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs several times more
 class _AckWait:
     future: asyncio.Future[Msg]
     deadline: float
