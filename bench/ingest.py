@@ -1,10 +1,14 @@
 """Webhook ingest: req/s and p50/p99 at 32 connections, JetStream-acked, beside a no-op FastAPI POST.
 
 Both servers run at once as subprocesses on the same stack (`aegis.shared.serving.serve`:
-uvicorn + uvloop + httptools, no access log) against a real nats-server from the venv; rounds
-alternate between them so machine noise hits both alike. Every request carries a different alert
-group and fingerprint, so each one is a real JetStream publish, never a dedup short-cut. The load
-generator is wrk (with bench/ingest_post.lua) when installed, else bench/http_load.py (asyncio).
+uvicorn + uvloop + httptools, alert-ingest's header-deadline protocol, no access log) against a
+real nats-server from the venv, and get the same requests; the no-op reads the body and answers
+(`bench/noop_app.py`). Rounds alternate between them so machine noise hits both alike.
+`--floor` adds a third server, a bare ASGI app that reads the body and answers: what uvicorn
+itself costs per request, shown beside (FastAPI's layers are most of the no-op's cost). Every
+request carries a different alert group and fingerprint, so each one is a real JetStream publish,
+never a dedup short-cut. The load generator is wrk (with bench/ingest_post.lua) when installed,
+else bench/http_load.py (asyncio).
 
 Run: `.venv/bin/python -m bench.ingest [--seconds 10] [--rounds 2] [--connections 32]`
 alert-ingest checks a bearer token (AEGIS_WEBHOOK_TOKEN) before each body, as a deployment should.
@@ -168,6 +172,7 @@ def scrape(server: Server, metric: str) -> float:
 
 def report(outcomes: list[Outcome], idle_rss: float, stored: int, duplicates: float, generator: str) -> bool:
     """Print the table and the targets; True when every target is met."""
+    floor = [o for o in outcomes if o.target == "floor"]
     print(f"\nwebhook ingest, load generator: {generator}")
     columns = ("target", "round", "req/s", "p50 ms", "p99 ms", "max ms", "CPU µs", "non-2xx", "errors")
     print(f"{columns[0]:<14}" + "".join(f"{name:>9}" for name in columns[1:]))
@@ -204,6 +209,13 @@ def report(outcomes: list[Outcome], idle_rss: float, stored: int, duplicates: fl
     cpu_ratio = noop_cpu / ingest_cpu if ingest_cpu else 0.0
     cpu = f"CPU per request {ingest_cpu:.0f} µs vs no-op {noop_cpu:.0f} µs"
     print(f"  {cpu}: {cpu_ratio:.2f}× its rate per core")
+    if floor:
+        floor_rate = sum(o.requests for o in floor) / sum(o.seconds for o in floor)
+        floor_cpu = sum(o.cpu_s for o in floor) / max(sum(o.requests for o in floor), 1) * 1e6
+        print(
+            f"  floor (bare ASGI, same server): {floor_rate:.0f} req/s, CPU per request {floor_cpu:.0f} µs; "
+            f"alert-ingest {ingest_rate / floor_rate:.2f}× its rate (information, no target)"
+        )
     for text, passed, target in checks:
         print(f"  [{'ok' if passed else 'MISS'}] {text}  (target {target})")
     acked = sum(o.requests for o in ingest)
@@ -219,6 +231,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternations of no-op and alert-ingest")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per server first")
+    parser.add_argument("--floor", action="store_true", help="also measure a bare ASGI app (information)")
     args = parser.parse_args()
 
     binary = find_binary("nats-server")
@@ -240,28 +253,35 @@ def main() -> None:
         script = Path(sys.executable).parent / "aegis-alert-ingest"
         ingest_log, noop_log = Path(tmp) / "alert-ingest.log", Path(tmp) / "noop.log"
         ingest = start_server("alert-ingest", [str(script)], ingest_port, env, ingest_log)
-        noop = start_server(
-            "no-op", [sys.executable, "-m", "bench.noop_app", str(noop_port)], noop_port, env, noop_log
-        )
+        noop_app = [sys.executable, "-m", "bench.noop_app"]
+        noop = start_server("no-op", [*noop_app, str(noop_port)], noop_port, env, noop_log)
+        targets = [noop, ingest]
+        if args.floor:
+            floor_port, floor_log = free_port(), Path(tmp) / "floor.log"
+            targets.insert(
+                0, start_server("floor", [*noop_app, str(floor_port), "--floor"], floor_port, env, floor_log)
+            )
         try:
             wait_ready(ingest, "/readyz", ingest_log)
             wait_ready(noop, "/healthz", noop_log)
+            if args.floor:
+                wait_ready(targets[0], "/healthz", floor_log)
             time.sleep(1.0)
             idle_rss = rss_mb(ingest.process.pid)
-            for target in (noop, ingest):
+            for target in targets:
                 run_load(target, args.connections, args.warmup, 0)
             stored_before = asyncio.run(stream_messages(server.url))
             outcomes = [
                 run_load(target, args.connections, args.seconds, round_number)
                 for round_number in range(1, args.rounds + 1)
-                for target in (noop, ingest)
+                for target in targets
             ]
             stored = asyncio.run(stream_messages(server.url)) - stored_before
             duplicates = scrape(ingest, "aegis_webhook_duplicates_total")
         finally:
-            for process in (ingest.process, noop.process):
-                process.terminate()
-                process.wait(timeout=20)
+            for target in targets:
+                target.process.terminate()
+                target.process.wait(timeout=20)
     _, generator = load_command("", args.connections, args.seconds, "")
     met = report(outcomes, idle_rss, stored, duplicates, generator)
     results = ROOT / ".bench" / "ingest.json"

@@ -1,5 +1,6 @@
 """The shared contracts: normalisation, dedup ids, settings errors, dead-letter headers."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,14 @@ from nats.js.api import DiscardPolicy
 from pydantic import ValidationError
 
 from aegis.devkit.harness.alerts import webhook_payload
-from aegis.shared.alerts import AlertGroupEvent, AlertmanagerWebhook, alert_event_id, normalise
+from aegis.shared.alerts import (
+    Alert,
+    AlertGroupEvent,
+    AlertmanagerWebhook,
+    alert_event_id,
+    event_json,
+    normalise,
+)
 from aegis.shared.dead_letters import republishable
 from aegis.shared.questions import QuestionEvent, TimeWindow
 from aegis.shared.rca import RcaResult
@@ -26,6 +34,24 @@ def test_normalise_marks_unended_alerts_and_keeps_labels() -> None:
     assert alert.fingerprint
     assert event.alertname == "PaymentHighErrorRate"
     assert event.severity == "critical"
+
+
+def test_the_published_json_is_an_alert_group_event_field_for_field() -> None:
+    """`event_json` writes exactly the event's fields, normalised, under the id `alert_event_id` gives."""
+    payload = webhook_payload(alerts=2)
+    del payload["alerts"][1]["fingerprint"]
+    webhook = AlertmanagerWebhook.model_validate(payload)
+    event_id, data = event_json(webhook, datetime(2026, 11, 24, 18, 0))
+    document = json.loads(data)
+    assert set(document) == set(AlertGroupEvent.model_fields)
+    assert all(set(alert) == set(Alert.model_fields) for alert in document["alerts"])
+    event = AlertGroupEvent.model_validate(document)
+    assert event.event_id == event_id == alert_event_id(webhook)
+    assert event.received_at == datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
+    assert [alert.ends_at for alert in event.alerts] == [None, None]  # Go's zero time: still firing
+    assert event.alerts[1].fingerprint  # filled in from the labels
+    assert event.group_key == payload["groupKey"]
+    assert event.external_url == payload["externalURL"]
 
 
 def test_dedup_id_changes_with_content_not_with_receipt_time() -> None:

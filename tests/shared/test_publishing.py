@@ -1,5 +1,7 @@
 """The one publish path: whatever the real nats-server answers ends as accepted, retry or a refusal."""
 
+import asyncio
+import time
 from pathlib import Path
 
 import nats
@@ -105,6 +107,29 @@ async def test_a_lost_connection_is_retry_at_once(nats_url: str) -> None:
     outcome = await publisher.publish(INGEST_QUESTIONS, SUBJECT, b"{}", "q-1")
     assert isinstance(outcome, RetryPublish)
     assert "NATS connection lost" in outcome.reason
+
+
+async def test_a_publish_nobody_acknowledges_is_retry_once_its_deadline_passes(nats_url: str) -> None:
+    """A subject some subscriber takes but no stream stores gets no ack: retry near the ack timeout,
+    while a publish that is acknowledged meanwhile is not held up by it."""
+    client = await nats.connect(nats_url)
+    try:
+        await client.subscribe("aegis.nobody.acks")  # a responder that never answers
+        await ensure_streams(client.jetstream(), Topology())
+        publisher = StreamPublisher(client, 0.4)
+        await publisher.start()
+        started = time.monotonic()
+        unacked = asyncio.create_task(publisher.publish(INGEST_QUESTIONS, "aegis.nobody.acks", b"{}", "q-0"))
+        acked = await publisher.publish(INGEST_QUESTIONS, SUBJECT, b"{}", "q-1")
+        acked_after = time.monotonic() - started
+        outcome = await unacked
+        waited = time.monotonic() - started
+    finally:
+        await client.close()
+    assert acked == Accepted()
+    assert acked_after < 0.4
+    assert outcome == RetryPublish("JetStream did not acknowledge within 0.4 s")
+    assert 0.4 <= waited < 0.4 + 0.25
 
 
 @pytest.mark.parametrize(

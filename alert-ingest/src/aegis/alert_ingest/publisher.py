@@ -17,7 +17,6 @@ from nats.js import JetStreamContext
 
 from aegis.alert_ingest.rejections import Rejection
 from aegis.alert_ingest.settings import IngestSettings
-from aegis.shared.alerts import AlertGroupEvent
 from aegis.shared.nats import connect_nats
 from aegis.shared.publishing import (
     INGEST_ALERTS,
@@ -33,7 +32,7 @@ from aegis.shared.publishing import (
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.retrying import delays, retrying
 from aegis.shared.streams import Topology, ensure_streams
-from aegis.shared.subjects import alert_subject, cancel_subject, question_subject
+from aegis.shared.subjects import AlertStatus, alert_subject, cancel_subject, question_subject
 
 log = structlog.get_logger("aegis.alert_ingest.publisher")
 
@@ -89,10 +88,10 @@ class AlertPublisher:
             return "declaring the JetStream streams"
         return None
 
-    async def publish_alert(self, event: AlertGroupEvent) -> PublishOutcome:
-        """Publish `event` and wait for JetStream's ack (`Accepted.duplicate`: it had it already)."""
-        data = event.model_dump_json().encode()
-        return await self._publish(INGEST_ALERTS, alert_subject(event.status), data, event.event_id)
+    async def publish_alert(self, status: AlertStatus, event_id: str, event: bytes) -> PublishOutcome:
+        """Publish an `AlertGroupEvent`'s JSON (`event_json`) and wait for JetStream's ack
+        (`Accepted.duplicate`: it had it already)."""
+        return await self._publish(INGEST_ALERTS, alert_subject(status), event, event_id)
 
     async def publish_question(self, question: QuestionEvent) -> PublishOutcome:
         """Publish a question asked over HTTP and wait for JetStream's ack."""

@@ -8,7 +8,6 @@ Alertmanager does for any 5xx; 4xx means retrying the same request cannot help.
 
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import structlog
@@ -25,8 +24,9 @@ from aegis.alert_ingest.publisher import AlertPublisher, refusal
 from aegis.alert_ingest.rejections import Rejection
 from aegis.alert_ingest.request_body import check_content_length, check_content_type, read_limited
 from aegis.alert_ingest.settings import IngestSettings
-from aegis.shared.alerts import AlertGroupEvent, normalise
+from aegis.shared.alerts import AlertmanagerWebhook, alert_event_id, event_json
 from aegis.shared.publishing import Accepted
+from aegis.shared.subjects import AlertStatus
 from aegis.shared.tracing import tracer, tracing_on
 
 WEBHOOK_PATH = "/alertmanager/webhook"
@@ -51,6 +51,7 @@ class WebhookEndpoint:
         self._limit = settings.webhook_max_body_bytes
         self._publisher = publisher
         self._metrics = metrics
+        self._log_each = settings.log_level == "DEBUG"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not tracing_on():  # a no-op span still costs several µs per webhook
@@ -61,18 +62,19 @@ class WebhookEndpoint:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = b""
-        event: AlertGroupEvent | None = None
+        webhook: AlertmanagerWebhook | None = None
         metrics = self._metrics
         try:
             headers = _headers(scope)
             self._token_check.check(headers.get("authorization"))
             check_content_type(headers.get("content-type"))
             check_content_length(headers.get("content-length"), self._limit)
-            body = await read_limited(_body_chunks(receive), self._limit)
-            event = normalise(parse_webhook(body), datetime.now(UTC))
-            duplicate = await _publish(self._publisher, metrics, event)
+            body = await read_limited(receive, self._limit)
+            webhook = parse_webhook(body)
+            event_id, event = event_json(webhook, datetime.now(UTC))
+            duplicate = await _publish(self._publisher, metrics, webhook.status, event_id, event)
         except Rejection as rejection:
-            await _refuse(send, rejection, metrics, event, body, _peer(scope))
+            await _refuse(send, rejection, metrics, webhook, body, _peer(scope))
             return
         except ClientDisconnect:
             # The sender gave up mid-body (Alertmanager's own timeout, say): nothing was published,
@@ -80,24 +82,26 @@ class WebhookEndpoint:
             log.info("sender disconnected before the body was complete", peer=_peer(scope))
             return
 
-        for alert in event.alerts:
+        for alert in webhook.alerts:
             metrics.alert_received(alert.status)
         if duplicate:
             metrics.duplicates.inc()
         # One line per accepted group costs a third of the handler's time (measured with
-        # bench/ingest.py); the stream itself records every event, so this line is DEBUG. A
-        # duplicate (Alertmanager retried after a lost answer) is rare and worth seeing: INFO.
-        (log.info if duplicate else log.debug)(
-            "alert group accepted",
-            event_id=event.event_id,
-            group_key=event.group_key,
-            receiver=event.receiver,
-            status=event.status,
-            alerts=len(event.alerts),
-            duplicate=duplicate,
-        )
+        # bench/ingest.py); the stream itself records every event, so this line is DEBUG, and not
+        # even called below DEBUG (the call alone cost µs). A duplicate (Alertmanager retried after
+        # a lost answer) is rare and worth seeing: INFO.
+        if duplicate or self._log_each:
+            (log.info if duplicate else log.debug)(
+                "alert group accepted",
+                event_id=event_id,
+                group_key=webhook.group_key,
+                receiver=webhook.receiver,
+                status=webhook.status,
+                alerts=len(webhook.alerts),
+                duplicate=duplicate,
+            )
         # event_id is hex and the rest are a bool and an int: formatting is safe and skips json.dumps.
-        accepted = _ACCEPTED.format(event.event_id, "true" if duplicate else "false", len(event.alerts))
+        accepted = _ACCEPTED.format(event_id, "true" if duplicate else "false", len(webhook.alerts))
         await _answer(send, 200, accepted.encode())
 
 
@@ -122,30 +126,20 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {_WANTED[name]: value.decode("latin-1") for name, value in scope["headers"] if name in _WANTED}
 
 
-async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
-    """The request body's chunks as the server hands them over; a disconnect ends the request."""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        yield message.get("body", b"")
-        if not message.get("more_body", False):
-            return
-
-
 async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw.extend(
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()
-    )
+    if headers:
+        raw.extend((key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in headers.items())
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _publish(publisher: AlertPublisher, metrics: IngestMetrics, event: AlertGroupEvent) -> bool:
+async def _publish(
+    publisher: AlertPublisher, metrics: IngestMetrics, status: AlertStatus, event_id: str, event: bytes
+) -> bool:
     """Publish `event`; True when JetStream had it already, else the `Rejection` to answer with."""
     started = time.perf_counter()
-    outcome = await publisher.publish_alert(event)
+    outcome = await publisher.publish_alert(status, event_id, event)
     metrics.publish_seconds.observe(time.perf_counter() - started)
     if isinstance(outcome, Accepted):
         return outcome.duplicate
@@ -161,13 +155,14 @@ async def _refuse(
     send: Send,
     rejection: Rejection,
     metrics: IngestMetrics,
-    event: AlertGroupEvent | None,
+    webhook: AlertmanagerWebhook | None,
     body: bytes,
     peer: str | None,
 ) -> None:
     metrics.rejected(rejection.reason)
-    if event is not None:
-        context = {"event_id": event.event_id, "group_key": event.group_key, "receiver": event.receiver}
+    if webhook is not None:
+        event_id = alert_event_id(webhook)  # again, on the error path only
+        context = {"event_id": event_id, "group_key": webhook.group_key, "receiver": webhook.receiver}
     elif rejection.status_code == 422:
         context = log_context(body)
     else:
