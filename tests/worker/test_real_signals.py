@@ -45,6 +45,57 @@ def test_a_delay_seen_only_between_caller_and_callee_blames_the_callee() -> None
     assert "time between its callers and it in traces 2ms→1000ms" in top.hypothesis
 
 
+def _gaps_bundle(
+    calls: list[tuple[str, str]], moved: tuple[str, str], first: float = START
+) -> EvidenceBundle:
+    """`calls` each timed about 5 ms apart, except the calls into (or out of) `moved[1]`: 250 ms from
+    the change on; `moved[0]` says which end, "callee" or "caller". Samples begin at `first`."""
+    end, service = moved
+
+    def gap(caller: str, callee: str) -> OperationTimings:
+        slow = (callee if end == "callee" else caller) == service
+        samples = [
+            (float(t), (250.0 if slow and t >= CHANGE else 5.0) + (t % 3) * 0.2)
+            for t in range(int(first), int(END))
+        ]
+        return OperationTimings(
+            service=callee, operation="GET /x", kind="call_gap", caller=caller, samples=samples
+        )
+
+    return EvidenceBundle(
+        start=START,
+        end=END,
+        services=sorted({s for edge in calls for s in edge}),
+        edges=calls,
+        operations=[gap(caller, callee) for caller, callee in calls],
+    )
+
+
+def _moved_gaps(bundle: EvidenceBundle) -> list[str]:
+    found = collect_findings(bundle, CHANGE)
+    return [s for s, f in sorted(found.items()) if CALL_GAP in f.own and f.own[CALL_GAP].score > 3]
+
+
+def test_a_delay_in_traces_that_begin_at_the_fault_is_told_by_its_peers() -> None:
+    """With no span before the change, the one callee whose calls wait 250 ms where every other call
+    waits about 5 ms ranks first, on its call gap; no other service has one."""
+    calls = [("checkout", "cart"), ("frontend", "cart"), ("frontend", "catalog"), ("frontend", "currency")]
+    calls += [("checkout", "currency"), ("checkout", "payment"), ("checkout", "email")]
+    bundle = _gaps_bundle(calls, ("callee", "cart"), first=CHANGE)
+    ranking = rank_candidates(bundle)
+    assert ranking.services[0].service == "cart"
+    assert ranking.services[0].findings.own[CALL_GAP].after > 200
+    assert _moved_gaps(bundle) == ["cart"]
+
+
+def test_a_starved_caller_is_not_taken_for_its_callees() -> None:
+    """Every call a throttled service makes waits longer (it reads the answers late) while its
+    callees' other callers see no change: the caller carries the call-gap finding, not its callees."""
+    calls = [("basic", "train"), ("basic", "station"), ("basic", "price"), ("basic", "route")]
+    calls += [("travel", "basic"), ("travel", "route"), ("gateway", "travel")]
+    assert _moved_gaps(_gaps_bundle(calls, ("caller", "basic"))) == ["basic"]
+
+
 def test_onset_from_traces_is_dated_to_seconds() -> None:
     """The change point of the trace timings falls within five seconds of the real step."""
     series = [as_onset_series(o.samples, 1.0, 0.25) for o in _delay_bundle().operations]

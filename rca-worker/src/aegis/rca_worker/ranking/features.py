@@ -55,6 +55,10 @@ DENSE_COVERAGE = 0.8
 # Template counts are Poisson-like with extra spread: this share of the expected count is noise too.
 LOG_OVERDISPERSION = 0.2
 LOG_SHIFT_FROM = 3.0
+# Fewer timed samples than this on a side say nothing about its normal or its present.
+MIN_TIMED = 3
+# A call gap that moved by more robust spreads than this counts as moved.
+MOVED = 3.0
 
 
 @dataclass(frozen=True)
@@ -214,51 +218,118 @@ def operation_shift(timings: OperationTimings, change: float) -> float | None:
 
     None when there are too few samples on either side to know its normal or its present.
     """
-    before = [v for t, v in timings.samples if t < change]
-    after = [v for t, v in timings.samples if t >= change]
-    if len(before) < 3 or len(after) < 3:
+    return _rise(
+        [v for t, v in timings.samples if t < change], [v for t, v in timings.samples if t >= change]
+    )
+
+
+def _rise(before: list[float], after: list[float]) -> float | None:
+    if len(before) < MIN_TIMED or len(after) < MIN_TIMED:
         return None
     if median(after) <= median(before):
         return 0.0
     return min(SCORE_CAP, robust_shift(before, after, LATENCY_FLOOR_MS, LATENCY_RELATIVE))
 
 
+@dataclass(frozen=True)
+class CallGap:
+    """The time between one caller and one callee, over every operation it calls: before and after."""
+
+    caller: str
+    callee: str
+    before: list[float]
+    after: list[float]
+
+
+def call_gaps(operations: list[OperationTimings], change: float) -> list[CallGap]:
+    """Call-gap samples pooled per (caller, callee): a delay slows every call, whatever its operation."""
+    pooled: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    for timings in operations:
+        if timings.kind == "call_gap" and timings.caller is not None:
+            before, after = pooled.setdefault((timings.caller, timings.service), ([], []))
+            for t, v in timings.samples:
+                (before if t < change else after).append(v)
+    return [CallGap(c, s, b, a) for (c, s), (b, a) in sorted(pooled.items())]
+
+
+def gap_scores(gaps: list[CallGap]) -> dict[tuple[str, str], tuple[float, float]]:
+    """(score, normal ms) per call: how far its gap rose against its own normal where the traces have
+    one, else against its peers — calls between pods of one cluster spend about the same time on the
+    network, so a gap many times the typical one stands out in traces that begin at the fault."""
+    levels = [median(g.after) for g in gaps if len(g.after) >= MIN_TIMED]
+    typical = median(levels) if levels else 0.0
+    spread = max(
+        1.4826 * median([abs(v - typical) for v in levels]) if levels else 0.0,
+        LATENCY_FLOOR_MS,
+        LATENCY_RELATIVE * typical,
+    )
+    scores = {}
+    for g in gaps:
+        own = _rise(g.before, g.after)
+        if own is not None:
+            scores[(g.caller, g.callee)] = (own, median(g.before))
+        elif len(g.after) >= MIN_TIMED and len(levels) >= MIN_TIMED:
+            peer = max(0.0, min(SCORE_CAP, (median(g.after) - typical) / spread))
+            scores[(g.caller, g.callee)] = (peer, typical)
+    return scores
+
+
+def delayed_ends(scores: dict[tuple[str, str], tuple[float, float]]) -> dict[str, float]:
+    """Per service, how strongly the moved call gaps point at it.
+
+    A delayed callee slows every call into it; a starved caller (throttled CPU) every call it makes.
+    A service's claim is the median over its calls in (or out). A moved call is explained by its
+    other end when that end's calls in the other direction moved as a whole, and more of them: one
+    slow caller is not taken for its several callees, nor one delayed callee for each of its
+    callers. A claim whose moved calls are all explained is dropped.
+    """
+    calls: dict[tuple[str, bool], list[tuple[float, str]]] = defaultdict(list)
+    for (caller, callee), (score, _) in scores.items():
+        calls[(callee, True)].append((score, caller))
+        calls[(caller, False)].append((score, callee))
+
+    claims = {key: median([score for score, _ in edges]) for key, edges in calls.items()}
+
+    def moved(service: str, inward: bool) -> int:
+        """How many calls of one end moved, if that end's calls moved as a whole (else none)."""
+        if claims.get((service, inward), 0.0) <= MOVED:
+            return 0
+        return sum(score > MOVED for score, _ in calls[(service, inward)])
+
+    found: dict[str, float] = {}
+    for (service, inward), edges in sorted(calls.items()):
+        claim, mine = claims[(service, inward)], sum(score > MOVED for score, _ in edges)
+        explained = mine > 0 and all(moved(other, not inward) > mine for s, other in edges if s > MOVED)
+        if claim > 0 and not explained:
+            found[service] = max(found.get(service, 0.0), claim)
+    return found
+
+
 def _operation_findings(
     operations: list[OperationTimings], change: float, found: dict[str, ServiceFindings]
 ) -> None:
-    edges: dict[tuple[str, str], float] = {}
-    levels: dict[str, SignalFinding] = {}  # the most moved call into (or out of) each service
     for timings in operations:
-        score = operation_shift(timings, change)
+        score = operation_shift(timings, change) if timings.kind == "self_time" else None
         if score is None:
             continue
-        if timings.kind == "self_time":
-            previous = found.setdefault(timings.service, ServiceFindings(timings.service)).own.get(SELF_TIME)
-            if previous is None or score > previous.score:
-                found[timings.service].own[SELF_TIME] = _timing_finding(SELF_TIME, timings, change, score)
-        elif timings.caller is not None:
-            key = (timings.caller, timings.service)
-            edges[key] = max(edges.get(key, 0.0), score)
-            for end in key:
-                if end not in levels or score > levels[end].score:
-                    levels[end] = _timing_finding(CALL_GAP, timings, change, score)
-    calls_in: dict[str, list[float]] = defaultdict(list)
-    for (_, callee), score in edges.items():
-        calls_in[callee].append(score)
-    delayed_in = {service: median(scores) for service, scores in calls_in.items()}
-    calls_out: dict[str, list[float]] = defaultdict(list)
-    for (caller, callee), score in edges.items():
-        # A call that moved because its callee is slow for every caller says nothing about this caller.
-        calls_out[caller].append(score if delayed_in.get(callee, 0.0) < 0.5 * score else 0.0)
-    for service in sorted(set(calls_in) | set(calls_out)):
-        # The delayed service is the one whose every call in (or every call out) moved; a caller of
-        # it also makes calls that did not, and its own callers wait no longer than before.
-        score = max(delayed_in.get(service, 0.0), median(calls_out.get(service) or [0.0]))
-        if score > 0:
-            level = levels[service]
-            found.setdefault(service, ServiceFindings(service)).own[CALL_GAP] = SignalFinding(
-                CALL_GAP, score, level.before, level.after, level.query
-            )
+        previous = found.setdefault(timings.service, ServiceFindings(timings.service)).own.get(SELF_TIME)
+        if previous is None or score > previous.score:
+            found[timings.service].own[SELF_TIME] = _timing_finding(SELF_TIME, timings, change, score)
+    gaps = call_gaps(operations, change)
+    scores = gap_scores(gaps)
+    for service, score in delayed_ends(scores).items():
+        # The evidence line: the most moved call into (or out of) the service.
+        worst = max(
+            (g for g in gaps if service in (g.caller, g.callee) and (g.caller, g.callee) in scores),
+            key=lambda g: (scores[(g.caller, g.callee)][0], g.caller, g.callee),
+        )
+        found.setdefault(service, ServiceFindings(service)).own[CALL_GAP] = SignalFinding(
+            CALL_GAP,
+            score,
+            scores[(worst.caller, worst.callee)][1],
+            median(worst.after),
+            f"jaeger: call_gap of {worst.caller} → {worst.callee}",
+        )
 
 
 def _timing_finding(signal: str, timings: OperationTimings, change: float, score: float) -> SignalFinding:
