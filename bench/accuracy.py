@@ -1,12 +1,13 @@
 """Root-cause accuracy side by side: the simulator and every dataset folder under a root, with baselines.
 
-    .venv/bin/python -m bench.accuracy [--root DIR] [--seeds 2] [--jobs 2] [--json PATH]
+    .venv/bin/python -m bench.accuracy [--root DIR] [--seeds 2] [--jobs 2] [--json PATH] [--realism R]
 
 Each dataset folder directly under `--root` (RCAEval layout, e.g. the unpacked `nezha-TT`,
 `nezha-OB`, `petshop-low`) is scored by exactly what `aegis eval --dataset` runs, and the simulator
 by what `aegis eval` runs: one table with the engine's AC@1/AC@3/Avg@5 beside random, N-sigma and
 BARO AC@1, the share of cases whose detected onset lies within 60 s of the injection, and the time
 per case and per rank step. `--json` also writes every figure (per fault too) to a file.
+`--realism` picks how real the simulator's telemetry looks, as `aegis eval --realism` does.
 """
 
 import argparse
@@ -19,14 +20,17 @@ from typing import Any
 
 from aegis.simulator.eval import BASELINES, run_all, run_dataset_case, run_scenario, summarise
 from aegis.simulator.rcaeval import find_cases
+from aegis.simulator.realism import CLASSIC, CLASSIC_NAME, Realism, parse_realism
 from aegis.simulator.scenarios import scenario_set
 
 
-def score_root(root: Path | None, seeds: int, jobs: int) -> dict[str, dict[str, Any]]:
+def score_root(
+    root: Path | None, seeds: int, jobs: int, realism: Realism = CLASSIC
+) -> dict[str, dict[str, Any]]:
     """`summarise` of the simulator and of each dataset folder under `root`, with its wall time."""
     reports: dict[str, dict[str, Any]] = {}
     began = time.perf_counter()
-    scenarios = scenario_set(tuple(range(1, 1 + seeds)))
+    scenarios = scenario_set(tuple(range(1, 1 + seeds)), realism)
     reports["simulator"] = summarise(run_all(scenarios, run_scenario, jobs, False))
     reports["simulator"]["wall_s"] = round(time.perf_counter() - began, 1)
     for folder in sorted(p for p in (root.iterdir() if root else ()) if p.is_dir()):
@@ -63,12 +67,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seeds", type=int, default=2, help="simulator seeds per fault × service")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument("--realism", default=CLASSIC_NAME, help="the simulator's realism (see aegis eval)")
     args = parser.parse_args(argv)
     if args.root is not None and not args.root.is_dir():
         print(f"--root: {args.root} is not a directory", file=sys.stderr)
         return 2
+    try:
+        realism = parse_realism(args.realism)
+    except ValueError as error:
+        print(f"--realism: {error}", file=sys.stderr)
+        return 2
     began = time.perf_counter()
-    reports = score_root(args.root, args.seeds, args.jobs)
+    reports = score_root(args.root, args.seeds, args.jobs, realism)
     print(render(reports))
     print(f"total {time.perf_counter() - began:.0f} s")
     if args.json is not None:

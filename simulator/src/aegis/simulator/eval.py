@@ -31,6 +31,7 @@ from aegis.simulator.baselines import baro_ranking, nsigma_ranking, random_ranki
 from aegis.simulator.model_eval import run_model_eval
 from aegis.simulator.offline import analyse_offline, rank_recorded
 from aegis.simulator.rcaeval import DatasetCase, find_cases, load_case
+from aegis.simulator.realism import CLASSIC_NAME, SWITCHES, parse_realism
 from aegis.simulator.scenarios import FAULTS, Scenario, scenario_set
 from aegis.simulator.scoring import accuracy, hit_ranks
 from aegis.simulator.telemetry import ScenarioTelemetry
@@ -319,6 +320,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--first-seed", type=int, default=1, help="first seed (tune on others than you report)"
     )
     parser.add_argument("--faults", default=",".join(FAULTS), help="comma-separated subset of faults")
+    parser.add_argument(
+        "--realism",
+        default=CLASSIC_NAME,
+        help=f"how real the simulated telemetry looks: classic (default), realistic (all of them), or "
+        f"some of {', '.join(SWITCHES)}, comma-separated",
+    )
     parser.add_argument("--limit", type=int, default=0, help="only the first N cases (quick runs)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -358,11 +365,13 @@ def main(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             return 2
-        scenarios = [
-            s
-            for s in scenario_set(tuple(range(args.first_seed, args.first_seed + args.seeds)))
-            if s.fault in faults
-        ]
+        try:
+            realism = parse_realism(args.realism)
+        except ValueError as error:
+            print(f"--realism: {error}", file=sys.stderr)
+            return 2
+        seeds = tuple(range(args.first_seed, args.first_seed + args.seeds))
+        scenarios = [s for s in scenario_set(seeds, realism) if s.fault in faults]
         scenarios = scenarios[: args.limit or None]
         if args.model:
             return run_model_eval(args.model, scenarios, args.json, sys.stdout)

@@ -2,18 +2,22 @@
 
 A caller whose callee fails logs it — naming the callee only in some estates (`names_callee`), with
 a generic "upstream error" in others, as real code bases do. Lines carry ids, durations and
-addresses, so clustering them into templates is not trivial.
+addresses, so clustering them into templates is not trivial. With `Realism.quiet_code_faults` every
+service also writes INFO lines about the requests it serves (received, queried, done), and a code
+fault's handled failures replace some of the root's "done" lines with a caught-exception INFO line:
+its only trace is a shift in how often each INFO template occurs.
 """
 
 import random
 from dataclasses import dataclass
 
-from aegis.simulator.estate import CALLS, SERVICES
 from aegis.simulator.scenarios import STEP_S, Scenario
 from aegis.simulator.state import EstateHistory
 
 LOG_SAMPLE = 0.08
 MAX_LINES_PER_STEP = 30
+INFO_SAMPLE = 0.01
+MAX_INFO_PER_STEP = 6
 
 
 @dataclass(frozen=True)
@@ -63,11 +67,41 @@ def _background(service: str, rng: random.Random) -> str:
     )
 
 
+def _info_lines(
+    s: Scenario, history: EstateHistory, service: str, step: int, rng: random.Random
+) -> list[str]:
+    """The INFO lines of the requests `service` served in `step`, a sample of them.
+
+    The draws do not depend on the fault, so a handled failure changes which template a line has and
+    nothing else."""
+    if service in history.estate.infrastructure:
+        return []
+    st = history.at(service, step)
+    count = min(MAX_INFO_PER_STEP, int(st.rate * STEP_S * INFO_SAMPLE + rng.random()))
+    op = f"{service.title().replace('-', '')}Service.process"
+    lines = []
+    for _ in range(count):
+        request = f"{rng.getrandbits(48):012x}"
+        items, took, handled = rng.randint(1, 9), rng.randint(2, 80), rng.random()
+        lines.append(f"INFO [{op}] request received id={request}")
+        if handled < st.handled_err:
+            lines.append(_handled_failure(s, op, request))
+        else:
+            lines.append(f"INFO [{op}] query done items={items} in {took}ms id={request}")
+    return lines
+
+
+def _handled_failure(s: Scenario, op: str, request: str) -> str:
+    if s.fault == "deploy":
+        return f'INFO [{op}] unknown field "currency_code" ignored, using default id={request}'
+    return f"INFO [{op}] catch price exception, returning default result id={request}"
+
+
 def _blame(s: Scenario, history: EstateHistory, service: str, step: int) -> list[tuple[str, str, float]]:
     """(callee, kind, error share) of each callee whose failure reaches `service` at `step`."""
     st = history.at(service, step)
     found = []
-    for call in CALLS.get(service, ()):
+    for call in history.estate.calls.get(service, ()):
         callee = history.at(call.callee, step)
         weight = 0.95 if call.critical else 0.04
         if not callee.up:
@@ -91,10 +125,17 @@ def _step_lines(
         if blame and rng.random() > own_share:
             callee, kind, _ = rng.choices(blame, [b[2] for b in blame])[0]
             lines.append(_callee_error(s, service, callee, kind, rng))
-        elif service == s.root and step >= s.inject_step and s.fault in ("exception", "deploy"):
+        elif (
+            service == s.root
+            and step >= s.inject_step
+            and s.fault in ("exception", "deploy")
+            and not s.realism.quiet_code_faults
+        ):
             lines.append(_own_error(s, service, rng))
         else:
             lines.append(_background(service, rng))
+    if s.realism.quiet_code_faults:
+        lines.extend(_info_lines(s, history, service, step, rng))
     active = step >= s.inject_step and service == s.root
     if active and s.fault == "mem" and rng.random() < 0.5:
         lines.append(f"WARN GC overhead limit approaching: heap {int(st.memory / 2**20)}MiB used")
@@ -116,7 +157,7 @@ def generate_logs(history: EstateHistory) -> list[LogRecord]:
     rng = random.Random(s.rng_seed ^ 0x1065)
     records: list[LogRecord] = []
     for step, t in enumerate(history.times):
-        for service in SERVICES:
+        for service in history.estate.services:
             if not history.at(service, step).up:
                 continue
             for line in _step_lines(s, history, service, step, rng):

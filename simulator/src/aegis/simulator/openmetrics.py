@@ -10,7 +10,6 @@ import math
 from pathlib import Path
 from typing import TextIO
 
-from aegis.simulator.estate import INFRASTRUCTURE, SERVICES
 from aegis.simulator.scenarios import STEP_S
 from aegis.simulator.signals import SIGMA, latency_median_s
 from aegis.simulator.telemetry import ScenarioTelemetry
@@ -32,7 +31,7 @@ def _fmt(value: float) -> str:
 def write_openmetrics(telemetry: ScenarioTelemetry, out: TextIO) -> None:
     """Write every family, series by series, samples in time order, then `# EOF`."""
     history = telemetry.history
-    http = [s for s in SERVICES if s not in INFRASTRUCTURE]
+    http = history.estate.http_services
     out.write("# HELP http_requests Requests served.\n# TYPE http_requests counter\n")
     for service in http:
         for code, ok in (("200", True), ("500", False)):
@@ -75,7 +74,7 @@ def _container_families(telemetry: ScenarioTelemetry, out: TextIO) -> None:
     out.write(
         "# HELP container_cpu_usage_seconds CPU time used.\n# TYPE container_cpu_usage_seconds counter\n"
     )
-    for service in SERVICES:
+    for service in history.estate.services:
         total = 0.0
         for step, t in enumerate(history.times):
             st = history.at(service, step)
@@ -88,7 +87,7 @@ def _container_families(telemetry: ScenarioTelemetry, out: TextIO) -> None:
             )
     out.write("# HELP container_memory_working_set_bytes Working set.\n")
     out.write("# TYPE container_memory_working_set_bytes gauge\n")
-    for service in SERVICES:
+    for service in history.estate.services:
         for step, t in enumerate(history.times):
             st = history.at(service, step)
             if st.up:
@@ -98,7 +97,7 @@ def _container_families(telemetry: ScenarioTelemetry, out: TextIO) -> None:
                 )
     out.write("# HELP kube_pod_container_status_restarts_total Container restarts.\n")
     out.write("# TYPE kube_pod_container_status_restarts_total gauge\n")
-    for service in SERVICES:
+    for service in history.estate.services:
         for step, t in enumerate(history.times):
             st = history.at(service, step)
             if st.up or (service == telemetry.scenario.root and telemetry.scenario.fault == "mem"):

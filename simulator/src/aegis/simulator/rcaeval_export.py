@@ -10,7 +10,6 @@ import csv
 from pathlib import Path
 
 from aegis.rca_worker.evidence import CPU, LATENCY_P95, MEMORY, REQUEST_RATE
-from aegis.simulator.estate import SERVICES
 from aegis.simulator.signals import latency_median_s
 from aegis.simulator.telemetry import ScenarioTelemetry
 
@@ -23,8 +22,9 @@ def export_case(telemetry: ScenarioTelemetry, directory: Path, with_traces: bool
     folder = directory / f"{s.root}_{s.fault}" / str(s.seed)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "inject_time.txt").write_text(f"{int(s.inject_time)}\n", encoding="utf-8")
-    columns = [f"{svc}_{suffix}" for svc in SERVICES for suffix, _ in _COLUMNS] + [
-        f"{svc}_latency-50" for svc in SERVICES
+    services = telemetry.scenario.estate.services
+    columns = [f"{svc}_{suffix}" for svc in services for suffix, _ in _COLUMNS] + [
+        f"{svc}_latency-50" for svc in services
     ]
     lookup = {(svc, sig): dict(points) for (svc, sig), points in telemetry.series.items()}
     with (folder / "metrics.csv").open("w", newline="", encoding="utf-8") as handle:
@@ -32,11 +32,11 @@ def export_case(telemetry: ScenarioTelemetry, directory: Path, with_traces: bool
         writer.writerow(["time", *columns])
         for step, t in enumerate(telemetry.history.times):
             row: list[object] = [int(t)]
-            for svc in SERVICES:
+            for svc in services:
                 for _, signal in _COLUMNS:
                     value = lookup.get((svc, signal), {}).get(t)
                     row.append("" if value is None else f"{value:.6g}")
-            for svc in SERVICES:
+            for svc in services:
                 st = telemetry.history.at(svc, step)
                 row.append(f"{latency_median_s(st.latency_ms):.6g}" if st.up else "")
             writer.writerow(row)

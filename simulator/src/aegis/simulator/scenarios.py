@@ -10,7 +10,8 @@ import random
 import zlib
 from dataclasses import dataclass, field
 
-from aegis.simulator.estate import SERVICES
+from aegis.simulator.estate import ROOTS, Estate, estate_for
+from aegis.simulator.realism import CLASSIC, Realism
 
 FAULTS: tuple[str, ...] = ("cpu", "mem", "delay", "loss", "exception", "down", "deploy")
 STEP_S = 15.0
@@ -40,6 +41,12 @@ class Scenario:
     surge_step: int | None
     herrings: tuple[Herring, ...] = field(default_factory=tuple)
     names_callee: frozenset[str] = frozenset()
+    realism: Realism = CLASSIC
+
+    @property
+    def estate(self) -> Estate:
+        """The estate the scenario runs in (the shop, or the wide estate around it)."""
+        return estate_for(self.realism.wide_estate)
 
     @property
     def case_id(self) -> str:
@@ -62,15 +69,18 @@ class Scenario:
         return zlib.crc32(f"{self.fault}/{self.root}/{self.seed}".encode())
 
 
-def make_scenario(fault: str, root: str, seed: int, start: float | None = None) -> Scenario:
+def make_scenario(
+    fault: str, root: str, seed: int, start: float | None = None, realism: Realism = CLASSIC
+) -> Scenario:
     """The scenario of (fault, root, seed); `start` defaults to a fixed epoch so runs are reproducible."""
     if fault not in FAULTS:
         raise ValueError(f"unknown fault {fault!r}; expected one of {', '.join(FAULTS)}")
-    if root not in SERVICES:
-        raise ValueError(f"unknown service {root!r}; expected one of {', '.join(SERVICES)}")
+    services = estate_for(realism.wide_estate).services
+    if root not in services:
+        raise ValueError(f"unknown service {root!r}; expected one of {', '.join(services)}")
     rng = random.Random(zlib.crc32(f"{fault}/{root}/{seed}".encode()))
     inject = rng.randint(int(STEPS * 0.55), int(STEPS * 0.68))
-    others = [s for s in SERVICES if s != root]
+    others = [s for s in services if s != root]
     herrings: list[Herring] = []
     if rng.random() < 0.5:
         herrings.append(Herring("batch_cpu", rng.choice(others), inject + rng.randint(-12, 8)))
@@ -79,7 +89,7 @@ def make_scenario(fault: str, root: str, seed: int, start: float | None = None) 
     if rng.random() < 0.35:
         herrings.append(Herring("retry_noise", rng.choice(others), inject + rng.randint(-6, 6)))
     surge = inject + rng.randint(-8, 8) if rng.random() < 0.3 else None
-    names = frozenset(s for s in SERVICES if rng.random() < 0.5)
+    names = frozenset(s for s in services if rng.random() < 0.5)
     base = EPOCH + (zlib.crc32(f"{fault}/{root}".encode()) % 500) * 86400.0 + seed * 3600.0
     return Scenario(
         fault=fault,
@@ -91,9 +101,16 @@ def make_scenario(fault: str, root: str, seed: int, start: float | None = None) 
         surge_step=surge,
         herrings=tuple(herrings),
         names_callee=names,
+        realism=realism,
     )
 
 
-def scenario_set(seeds: tuple[int, ...] = (1, 2)) -> list[Scenario]:
-    """Every fault × every service × `seeds`: 168 cases with the default two seeds."""
-    return [make_scenario(fault, root, seed) for seed in seeds for fault in FAULTS for root in SERVICES]
+def scenario_set(seeds: tuple[int, ...] = (1, 2), realism: Realism = CLASSIC) -> list[Scenario]:
+    """Every fault × every shop service × `seeds`: 168 cases with the default two seeds, whatever the
+    realism (in the wide estate the faults still go into the shop's twelve services)."""
+    return [
+        make_scenario(fault, root, seed, realism=realism)
+        for seed in seeds
+        for fault in FAULTS
+        for root in ROOTS
+    ]

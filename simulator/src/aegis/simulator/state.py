@@ -10,23 +10,10 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from aegis.simulator.estate import CALLS, ENTRY, SERVICES, bottom_up
+from aegis.simulator.estate import Estate
 from aegis.simulator.scenarios import STEP_S, STEPS, Scenario
 
-BASE_SELF_MS = {
-    "frontend": 12.0,
-    "cart": 5.0,
-    "checkout": 18.0,
-    "payment": 14.0,
-    "shipping": 8.0,
-    "currency": 3.0,
-    "email": 10.0,
-    "recommendation": 22.0,
-    "catalog": 7.0,
-    "ad": 6.0,
-    "redis": 1.0,
-    "postgres": 4.0,
-}
+CODE_FAULTS = frozenset({"exception", "deploy"})
 TIMEOUT_MS = 1000.0
 REFUSED_MS = 2.0
 MEMORY_LIMIT = 1024 * 2**20
@@ -39,6 +26,7 @@ class StepState:
     up: bool = True
     rate: float = 0.0
     own_err: float = 0.0
+    handled_err: float = 0.0
     err: float = 0.0
     self_ms: float = 0.0
     latency_ms: float = 0.0
@@ -57,6 +45,11 @@ class EstateHistory:
     times: list[float]
     states: dict[str, list[StepState]]
 
+    @property
+    def estate(self) -> Estate:
+        """The estate the scenario runs in."""
+        return self.scenario.estate
+
     def at(self, service: str, step: int) -> StepState:
         """The state of `service` during `step`."""
         return self.states[service][step]
@@ -72,27 +65,33 @@ def _loss(s: Scenario, caller: str, callee: str, active: bool) -> tuple[float, f
 
 def _own(
     s: Scenario, service: str, step: int, rng: random.Random, base: dict[str, float]
-) -> tuple[float, float]:
-    """(own error ratio, self-time ms) of `service` at `step`."""
+) -> tuple[float, float, float]:
+    """(own error ratio, handled failure ratio, self-time ms) of `service` at `step`.
+
+    A code fault's failures are errors, or — with `quiet_code_faults` — failures the code catches
+    and answers 200 for, which only its INFO lines tell."""
     err = base[service] * rng.uniform(0.5, 1.5)
     if rng.random() < 0.01:
         err += rng.uniform(0.01, 0.04)
-    self_ms = BASE_SELF_MS[service] * rng.lognormvariate(0.0, 0.06)
+    self_ms = s.estate.self_ms[service] * rng.lognormvariate(0.0, 0.06)
     if service != s.root or step < s.inject_step:
-        return err, self_ms
+        return err, 0.0, self_ms
     k = s.intensity
+    fault_err = 0.0
     if s.fault == "cpu":
         self_ms *= 1.8 + 2.5 * k
     elif s.fault == "delay":
         self_ms += 60.0 + 340.0 * k
     elif s.fault == "exception":
-        err += 0.06 + 0.3 * k
+        fault_err = 0.06 + 0.3 * k
     elif s.fault == "deploy":
-        err += 0.04 + 0.2 * k
+        fault_err = 0.04 + 0.2 * k
         self_ms *= 1.3 + 0.8 * k
     elif s.fault == "mem":
         self_ms *= 1.0 + 0.4 * _leak_fill(s, step)
-    return min(err, 1.0), self_ms
+    if s.realism.quiet_code_faults and s.fault in CODE_FAULTS:
+        return min(err, 1.0), min(fault_err, 1.0), self_ms
+    return min(err + fault_err, 1.0), 0.0, self_ms
 
 
 def _leak_fill(s: Scenario, step: int) -> float:
@@ -104,19 +103,21 @@ def _leak_fill(s: Scenario, step: int) -> float:
 def simulate(s: Scenario) -> EstateHistory:
     """Run the scenario and return every service's state at every step."""
     rng = random.Random(s.rng_seed)
-    base_err = {svc: rng.uniform(0.001, 0.004) for svc in SERVICES}
-    base_mem = {svc: rng.uniform(150, 420) * 2**20 for svc in SERVICES}
-    cpu_cost = {svc: BASE_SELF_MS[svc] * rng.uniform(0.8, 1.2) / 1000.0 * 0.6 for svc in SERVICES}
-    order = bottom_up()
+    estate = s.estate
+    services = estate.services
+    base_err = {svc: rng.uniform(0.001, 0.004) for svc in services}
+    base_mem = {svc: rng.uniform(150, 420) * 2**20 for svc in services}
+    cpu_cost = {svc: estate.self_ms[svc] * rng.uniform(0.8, 1.2) / 1000.0 * 0.6 for svc in services}
+    order = estate.order
     times = [s.start + i * STEP_S for i in range(STEPS)]
-    states: dict[str, list[StepState]] = {svc: [] for svc in SERVICES}
-    restarts = dict.fromkeys(SERVICES, 0)
+    states: dict[str, list[StepState]] = {svc: [] for svc in services}
+    restarts = dict.fromkeys(services, 0)
     for step in range(STEPS):
         active = step >= s.inject_step
-        now = {svc: StepState() for svc in SERVICES}
-        for svc in SERVICES:
+        now = {svc: StepState() for svc in services}
+        for svc in services:
             st = now[svc]
-            st.own_err, st.self_ms = _own(s, svc, step, rng, base_err)
+            st.own_err, st.handled_err, st.self_ms = _own(s, svc, step, rng, base_err)
             st.memory = base_mem[svc] * rng.lognormvariate(0.0, 0.01)
             if active and svc == s.root and s.fault == "down":
                 st.up = False
@@ -135,7 +136,7 @@ def simulate(s: Scenario) -> EstateHistory:
         for svc in order:
             _propagate(s, svc, now, active)
         _traffic(s, step, now, rng)
-        for svc in SERVICES:
+        for svc in services:
             st = now[svc]
             cpu = 0.03 + st.rate * cpu_cost[svc] * (1 + 0.1 * st.err)
             if active and svc == s.root and s.fault == "cpu":
@@ -152,7 +153,7 @@ def _propagate(s: Scenario, svc: str, now: dict[str, StepState], active: bool) -
     st = now[svc]
     latency = st.self_ms
     ok = 1.0 - st.own_err
-    for call in CALLS.get(svc, ()):
+    for call in s.estate.calls.get(svc, ()):
         callee = now[call.callee]
         timeout_p, extra = _loss(s, svc, call.callee, active)
         if not callee.up:
@@ -172,12 +173,13 @@ def _propagate(s: Scenario, svc: str, now: dict[str, StepState], active: bool) -
 def _traffic(s: Scenario, step: int, now: dict[str, StepState], rng: random.Random) -> None:
     wave = 1.0 + 0.12 * math.sin(2 * math.pi * step / STEPS + s.seed)
     surge = 1.3 if s.surge_step is not None and step >= s.surge_step else 1.0
-    now[ENTRY].rate = 40.0 * wave * surge * rng.lognormvariate(0.0, 0.03)
-    for svc in reversed(bottom_up()):
+    estate = s.estate
+    now[estate.entry].rate = 40.0 * wave * surge * rng.lognormvariate(0.0, 0.03)
+    for svc in reversed(estate.order):
         st = now[svc]
-        for call in CALLS.get(svc, ()):
+        for call in estate.calls.get(svc, ()):
             retry = 1.0 + 0.5 * min(1.0, now[call.callee].err if now[call.callee].up else 1.0)
             now[call.callee].rate += st.rate * call.per_request * (retry if st.up else 0.0)
-    for svc in SERVICES:
+    for svc in estate.services:
         if not now[svc].up:
             now[svc].rate = 0.0

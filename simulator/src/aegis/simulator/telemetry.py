@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from functools import cached_property
 
-from aegis.simulator.estate import INFRASTRUCTURE
 from aegis.simulator.logs import LogRecord, generate_logs
 from aegis.simulator.scenarios import Scenario
 from aegis.simulator.signals import Series, loudest_symptom, signal_series
@@ -45,4 +44,4 @@ class ScenarioTelemetry:
     @property
     def propagation_heavy(self) -> bool:
         """True when the loudest symptom is not at the root (or the root has no HTTP signals at all)."""
-        return self.loudest != self.scenario.root or self.scenario.root in INFRASTRUCTURE
+        return self.loudest != self.scenario.root or self.scenario.root in self.scenario.estate.infrastructure

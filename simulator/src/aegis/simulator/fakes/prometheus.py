@@ -20,7 +20,7 @@ from aegis.rca_worker.evidence import (
     REQUEST_RATE,
     RESTARTS,
 )
-from aegis.simulator.estate import INFRASTRUCTURE, SERVICES
+from aegis.simulator.estate import Estate
 from aegis.simulator.fakes.http import FakeResponse, Params, not_found
 from aegis.simulator.signals import Series
 from aegis.simulator.telemetry import ScenarioTelemetry
@@ -47,9 +47,9 @@ def _bad(message: str) -> FakeResponse:
     return FakeResponse(400, {"status": "error", "errorType": "bad_data", "error": message})
 
 
-def _family_services(family: str) -> list[str]:
+def _family_services(estate: Estate, family: str) -> list[str]:
     label, _ = FAMILIES[family]
-    return [s for s in SERVICES if label == "container" or s not in INFRASTRUCTURE]
+    return list(estate.services) if label == "container" else estate.http_services
 
 
 def _families_in(text: str) -> list[str]:
@@ -70,12 +70,12 @@ def _signal(query: str) -> tuple[str, str] | None:
     return label, signal
 
 
-def _services(query: str) -> list[str]:
+def _services(estate: Estate, query: str) -> list[str]:
     match = _MATCHER.search(query)
     if match is None or match.group(0).endswith('!=""') or '!="' in match.group(0):
-        return list(SERVICES)
+        return list(estate.services)
     wanted = set(match.group(2).replace("\\\\", "\\").replace("\\", "").split("|"))
-    return [s for s in SERVICES if s in wanted]
+    return [s for s in estate.services if s in wanted]
 
 
 def _value_at(points: Series, times: list[float], t: float, lookback: float) -> float | None:
@@ -90,6 +90,7 @@ class FakePrometheus:
 
     def __init__(self, telemetry: ScenarioTelemetry) -> None:
         self.telemetry = telemetry
+        self.estate = telemetry.scenario.estate
 
     def handle(self, method: str, path: str, params: Params) -> FakeResponse:
         """One request of Prometheus's HTTP API."""
@@ -127,7 +128,7 @@ class FakePrometheus:
         values: set[str] = set()
         for family in families:
             if FAMILIES[family][0] == label:
-                values.update(_family_services(family))
+                values.update(_family_services(self.estate, family))
         return sorted(values)
 
     def _series(self, matches: list[str]) -> list[dict[str, str]]:
@@ -135,8 +136,8 @@ class FakePrometheus:
         for match in matches:
             for family in _families_in(match):
                 label = FAMILIES[family][0]
-                for service in _services(match):
-                    if service not in _family_services(family):
+                for service in _services(self.estate, match):
+                    if service not in _family_services(self.estate, family):
                         continue
                     if family == "http_requests_total":
                         result += [{"__name__": family, label: service, "code": c} for c in ("200", "500")]
@@ -171,7 +172,7 @@ class FakePrometheus:
         lookback = 300.0 if signal in GAUGES else 60.0
         grid = [start + i * step for i in range(int((end - start) / step) + 1)]
         result = []
-        for service in _services(query):
+        for service in _services(self.estate, query):
             points = self.telemetry.series.get((service, signal))
             if not points:
                 continue
