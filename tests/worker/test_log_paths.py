@@ -9,10 +9,12 @@ from aegis.rca_worker.evidence import EvidenceBundle, MetricSeries
 from aegis.rca_worker.log_templates import TemplateCounter
 from aegis.rca_worker.ranking.candidates import own_strength, rank_candidates
 from aegis.rca_worker.ranking.features import collect_findings
+from aegis.rca_worker.ranking.hypothesis import hypothesis
 from aegis.simulator.rcaeval import find_cases, load_case
 
 START, CHANGE, END = 1_700_000_000.0, 1_700_000_120.0, 1_700_000_240.0
 CASES = Path(__file__).parent / "real_cases" / "cases.tar.xz"
+CODE_FAULT = Path(__file__).parent / "real_cases" / "code_fault.tar.xz"
 
 
 def _calls(
@@ -164,3 +166,19 @@ def test_recorded_lines_are_joined_to_the_operation_of_the_span_they_carry(
     joined = [t for t in templates if t.operation]
     assert len(joined) >= 0.9 * len(templates) > 0
     assert all(sum(c for _, c in t.calls) >= t.count / 10 for t in joined)
+
+
+def test_a_real_exception_seen_only_as_a_vanished_info_line_ranks_its_service_first(
+    tmp_path: Path,
+) -> None:
+    """Nezha's price-service exception: no error line, one INFO statement stops; price ranks first."""
+    with tarfile.open(CODE_FAULT) as archive:
+        archive.extractall(tmp_path, filter="data")
+    (case,) = find_cases(tmp_path)
+    ranking = rank_candidates(load_case(case))
+    top = ranking.services[0]
+    assert top.service == case.root == "ts-price-service"
+    skipped = [x.template.template for x in top.findings.own_logs if x.skipped]
+    assert any("PriceController#46" in t for t in skipped)
+    said = hypothesis(top, ranking.change, "en")
+    assert "PriceController.query is still called but no longer logs 'p.c.PriceController#46" in said
