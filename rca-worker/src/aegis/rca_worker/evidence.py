@@ -56,6 +56,12 @@ class LogTemplate(_Frozen):
     sample: str
     query: str
     buckets: list[tuple[float, int]] = Field(default_factory=list)
+    operation: str | None = Field(
+        default=None, description="The operation whose spans these lines were logged in, when joined."
+    )
+    calls: list[tuple[float, int]] = Field(
+        default_factory=list, description="(bucket start, calls) of `operation`, lines or not."
+    )
 
 
 class TraceBucket(_Frozen):

@@ -132,7 +132,8 @@ def _read_metrics(case: DatasetCase, gaps: list[EvidenceGap]) -> list[MetricSeri
     return series
 
 
-def _read_logs(case: DatasetCase, counter: TemplateCounter) -> int:
+def _read_logs(case: DatasetCase, counter: TemplateCounter, operations: dict[str, str]) -> int:
+    """Count every line; one carrying the id of a traced span is counted under that span's operation."""
     path = case.path / "logs.csv"
     if not path.exists():
         return 0
@@ -143,16 +144,23 @@ def _read_logs(case: DatasetCase, counter: TemplateCounter) -> int:
                 break
             message = row.get("message") or ""
             try:
-                counter.add(row.get("container_name") or "unknown", int(row["timestamp"]) / 1e9, message)
+                counter.add(
+                    row.get("container_name") or "unknown",
+                    int(row["timestamp"]) / 1e9,
+                    message,
+                    operations.get(row.get("span_id") or ""),
+                )
             except (KeyError, ValueError):
                 continue
     return rows
 
 
-def _read_traces(case: DatasetCase, digest: TraceDigest) -> int:
+def _read_traces(case: DatasetCase, digest: TraceDigest, counter: TemplateCounter) -> dict[str, str]:
+    """Digest every trace, count each span as a call of its operation; span id → operation."""
     path = case.path / "traces.csv"
+    operations: dict[str, str] = {}
     if not path.exists():
-        return 0
+        return operations
     by_trace: dict[str, list[Span]] = defaultdict(list)
     rows = 0
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
@@ -174,9 +182,11 @@ def _read_traces(case: DatasetCase, digest: TraceDigest) -> int:
             except (KeyError, ValueError):
                 continue
             by_trace[span.trace_id].append(span)
+            operations[span.span_id] = span.operation
+            counter.add_call(span.service, span.operation, span.start_us / 1e6)
     for trace_id in sorted(by_trace):
         digest.add(Trace(trace_id, by_trace[trace_id]))
-    return rows
+    return operations
 
 
 def _read_dependencies(case: DatasetCase) -> set[tuple[str, str]]:
@@ -196,7 +206,8 @@ def load_case(case: DatasetCase) -> EvidenceBundle:
     gaps: list[EvidenceGap] = []
     metrics = _read_metrics(case, gaps)
     counter, digest = TemplateCounter(bucket_s=FINE_BUCKET_S), TraceDigest()
-    log_rows, trace_rows = _read_logs(case, counter), _read_traces(case, digest)
+    operations = _read_traces(case, digest, counter)
+    log_rows, trace_rows = _read_logs(case, counter, operations), len(operations)
     if not log_rows:
         gaps.append(EvidenceGap(source="loki", reason="no logs.csv in the case folder"))
     if not trace_rows:

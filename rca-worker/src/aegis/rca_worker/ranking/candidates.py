@@ -33,6 +33,7 @@ TRACE_SIGNALS = (SELF_TIME, CALL_GAP)
 LOG_WEIGHT = 0.9
 ORIGIN_WEIGHT = 1.0
 BLAME_WEIGHT = 0.8
+BLAME_CORROBORATION = 0.1
 EXPLAINED_DISCOUNT = 0.75
 # Symptoms travel up the call graph: they count, but less than evidence pointing at the service itself.
 SYMPTOM_SCALE = 0.5
@@ -83,7 +84,9 @@ def _shares(values: dict[str, float]) -> dict[str, float]:
 
 
 def own_strength(f: ServiceFindings, origin_share: float, blame_share: float) -> float:
-    """How strongly the evidence points at the service itself rather than at what it calls."""
+    """How strongly the evidence points at the service itself rather than at what it calls.
+
+    Blame from callers' lines counts only once the service shows something of its own."""
     # Signals of one source move together (read and write syscalls, CPU and its rate): within a source
     # the strongest counts; the sources (metrics, trace timings, trace errors, logs) combine.
     by_source: dict[bool, float] = {}
@@ -93,7 +96,12 @@ def own_strength(f: ServiceFindings, origin_share: float, blame_share: float) ->
         by_source[traced] = max(by_source.get(traced, 0.0), weighted)
     parts = list(by_source.values())
     parts.append(ORIGIN_WEIGHT * origin_share)
-    parts.append(BLAME_WEIGHT * blame_share)
+    # A line its still-called operation stopped printing: this service's code took another path.
+    parts.append(LOG_WEIGHT * strength(max((x.burst for x in f.own_logs if x.skipped), default=0.0)))
+    # A caller's line naming this service is evidence about it only when it shows something itself:
+    # "calling X failed" is also what a caller logs when it is the one that broke the call.
+    if _noisy_or(parts) >= BLAME_CORROBORATION:
+        parts.append(BLAME_WEIGHT * blame_share)
     return _noisy_or(parts)
 
 
@@ -114,7 +122,7 @@ def symptom_strength(f: ServiceFindings, scale: float = SYMPTOM_SCALE) -> float:
         ),
         default=0.0,
     )
-    logs = LOG_WEIGHT * strength(max((x.burst for x in f.own_logs), default=0.0))
+    logs = LOG_WEIGHT * strength(max((x.burst for x in f.own_logs if not x.skipped), default=0.0))
     return max(scale * metric, logs)
 
 

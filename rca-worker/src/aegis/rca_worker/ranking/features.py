@@ -8,10 +8,13 @@ point at the service itself. The ranking weighs them differently for exactly tha
 Traces are read per operation against that operation's own normal: a slow service shows in its
 spans' self-time, a delayed one in the time between every caller and it (`call_gap`, attributed to
 the end whose every call moved). Logs are read as template frequencies: a template that appears,
-vanishes or changes its share of the service's lines is a finding whatever its level.
+vanishes or changes its share of the service's lines is a finding whatever its level; a template
+joined to its operation is read per call of that operation instead, and one that its still-called
+operation stops printing (`LogFinding.skipped`) is evidence about the service's own code path.
 """
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -59,6 +62,11 @@ LOG_SHIFT_FROM = 3.0
 MIN_TIMED = 3
 # A call gap that moved by more robust spreads than this counts as moved.
 MOVED = 3.0
+# A line counted per call of its operation is read in plain Poisson spreads, and must move by at
+# least this share of its larger count (the requests' mix moves branches less); its score grows with it.
+PATH_SCALE = 12.0
+FAILURE_WORDS = re.compile(r"(?i)\b(?:error|exception|fail(?:ed|ure|s)?|timed? ?out|refused|unavailable)\b")
+PATH_CHANGED_FROM = 0.7
 
 
 @dataclass(frozen=True)
@@ -74,10 +82,12 @@ class SignalFinding:
 
 @dataclass(frozen=True)
 class LogFinding:
-    """A log template that burst after the change: extra lines per minute over its baseline."""
+    """A log template that moved after the change: its score, and whether it is a line its
+    operation's calls stopped printing (`skipped`: evidence about the service's own code path)."""
 
     burst: float
     template: LogTemplate
+    skipped: bool = False
 
 
 @dataclass
@@ -143,21 +153,27 @@ def _typical_step(bundle: EvidenceBundle) -> float:
     return median(gaps) if gaps else 60.0
 
 
-def _split_counts(template: LogTemplate, change: float) -> tuple[int, int]:
-    before = sum(c for t, c in template.buckets if t < change - 1e-6)
-    return before, sum(c for _, c in template.buckets) - before
+def _split(buckets: list[tuple[float, int]], change: float) -> tuple[int, int]:
+    before = sum(c for t, c in buckets if t < change - 1e-6)
+    return before, sum(c for _, c in buckets) - before
 
 
-def template_shift(before: int, after: int, service_before: int, service_after: int) -> float:
+def template_shift(
+    before: int,
+    after: int,
+    service_before: int,
+    service_after: int,
+    overdispersion: float = LOG_OVERDISPERSION,
+) -> float:
     """Signed shift of one template's count after the change against its share of the service before.
 
     A new template scores its count, a vanished one minus its expected count, each in Poisson
-    spreads widened by `LOG_OVERDISPERSION`; a service that printed nothing before expects nothing.
+    spreads widened by `overdispersion`; a service that printed nothing before expects nothing.
     """
     if service_after == 0 and service_before == 0:
         return 0.0
     expected = before / service_before * service_after if service_before else 0.0
-    spread = math.sqrt(expected + 1.0) + LOG_OVERDISPERSION * expected
+    spread = math.sqrt(expected + 1.0) + overdispersion * expected
     return max(-SCORE_CAP, min(SCORE_CAP, (after - expected) / spread))
 
 
@@ -188,20 +204,37 @@ def collect_findings(bundle: EvidenceBundle, change: float) -> dict[str, Service
     return found
 
 
+def _expected(template: LogTemplate, before: int, change: float) -> float | None:
+    """Lines of a joined template its operation's calls after `change` would print at the old rate;
+    None when the template is not joined or its operation was not called before (no normal)."""
+    if not template.operation:
+        return None
+    calls_before, calls_after = _split(template.calls, change)
+    return before / calls_before * calls_after if calls_before else None
+
+
 def _log_findings(
     bundle: EvidenceBundle, change: float, names: list[str], found: dict[str, ServiceFindings]
 ) -> None:
-    counts = {id(t): _split_counts(t, change) for t in bundle.log_templates}
+    counts = {id(t): _split(t.buckets, change) for t in bundle.log_templates}
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    expected: dict[int, float | None] = {}
     for template in bundle.log_templates:
         before, after = counts[id(template)]
         totals[template.service][0] += before
         totals[template.service][1] += after
+        expected[id(template)] = _expected(template, before, change)
     for template in bundle.log_templates:
         before, after = counts[id(template)]
-        service_before, service_after = totals[template.service]
-        shift = template_shift(before, after, service_before, service_after)
-        if abs(shift) <= LOG_SHIFT_FROM:
+        if template.operation:
+            calls_before = _split(template.calls, change)[0]
+            shift = _path_shift(before, after, expected[id(template)], before / max(1, calls_before))
+            if shift < 0 and FAILURE_WORDS.search(template.template):
+                continue  # a failure that stops being printed is the service recovering
+        else:
+            shift = template_shift(before, after, *totals[template.service])
+            shift = shift if abs(shift) > LOG_SHIFT_FROM else 0.0
+        if shift == 0.0:
             continue
         # Drain may have turned the callee's name into a parameter: the sample line still names it.
         named = (
@@ -210,7 +243,23 @@ def _log_findings(
         for other in named:
             found[other].blame_logs.append(LogFinding(shift / len(named), template))
         if not named:
-            found[template.service].own_logs.append(LogFinding(abs(shift), template))
+            found[template.service].own_logs.append(
+                LogFinding(abs(shift), template, skipped=shift < 0 and bool(template.operation))
+            )
+
+
+def _path_shift(before: int, after: int, expected: float | None, per_call: float) -> float:
+    """Signed score of a template joined to its operation: 0 unless its count per call moved beyond
+    Poisson noise and by at least `PATH_CHANGED_FROM` of the larger count, then growing with the
+    share of calls that took another path (a vanished line's z is capped by how often it was seen)."""
+    if expected is None:
+        return 0.0
+    # A call that prints a line k times moves k lines at once: the spread is counted in calls.
+    z = (after - expected) / math.sqrt((expected + 1.0) * max(1.0, per_call))
+    changed = 1.0 - min(after, expected) / max(after, expected) if max(after, expected) > 0 else 0.0
+    if abs(z) <= LOG_SHIFT_FROM or changed < PATH_CHANGED_FROM:
+        return 0.0  # the mix of requests moves a branch's share that much without a fault
+    return math.copysign(LOG_SHIFT_FROM + PATH_SCALE * changed, z)
 
 
 def operation_shift(timings: OperationTimings, change: float) -> float | None:

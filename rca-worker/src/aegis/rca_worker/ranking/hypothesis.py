@@ -57,7 +57,18 @@ def hypothesis(s: ScoredService, change: float, locale: Locale) -> str:
     if origins:
         parts.append(message(locale, "hypothesis.origins", origins=origins, service=s.service))
     if own_logs:
-        parts.append(message(locale, "hypothesis.log_burst", template=own_logs[0].template.template[:80]))
+        first = own_logs[0]
+        if first.skipped:
+            parts.append(
+                message(
+                    locale,
+                    "hypothesis.log_stopped",
+                    operation=first.template.operation,
+                    template=first.template.template[:80],
+                )
+            )
+        else:
+            parts.append(message(locale, "hypothesis.log_burst", template=first.template.template[:80]))
     if s.findings.blame_logs:
         parts.append(message(locale, "hypothesis.blamed", service=s.service))
     tail = (

@@ -91,6 +91,7 @@ MESSAGES: dict[str, str] = {
     "hypothesis.signals": ": {signals}",
     "hypothesis.origins": "the deepest error of {origins} failing traces starts in {service}",
     "hypothesis.log_burst": "log pattern '{template}' burst",
+    "hypothesis.log_stopped": "{operation} is still called but no longer logs '{template}'",
     "hypothesis.blamed": "its callers' logs name {service}",
     "hypothesis.cause": ". Its callers' symptoms most likely follow from it.",
     "hypothesis.downstream": ". It may only be suffering from {downstream} downstream.",

@@ -89,6 +89,7 @@ MESSAGES: dict[str, str] = {
     "hypothesis.signals": "：{signals}",
     "hypothesis.origins": "{origins} 条出错 trace 的最深错误源自 {service}",
     "hypothesis.log_burst": "日志模式「{template}」激增",
+    "hypothesis.log_stopped": "{operation} 仍被调用，却不再打印日志「{template}」",
     "hypothesis.blamed": "调用方日志点名 {service}",
     "hypothesis.cause": "。其调用方的症状更可能是受其影响。",
     "hypothesis.downstream": "。也可能只是受下游 {downstream} 影响。",
