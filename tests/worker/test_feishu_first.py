@@ -119,12 +119,12 @@ async def test_queued_api_calls_stay_and_answers_wait_while_feishu_runs(
         worker.http = http
         api = worker.context(ProgressPublisher(broker, "a-1", before_step=priority.clear), "api").client
         sent = len(prometheus.requests)
-        prometheus.latency_s = 0.3
+        prometheus.latency_s = 1.0
         calls = [asyncio.create_task(api.get_json(Backend.PROMETHEUS, LABELS)) for _ in range(4)]
         while len(prometheus.requests) < sent + 2:
             await asyncio.sleep(0.005)
         async with priority.turn("feishu"):
-            await asyncio.sleep(0.8)  # the two calls in flight are answered after 0.3 s
+            await asyncio.sleep(1.5)  # the two calls in flight are answered after 1 s
             during = len(prometheus.requests) - sent
             read = sum(call.done() for call in calls)
         answers = await asyncio.wait_for(asyncio.gather(*calls), 10)
