@@ -136,8 +136,7 @@ def alert_event_id(webhook: AlertmanagerWebhook) -> str:
     retry while any real change (an alert joining, ending, or restarting) yields a new id.
     """
     parts = [webhook.group_key, webhook.status]
-    alerts = webhook.alerts
-    for alert in alerts if len(alerts) == 1 else sorted(alerts, key=_by_fingerprint):
+    for alert in sorted(webhook.alerts, key=_by_fingerprint):
         ends = alert.ends_at
         parts.append(
             f"{alert.fingerprint}|{alert.status}|{alert.starts_at.isoformat()}|"
