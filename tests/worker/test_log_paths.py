@@ -109,12 +109,16 @@ def test_a_shift_the_request_mix_explains_scores_nothing() -> None:
     assert found["seat"].own_logs == []
 
 
-def _named_callee_bundle(callee_cpu_after: float) -> EvidenceBundle:
-    """checkout starts logging "call to payment failed"; payment's CPU moves to `callee_cpu_after`."""
+def _named_callee_bundle(callee_cpu_after: float, callee_logs: bool = False) -> EvidenceBundle:
+    """checkout starts logging "call to payment failed"; payment's CPU moves to `callee_cpu_after`,
+    and with `callee_logs` payment starts printing a line of its own too."""
     counter = TemplateCounter(bucket_s=10.0)
     for i in range(240):  # a line a second before and after; a failed call twice a second after
         t = START + i
         counter.add("checkout", t, "order placed")
+        counter.add("payment", t, "charge accepted")
+        if callee_logs and t >= CHANGE:
+            counter.add("payment", t, "ledger lock wait exceeded, retrying")
         if t >= CHANGE:
             counter.add("checkout", t, "call to payment failed status 503")
             counter.add("checkout", t + 0.5, "call to payment failed status 504")
@@ -139,11 +143,14 @@ def _named_callee_bundle(callee_cpu_after: float) -> EvidenceBundle:
 
 
 def test_a_callee_named_in_a_callers_line_is_blamed_only_when_it_shows_something_itself() -> None:
-    """ "call to payment failed" adds to payment's score when payment's CPU moved, not when it is quiet."""
+    """ "call to payment failed" adds to payment's score when payment's CPU moved or its own lines
+    did, not when it is quiet."""
     quiet = {s.service: s for s in rank_candidates(_named_callee_bundle(0.2)).services}
     busy = {s.service: s for s in rank_candidates(_named_callee_bundle(0.9)).services}
+    logging = {s.service: s for s in rank_candidates(_named_callee_bundle(0.2, callee_logs=True)).services}
     assert quiet["payment"].own == 0.0
     assert busy["payment"].own > own_strength(busy["payment"].findings, 0.0, 0.0) > 0.0
+    assert logging["payment"].own > 0.5
     assert busy["payment"].findings.blame_logs
     assert quiet["payment"].findings.blame_logs
 

@@ -98,9 +98,11 @@ def own_strength(f: ServiceFindings, origin_share: float, blame_share: float) ->
     parts.append(ORIGIN_WEIGHT * origin_share)
     # A line its still-called operation stopped printing: this service's code took another path.
     parts.append(LOG_WEIGHT * strength(max((x.burst for x in f.own_logs if x.skipped), default=0.0)))
-    # A caller's line naming this service is evidence about it only when it shows something itself:
-    # "calling X failed" is also what a caller logs when it is the one that broke the call.
-    if _noisy_or(parts) >= BLAME_CORROBORATION:
+    # A caller's line naming this service is evidence about it only when it shows something itself
+    # (its own evidence, or lines of its own that moved): "calling X failed" is also what a caller
+    # logs when it is the one that broke the call.
+    own_lines = LOG_WEIGHT * strength(max((x.burst for x in f.own_logs), default=0.0))
+    if max(_noisy_or(parts), own_lines) >= BLAME_CORROBORATION:
         parts.append(BLAME_WEIGHT * blame_share)
     return _noisy_or(parts)
 
