@@ -1,7 +1,7 @@
 """Signals as real systems produce them: delays only in call gaps, sparse series, template shifts, onset."""
 
-from aegis.rca_worker.evidence import EvidenceBundle, MetricSeries, OperationTimings
-from aegis.rca_worker.ranking.candidates import rank_candidates, strength
+from aegis.rca_worker.evidence import EvidenceBundle, LogTemplate, MetricSeries, OperationTimings
+from aegis.rca_worker.ranking.candidates import detect_onset, rank_candidates, strength
 from aegis.rca_worker.ranking.features import ABSENT, CALL_GAP, collect_findings, template_shift
 from aegis.rca_worker.ranking.hypothesis import candidates
 from aegis.rca_worker.ranking.onset import as_onset_series, onset
@@ -167,3 +167,85 @@ def test_a_long_series_is_thinned_with_its_first_and_newest_points_kept() -> Non
     assert thinned is not None
     assert (thinned.times[0], thinned.times[-1]) == (START, START + 999)
     assert thinned.values[-1] == 9.0
+
+
+def _five_minute(service: str, signal: str, normal: list[float], after: list[float]) -> MetricSeries:
+    """`normal` then `after` at five-minute steps, the first point of `after` at CHANGE."""
+    start = CHANGE - 300 * len(normal)
+    values = [*normal, *after]
+    return MetricSeries(
+        service=service,
+        signal=signal,
+        query=service,
+        points=[(start + 300 * i, v) for i, v in enumerate(values)],
+    )
+
+
+def test_onset_on_five_minute_metrics_is_the_first_changed_point_after_two_days_of_normal() -> None:
+    """A warm-up at the window's start and a daily swing are no onset; three changed points at the end are."""
+    days = 576
+    swing = [100.0 + 20.0 * (i // 144 % 2) + (i % 5) for i in range(days)]
+    warm_up = [40.0 if i < 8 else 100.0 + (i % 3) for i in range(days)]
+    bundle = EvidenceBundle(
+        start=CHANGE - 300 * days,
+        end=CHANGE + 600,
+        services=["api", "db"],
+        metrics=[
+            _five_minute("api", "latency_p95", [0.2 + 0.01 * (i % 4) for i in range(days)], [1.2, 1.3, 1.1]),
+            _five_minute("db", "error_ratio", [0.0] * days, [0.2, 0.25, 0.2]),
+            _five_minute("api", "request_rate", swing, [110.0, 111.0, 112.0]),
+            _five_minute("db", "request_rate", warm_up, [101.0, 100.0, 102.0]),
+        ],
+    )
+    assert detect_onset(bundle) == CHANGE
+
+
+def test_a_gap_in_a_sparse_series_is_no_onset() -> None:
+    """A node that emits only when it serves leaves holes; the step in the dense series dates the onset."""
+    days = 288
+    sparse = [
+        (CHANGE - 300 * (days - i), 3.0)
+        for i in range(days)
+        if not (days // 3 <= i < days // 2) and i % 7 != 3
+    ]
+    bundle = EvidenceBundle(
+        start=CHANGE - 300 * days,
+        end=CHANGE + 600,
+        services=["api", "quiet"],
+        metrics=[
+            MetricSeries(service="quiet", signal="request_rate", query="quiet", points=sparse),
+            _five_minute("api", "error_ratio", [0.01 * (i % 2) for i in range(days)], [0.3, 0.3, 0.3]),
+        ],
+    )
+    assert detect_onset(bundle) == CHANGE
+
+
+def test_a_code_fault_that_changes_no_timing_is_dated_by_its_log_templates() -> None:
+    """Steady traces and a template that starts printing at the fault: the onset is at its first bucket."""
+    steady = [_timings("cart", None, 3.0, 3.0), _timings("cart", "frontend", 2.0, 2.0)]
+    buckets = [START + 10 * i for i in range(18)]
+
+    def template(text: str, counts: list[int]) -> LogTemplate:
+        seen = [(t, c) for t, c in zip(buckets, counts, strict=True) if c]
+        return LogTemplate(
+            service="cart",
+            template=text,
+            count=sum(counts),
+            first_seen=seen[0][0],
+            last_seen=seen[-1][0],
+            sample=text,
+            query="cart",
+            buckets=seen,
+        )
+
+    bundle = EvidenceBundle(
+        start=START,
+        end=END,
+        services=["cart", "frontend"],
+        operations=steady,
+        log_templates=[
+            template("GET /cart ok", [20 + i % 3 for i in range(18)]),
+            template("NullPointerException in checkout", [0] * 6 + [12, 14, 13, 12, 15, 13] * 2),
+        ],
+    )
+    assert abs(detect_onset(bundle) - buckets[6]) < 10  # within the bucket it first printed in

@@ -27,6 +27,8 @@ from aegis.rca_worker.ranking.features import (
 )
 from aegis.rca_worker.ranking.onset import OnsetSeries, as_onset_series, onset
 
+# A change is judged against this many metric steps on either side: the normal just before it.
+HORIZON_STEPS = 12
 OWN_WEIGHTS = {ABSENT: 1.0, SELF_TIME: 0.8, CALL_GAP: 0.8, "restarts": 0.8, "cpu": 0.7, "memory": 0.7}
 GENERIC_OWN_WEIGHT = 0.5
 TRACE_SIGNALS = (SELF_TIME, CALL_GAP)
@@ -154,25 +156,39 @@ def _change(bundle: EvidenceBundle) -> float:
 def detect_onset(bundle: EvidenceBundle) -> float:
     """The onset of the finest-grained evidence that covers the window, whatever the hint.
 
-    Traces date a change to seconds where they were sampled without holes: when their samples
-    leave a gap longer than two metric steps between them (a live search samples the window in
-    bursts), the metrics, which cover the window evenly, are read beside them."""
+    Traces (and beside them the log templates' counts) date a change to seconds where the traces
+    were sampled without holes: when their samples leave a gap longer than two metric steps between
+    them (a live search samples the window in bursts), the metrics, which cover the window evenly,
+    are read beside them, every series against the `HORIZON_STEPS` metric steps around each
+    candidate."""
     fine = [as_onset_series(o.samples, LATENCY_FLOOR_MS, LATENCY_RELATIVE) for o in bundle.operations]
-    metric = [as_onset_series(s.points, FLOORS.get(s.signal, 1e-9), 0.1) for s in bundle.metrics]
+    metric = [as_onset_series(s.points, FLOORS.get(s.signal, 1e-9), 0.1, thin=False) for s in bundle.metrics]
     traced = [s for s in fine if s is not None]
     coarse = sorted({t for s in bundle.metrics for t, _ in s.points})
-    if traced and _covers(traced, coarse, bundle.start, bundle.end):
-        return onset(traced, [], (bundle.start + bundle.end) / 2)
-    series = [*traced, *(s for s in metric if s is not None)]
-    return onset(series, coarse, (bundle.start + bundle.end) / 2)
+    step = statistics.median(b - a for a, b in itertools.pairwise(coarse)) if len(coarse) > 1 else math.inf
+    logged = _log_series(bundle)
+    if traced and _covers(traced, step, bundle.start, bundle.end):
+        return onset([*traced, *logged], [], (bundle.start + bundle.end) / 2)
+    series = [*traced, *logged, *(s for s in metric if s is not None)]
+    return onset(series, coarse, (bundle.start + bundle.end) / 2, HORIZON_STEPS * step)
 
 
-def _covers(series: Sequence[OnsetSeries], coarse: Sequence[float], start: float, end: float) -> bool:
+def _log_series(bundle: EvidenceBundle) -> list[OnsetSeries]:
+    """Each log template's lines per bucket, zero where it printed none, over every bucket of the logs:
+    a template that appears or stops dates a code fault that changes no timing (a line a bucket is noise)."""
+    buckets = sorted({t for tpl in bundle.log_templates for t, _ in tpl.buckets})
+    series = []
+    for tpl in bundle.log_templates:
+        counts = dict(tpl.buckets)
+        found = as_onset_series([(t, float(counts.get(t, 0))) for t in buckets], 1.0, 0.25)
+        if found is not None:
+            series.append(found)
+    return series
+
+
+def _covers(series: Sequence[OnsetSeries], step: float, start: float, end: float) -> bool:
     """Whether the samples of `series` within [start, end] leave no gap between them longer than
     two metric steps."""
-    if len(coarse) < 2:
-        return True
-    step = statistics.median(b - a for a, b in itertools.pairwise(coarse))
     times = sorted({t for s in series for t in s.times if start <= t <= end})
     if not times:
         return False
