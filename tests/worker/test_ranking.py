@@ -78,6 +78,42 @@ def test_a_caller_that_only_suffers_its_callee_ranks_below_it() -> None:
     assert ranking.services[1].explained_by == "payment"
 
 
+def _fronted_bundle(leaf_after: float) -> EvidenceBundle:
+    """web → lb (a leaf: seen only from web's side) and web → search → store: search is slow, and so
+    is lb, which fronts it, by `leaf_after` seconds."""
+    return EvidenceBundle(
+        start=START,
+        end=END,
+        services=["lb", "search", "store", "web"],
+        edges=[("web", "lb"), ("web", "search"), ("search", "store")],
+        metrics=[
+            _series("lb", LATENCY_P95, 0.02, leaf_after, 1),
+            _series("search", LATENCY_P95, 0.02, 0.8, 2),
+            _series("store", LATENCY_P95, 0.01, 0.01, 3),
+            _series("web", LATENCY_P95, 0.3, 0.32, 4),
+        ],
+    )
+
+
+def test_a_leaf_that_fronts_an_anomalous_sibling_ranks_below_it() -> None:
+    """A callee with no callee of its own, as slow as its caller's other slow callee, is its symptom."""
+    ranking = rank_candidates(_fronted_bundle(leaf_after=1.0))
+    assert [s.service for s in ranking.top(2)] == ["search", "lb"]
+    assert ranking.services[1].explained_by == "search"
+    assert ranking.services[1].symptom >= ranking.services[0].symptom
+
+
+def test_a_leaf_beside_calm_siblings_keeps_its_score() -> None:
+    """A slow leaf whose caller's other callees are calm is not explained away: it leads."""
+    bundle = _fronted_bundle(leaf_after=1.0)
+    calm = [m for m in bundle.metrics if m.service != "search"] + [
+        _series("search", LATENCY_P95, 0.02, 0.02, 2)
+    ]
+    ranking = rank_candidates(bundle.model_copy(update={"metrics": calm}))
+    assert ranking.services[0].service == "lb"
+    assert ranking.services[0].explained_by is None
+
+
 def test_same_evidence_same_answer_whatever_the_input_order() -> None:
     """Ranking twice, or with every list shuffled, gives the identical ranking and scores."""
     bundle = _propagating_bundle()

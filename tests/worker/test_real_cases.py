@@ -19,7 +19,7 @@ RANKED = {
     "emailservice_network-delay/2": 2,
     "ts-contacts-service_network-delay/1": 1,
     "ts-route-service_network-delay/1": 1,
-    "PetSearch-AWS-ECS-Fargate_delay/1": 2,
+    "PetSearch-AWS-ECS-Fargate_delay/1": 1,
 }
 
 

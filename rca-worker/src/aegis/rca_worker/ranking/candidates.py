@@ -148,6 +148,26 @@ def _descendants(edges: list[tuple[str, str]]) -> dict[str, set[str]]:
     return closure
 
 
+def _fronted(edges: list[tuple[str, str]]) -> dict[str, set[str]]:
+    """Per leaf (a node with no callee of its own), the siblings it may front: the other callees of
+    its callers that call something themselves.
+
+    A leaf that shows nothing of its own is seen only from its callers' side of the edge (a load
+    balancer, a remote endpoint), so when one of its callers' callees that calls further is anomalous
+    too, the leaf's move is most likely the same calls seen through it: a symptom, as a caller's is
+    when its callee is anomalous."""
+    callees: dict[str, set[str]] = defaultdict(set)
+    for caller, callee in edges:
+        if caller != callee:
+            callees[caller].add(callee)
+    fronted: dict[str, set[str]] = defaultdict(set)
+    for below in callees.values():
+        for leaf in below:
+            if leaf not in callees:
+                fronted[leaf] |= {s for s in below if s in callees}
+    return fronted
+
+
 def _change(bundle: EvidenceBundle) -> float:
     """The hinted start (an alert's, a recorded injection's), else the onset the evidence shows."""
     return bundle.change_hint if bundle.change_hint is not None else detect_onset(bundle)
@@ -223,9 +243,12 @@ def rank_candidates(bundle: EvidenceBundle) -> Ranking:
     symptom = {s: symptom_strength(f) for s, f in findings.items()}
     anomaly = {s: max(own[s], symptom_strength(f, scale=1.0)) for s, f in findings.items()}
     closure = _descendants(bundle.edges)
+    fronted = _fronted(bundle.edges)
     scored: list[ScoredService] = []
     for service, f in findings.items():
-        below = [(anomaly[d], d) for d in closure.get(service, ()) if d in anomaly]
+        # A leaf with evidence of its own (its own spans, saturation) is more than a front.
+        near = closure.get(service, set()) | (fronted.get(service, set()) if own[service] == 0 else set())
+        below = [(anomaly[d], d) for d in sorted(near) if d in anomaly]
         worst = max(below, default=(0.0, None))
         explained = worst[0] if worst[0] > 0.2 else 0.0
         score = own[service] + symptom[service] * (1.0 - EXPLAINED_DISCOUNT * explained)
