@@ -7,6 +7,8 @@ from nats.aio.client import Client
 from aegis.devkit.fakes.feishu import FakeFeishu
 from aegis.devkit.harness.notifier_runner import CHAT, RunNotifier
 from aegis.devkit.harness.waiting import wait_for
+from aegis.notifier.reply_cards import render_ack_card
+from aegis.notifier.sinks import FeishuSink
 from aegis.shared.questions import QuestionEvent, ReplyTo
 from aegis.shared.rca import Evidence, RcaProgress, RcaResult, RootCauseCandidate
 from aegis.shared.subjects import progress_subject, question_subject, result_subject
@@ -184,3 +186,21 @@ async def test_question_whose_message_was_recalled_is_answered_in_the_chat(
     [message] = feishu.sent(CHAT)
     assert message.parent_id is None
     assert "payment-db" in message.current
+
+
+async def test_an_answer_after_an_acknowledgement_whose_record_was_lost_replaces_it(
+    nats_client: Client, feishu: FakeFeishu, run_notifier: RunNotifier
+) -> None:
+    """The ack went out but the notifier died before saving it: the answer patches it, no 2nd reply."""
+    asked = feishu.user_message(CHAT, "@_user_1 payment 5xx 变多了，怎么回事？")
+    before_the_crash = FeishuSink(feishu.app_id, feishu.app_secret, feishu.base_url, 5.0)
+    pending = render_ack_card(question("r6", asked.message_id), [], "zh")
+    await before_the_crash.reply_card(asked.message_id, pending, uuid="kr6", in_thread=True)
+    [ack] = feishu.replies_to(asked.message_id)
+    async with run_notifier():
+        await nats_client.jetstream().publish(
+            result_subject("feishu"), answer("r6", asked.message_id).model_dump_json().encode()
+        )
+        await wait_for(lambda: "payment-db" in ack.current, what="the answer in the acknowledgement")
+        await asyncio.sleep(0.5)
+    assert feishu.replies_to(asked.message_id) == [ack], "one bot message in the thread"

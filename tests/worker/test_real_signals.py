@@ -123,6 +123,37 @@ def test_a_sparse_series_that_stops_is_not_an_outage_but_a_dense_one_is() -> Non
     assert ABSENT not in found["sparse"].own
 
 
+def _scraped(service: str, until: float) -> MetricSeries:
+    """A request rate scraped every 15 s from an hour before the change until `until`."""
+    return _series(service, [CHANGE - 3600 + 15 * i for i in range(int((until - CHANGE + 3600) // 15) + 1)])
+
+
+def test_metrics_that_all_lag_the_window_end_are_not_an_outage_but_one_that_stops_is() -> None:
+    """Every series ending minutes before "now" is a lagging backend; one stopping alone went silent."""
+    lag = END + 600  # the question's "now": every series ends ten minutes (40 scrapes) earlier
+    lagging = EvidenceBundle(
+        start=CHANGE - 3600,
+        end=lag,
+        services=["cart", "catalog", "payment"],
+        metrics=[_scraped(name, END) for name in ("cart", "catalog", "payment")],
+    )
+    found = collect_findings(lagging, CHANGE)
+    assert not [name for name, f in found.items() if ABSENT in f.own]
+    stopped = lagging.model_copy(
+        update={"metrics": [_scraped("cart", END), _scraped("catalog", END), _scraped("payment", CHANGE)]}
+    )
+    found = collect_findings(stopped, CHANGE)
+    assert [name for name, f in found.items() if ABSENT in f.own] == ["payment"]
+
+
+def test_a_series_one_or_two_scrapes_behind_the_window_end_is_not_an_outage() -> None:
+    """Prometheus answers a scrape or two behind "now": a lone series ending 30 s early is present."""
+    bundle = EvidenceBundle(
+        start=CHANGE - 3600, end=END + 30, services=["cart"], metrics=[_scraped("cart", END)]
+    )
+    assert ABSENT not in collect_findings(bundle, CHANGE)["cart"].own
+
+
 def test_template_shifts_count_new_vanished_and_moved_lines_whatever_their_level() -> None:
     """A new template scores high, a vanished one low, an unchanged share about zero."""
     assert template_shift(0, 19, 100, 100) > 10

@@ -40,6 +40,11 @@ PROGRESS_PATCH_INTERVAL_S = 1.0
 log = structlog.get_logger("aegis.notifier.questions")
 
 
+def _ack_uuid(request_id: str) -> str:
+    """The Feishu uuid of a question's acknowledgement (the same every delivery: it shows once)."""
+    return f"k{request_id}"[:50]
+
+
 class QuestionRecord(BaseModel):
     """What the notifier has shown for one question."""
 
@@ -111,7 +116,7 @@ class QuestionReplies:
             with consuming("feishu reply analysing", msg.headers):
                 async with self._paced(target.chat_id):
                     message_id = await self._reply_or_post(
-                        target, render_ack_card(question, [], self._locale), f"k{question.request_id}"[:50]
+                        target, render_ack_card(question, [], self._locale), _ack_uuid(question.request_id)
                     )
             await self._save(
                 question.request_id, QuestionRecord(chat_id=target.chat_id, ack_message_id=message_id)
@@ -162,15 +167,21 @@ class QuestionReplies:
         return card
 
     async def _show(self, result: RcaResult, target: ReplyTo, record: QuestionRecord, card: Card) -> None:
-        """Replace the acknowledgement with `card`, or reply with it when there is none."""
-        uuid = f"r{result.request_id}"[:50]
-        if record.ack_message_id is not None:
-            try:
-                await self._sink.patch_card(record.ack_message_id, card)
-                return
-            except MessageGone as gone:
-                note_gone("the analysing card", record.ack_message_id, gone)
-        await self._reply_or_post(target, card, uuid)
+        """Replace the acknowledgement with `card`, or reply with it when there is none.
+
+        With no acknowledgement on record the reply goes under the acknowledgement's uuid: one sent
+        before a crash (or a lost save) is then the message Feishu answers with, and it is patched,
+        instead of a second reply under the question.
+        """
+        ack_id = record.ack_message_id
+        if ack_id is None:
+            ack_id = await self._reply_or_post(target, card, _ack_uuid(result.request_id))
+        try:
+            await self._sink.patch_card(ack_id, card)
+            return
+        except MessageGone as gone:
+            note_gone("the analysing card", ack_id, gone)
+        await self._reply_or_post(target, card, f"r{result.request_id}"[:50])
 
     async def _reply_or_post(self, target: ReplyTo, card: Card, uuid: str) -> str:
         """Reply under the asker's message, or post in the chat when there is none (any more)."""

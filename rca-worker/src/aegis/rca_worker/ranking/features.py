@@ -148,6 +148,22 @@ def _finding(series: MetricSeries, change: float, end: float, step: float) -> Si
     return SignalFinding(series.signal, up, median(before), level, series.query)
 
 
+def metrics_end(bundle: EvidenceBundle) -> dict[str, float]:
+    """Where each signal's metrics end: its newest sample across services, never past the window.
+
+    A series is judged stopped against this, not against the wall clock: a backend that lags behind
+    "now" (Prometheus a scrape or more behind, a replayed incident far behind) ends every series of a
+    signal early together, and only a series that stops while the others of its kind go on has gone
+    silent. A signal only one service has keeps the window's end, as nothing else can tell.
+    """
+    newest: dict[str, dict[str, float]] = defaultdict(dict)
+    for s in bundle.metrics:
+        if s.points:
+            seen = newest[s.signal]
+            seen[s.service] = max(seen.get(s.service, -math.inf), s.points[-1][0])
+    return {signal: min(bundle.end, max(by.values())) for signal, by in newest.items() if len(by) > 1}
+
+
 def _typical_step(bundle: EvidenceBundle) -> float:
     gaps = [b[0] - a[0] for s in bundle.metrics for a, b in zip(s.points, s.points[1:], strict=False)]
     return median(gaps) if gaps else 60.0
@@ -187,11 +203,11 @@ def collect_findings(bundle: EvidenceBundle, change: float) -> dict[str, Service
         | {o.service for o in bundle.trace_origins}
     )
     found = {name: ServiceFindings(name) for name in names}
-    step = _typical_step(bundle)
+    step, ends = _typical_step(bundle), metrics_end(bundle)
     for series in bundle.metrics:
         if series.signal.startswith(NODE_PREFIX):
             continue  # the machine's load says nothing about which of its services is at fault
-        finding = _finding(series, change, bundle.end, step)
+        finding = _finding(series, change, ends.get(series.signal, bundle.end), step)
         if finding is None:
             continue
         target = found[series.service].symptoms if _is_symptom(finding.signal) else found[series.service].own
