@@ -86,7 +86,7 @@ def test_rcaeval_folders_are_read_with_their_ground_truth(rcaeval_dir: Path) -> 
     assert [(c.root, c.fault) for c in cases] == [("catalog", "cpu"), ("payment", "exception")]
     bundle = load_case(cases[1])
     assert bundle.change_hint == cases[1].inject_time
-    assert {o.kind for o in bundle.operations} == {"self_time", "call_gap"}
+    assert {o.kind for o in bundle.operations} == {"self_time", "call_gap", "calls"}
     assert {m.signal for m in bundle.metrics} >= {
         "cpu",
         "memory",

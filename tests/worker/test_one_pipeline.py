@@ -35,11 +35,11 @@ async def test_a_named_service_costs_one_dependencies_request(
 async def test_the_live_ranking_reads_per_operation_timings(
     incident: ScenarioTelemetry, http: httpx.AsyncClient
 ) -> None:
-    """The trace tool's self-time and call-gap samples per operation reach the bundle the ranking reads."""
+    """The trace tool's self-time, call-gap and calls-made samples reach the bundle the ranking reads."""
     with LoopbackServer(FakeJaeger(incident).handle) as server:
         client = ReadOnlyClient(http, {Backend.JAEGER: BackendEndpoint(server.url, 5.0, attempts=1)})
         analysis = await analyse(client, WorkerSettings(), None, scenario_window(incident))
     kinds = {o.kind for o in analysis.bundle.operations}
-    assert kinds == {"self_time", "call_gap"}
+    assert kinds == {"self_time", "call_gap", "calls"}
     timed = {o.service for o in analysis.bundle.operations if o.samples}
     assert {"frontend", "payment"} <= timed

@@ -87,12 +87,14 @@ class OperationTimings(_Frozen):
     `kind` "self_time": the operation's spans' own time (duration minus children), in ms.
     `kind` "call_gap": for calls from `caller` into this service's `operation`, the caller span's
     duration minus the callee span's (the network and queue between them), in ms.
+    `kind` "calls": for each call of this service's `operation`, 1.0 if it called `callee`, else 0.0.
     """
 
     service: str
     operation: str
-    kind: Literal["self_time", "call_gap"]
+    kind: Literal["self_time", "call_gap", "calls"]
     caller: str | None = None
+    callee: str | None = None
     samples: list[tuple[float, float]] = Field(default_factory=list, description="(unix s, ms) pairs.")
 
 

@@ -6,6 +6,8 @@ answered (down, dropped packets), so no span of its own exists. Self-time is a s
 its children's, so a caller waiting on a slow callee is not itself slow. The time between a caller's
 span and its callee's span (the caller's duration minus the callee's) is the network and queue between
 them: a delayed service shows there, in every call into it, and nowhere in its own spans' self-time.
+Each call of an operation also records which services it went on to call: code that returns early
+stops calling what it always called.
 """
 
 from collections import defaultdict
@@ -114,6 +116,23 @@ def call_edges(trace: Trace) -> set[tuple[str, str]]:
     return edges
 
 
+def _services_called(entry: Span, children: dict[str, list[Span]]) -> set[str]:
+    """The other services one call into a service went on to call: below its entry span, through
+    its own spans, the first span of another service (or a childless client span's peer)."""
+    called: set[str] = set()
+    stack = list(children.get(entry.span_id, []))
+    while stack:
+        span = stack.pop()
+        if span.service != entry.service:
+            called.add(span.service)
+            continue
+        peer = blamed_service(span, bool(children.get(span.span_id)))
+        if peer != span.service:
+            called.add(peer)
+        stack.extend(children.get(span.span_id, []))
+    return called
+
+
 @dataclass
 class TraceDigest:
     """Accumulates traces (each once) into per-service buckets and a list of error origins."""
@@ -126,6 +145,7 @@ class TraceDigest:
     _timeouts: list[tuple[float, str, str]] = field(default_factory=list)
     _self: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=dict)
     _gap: dict[tuple[str, str, str], list[tuple[float, float]]] = field(default_factory=dict)
+    _called: dict[tuple[str, str], list[tuple[float, frozenset[str]]]] = field(default_factory=dict)
 
     def add(self, trace: Trace) -> None:
         """Count one trace, unless it was already counted."""
@@ -183,6 +203,9 @@ class TraceDigest:
             if parent is not None and parent.service != span.service:
                 gap_ms = max(0, parent.duration_us - span.duration_us) / 1000
                 self._gap.setdefault((span.service, span.operation, parent.service), []).append((at, gap_ms))
+            if parent is None or parent.service != span.service:
+                called = frozenset(_services_called(span, children))
+                self._called.setdefault((span.service, span.operation), []).append((at, called))
 
     def operations(self) -> list[OperationTimings]:
         """Self-time samples per (service, operation) and call-gap samples per (caller, callee operation)."""
@@ -194,6 +217,14 @@ class TraceDigest:
             OperationTimings(service=s, operation=o, kind="call_gap", caller=c, samples=sorted(v))
             for (s, o, c), v in sorted(self._gap.items())
         ]
+        for (service, operation), calls in sorted(self._called.items()):
+            for callee in sorted(set().union(*(c for _, c in calls))):
+                samples = sorted((t, 1.0 if callee in c else 0.0) for t, c in calls)
+                timed.append(
+                    OperationTimings(
+                        service=service, operation=operation, kind="calls", callee=callee, samples=samples
+                    )
+                )
         return timed
 
     @property

@@ -23,15 +23,30 @@ from aegis.rca_worker.ranking.features import (
     LATENCY_RELATIVE,
     SELF_TIME,
     ServiceFindings,
+    SignalFinding,
     collect_findings,
 )
 from aegis.rca_worker.ranking.onset import OnsetSeries, as_onset_series, onset
+from aegis.rca_worker.ranking.stopped_calls import StoppedCall, stopped_calls
 
 # A change is judged against this many metric steps on either side: the normal just before it.
 HORIZON_STEPS = 12
-OWN_WEIGHTS = {ABSENT: 1.0, SELF_TIME: 0.8, CALL_GAP: 0.8, "restarts": 0.8, "cpu": 0.7, "memory": 0.7}
+CALLS_STOPPED = "calls_stopped"
+OWN_WEIGHTS = {
+    ABSENT: 1.0,
+    SELF_TIME: 0.8,
+    CALL_GAP: 0.8,
+    CALLS_STOPPED: 0.8,
+    "restarts": 0.8,
+    "cpu": 0.7,
+    "memory": 0.7,
+}
 GENERIC_OWN_WEIGHT = 0.5
-TRACE_SIGNALS = (SELF_TIME, CALL_GAP)
+TRACE_SIGNALS = (SELF_TIME, CALL_GAP, CALLS_STOPPED)
+# A stop scores from the change threshold up by this much times the share of the old calls lost.
+STOP_SCALE = 12.0
+# A callee at least this anomalous explains what its caller did next (a failure, a stop).
+EXPLAINS_FROM = 0.2
 LOG_WEIGHT = 0.9
 ORIGIN_WEIGHT = 1.0
 BLAME_WEIGHT = 0.8
@@ -181,7 +196,11 @@ def detect_onset(bundle: EvidenceBundle) -> float:
     them (a live search samples the window in bursts), the metrics, which cover the window evenly,
     are read beside them, every series against the `HORIZON_STEPS` metric steps around each
     candidate."""
-    fine = [as_onset_series(o.samples, LATENCY_FLOOR_MS, LATENCY_RELATIVE) for o in bundle.operations]
+    fine = [
+        as_onset_series(o.samples, LATENCY_FLOOR_MS, LATENCY_RELATIVE)
+        for o in bundle.operations
+        if o.kind != "calls"
+    ]
     metric = [as_onset_series(s.points, FLOORS.get(s.signal, 1e-9), 0.1, thin=False) for s in bundle.metrics]
     traced = [s for s in fine if s is not None]
     coarse = sorted({t for s in bundle.metrics for t, _ in s.points})
@@ -229,6 +248,12 @@ def carried_by(service: ScoredService) -> list[str]:
     return used
 
 
+def _unexplained_stops(stops: list[StoppedCall], anomaly: dict[str, float]) -> list[StoppedCall]:
+    """Stops no still-called callee explains: a caller that gives up after a failing callee is its
+    symptom, so a stop counts only when everything its operation still calls looks normal."""
+    return [s for s in stops if all(anomaly.get(c, 0.0) <= EXPLAINS_FROM for c in s.still_called)]
+
+
 def rank_candidates(bundle: EvidenceBundle) -> Ranking:
     """Rank every service of the bundle; ties break by name so the order is total and stable."""
     change = _change(bundle)
@@ -242,6 +267,16 @@ def rank_candidates(bundle: EvidenceBundle) -> Ranking:
     }
     symptom = {s: symptom_strength(f) for s, f in findings.items()}
     anomaly = {s: max(own[s], symptom_strength(f, scale=1.0)) for s, f in findings.items()}
+    for stop in _unexplained_stops(stopped_calls(bundle.operations, change), anomaly):
+        f = findings.setdefault(stop.service, ServiceFindings(stop.service))
+        score = 3.0 + STOP_SCALE * (1.0 - stop.after / stop.before)
+        if score > f.own.get(CALLS_STOPPED, SignalFinding(CALLS_STOPPED, 0.0, 0.0, 0.0, "")).score:
+            f.own[CALLS_STOPPED] = SignalFinding(CALLS_STOPPED, score, stop.before, stop.after, stop.query)
+        own[stop.service] = own_strength(
+            f, origin_shares.get(stop.service, 0.0), blame_shares.get(stop.service, 0.0)
+        )
+        symptom.setdefault(stop.service, symptom_strength(f))
+        anomaly[stop.service] = max(anomaly.get(stop.service, 0.0), own[stop.service])
     closure = _descendants(bundle.edges)
     fronted = _fronted(bundle.edges)
     scored: list[ScoredService] = []
@@ -250,7 +285,7 @@ def rank_candidates(bundle: EvidenceBundle) -> Ranking:
         near = closure.get(service, set()) | (fronted.get(service, set()) if own[service] == 0 else set())
         below = [(anomaly[d], d) for d in sorted(near) if d in anomaly]
         worst = max(below, default=(0.0, None))
-        explained = worst[0] if worst[0] > 0.2 else 0.0
+        explained = worst[0] if worst[0] > EXPLAINS_FROM else 0.0
         score = own[service] + symptom[service] * (1.0 - EXPLAINED_DISCOUNT * explained)
         scored.append(
             ScoredService(

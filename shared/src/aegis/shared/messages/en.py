@@ -104,6 +104,7 @@ MESSAGES: dict[str, str] = {
     "signal.restarts": "restarts",
     "signal.self_time": "self-time in traces",
     "signal.call_gap": "time between its callers and it in traces",
+    "signal.calls_stopped": "calls it always made that stopped, in traces",
     "signal.absent": "metrics went silent",
     "change.before_onset": "{minutes} min before the anomaly",
     "change.at": "at {clock} UTC",

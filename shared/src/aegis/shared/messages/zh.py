@@ -102,6 +102,7 @@ MESSAGES: dict[str, str] = {
     "signal.restarts": "重启次数",
     "signal.self_time": "自身耗时（trace）",
     "signal.call_gap": "调用方与它之间的耗时（trace）",
+    "signal.calls_stopped": "原本每次都发出、之后停止的调用（trace）",
     "signal.absent": "指标消失",
     "change.before_onset": "在异常前 {minutes} 分钟",
     "change.at": "于 {clock}",
