@@ -43,6 +43,8 @@ OWN_WEIGHTS = {
 }
 GENERIC_OWN_WEIGHT = 0.5
 TRACE_SIGNALS = (SELF_TIME, CALL_GAP, CALLS_STOPPED)
+# A robust score above this is a change.
+CHANGE_FROM = 3.0
 # A stop scores from the change threshold up by this much times the share of the old calls lost.
 STOP_SCALE = 12.0
 # A callee at least this anomalous explains what its caller did next (a failure, a stop).
@@ -83,7 +85,7 @@ class Ranking:
         return [s for s in self.services if s.score > 0][:k]
 
 
-def strength(score: float, threshold: float = 3.0, scale: float = 6.0) -> float:
+def strength(score: float, threshold: float = CHANGE_FROM, scale: float = 6.0) -> float:
     """Map a robust score to [0, 1): nothing below `threshold` spreads, saturating above."""
     return 0.0 if score <= threshold else 1.0 - math.exp(-(score - threshold) / scale)
 
@@ -254,6 +256,30 @@ def _unexplained_stops(stops: list[StoppedCall], anomaly: dict[str, float]) -> l
     return [s for s in stops if all(anomaly.get(c, 0.0) <= EXPLAINS_FROM for c in s.still_called)]
 
 
+def _strengths(
+    findings: dict[str, ServiceFindings], origin_shares: dict[str, float], blame_shares: dict[str, float]
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Per service: its own strength, its symptoms' strength, and how anomalous it looks at all
+    (what explains its callers)."""
+    own = {
+        s: own_strength(f, origin_shares.get(s, 0.0), blame_shares.get(s, 0.0)) for s, f in findings.items()
+    }
+    symptom = {s: symptom_strength(f) for s, f in findings.items()}
+    anomaly = {s: max(own[s], symptom_strength(f, scale=1.0)) for s, f in findings.items()}
+    return own, symptom, anomaly
+
+
+def _add_stops(findings: dict[str, ServiceFindings], stops: list[StoppedCall]) -> None:
+    """Each stop as its service's own trace finding (the largest, where it has several), scored from
+    the change threshold up by the share of the old calls lost."""
+    for stop in stops:
+        f = findings.setdefault(stop.service, ServiceFindings(stop.service))
+        score = CHANGE_FROM + STOP_SCALE * (1.0 - stop.after / stop.before)
+        previous = f.own.get(CALLS_STOPPED)
+        if previous is None or score > previous.score:
+            f.own[CALLS_STOPPED] = SignalFinding(CALLS_STOPPED, score, stop.before, stop.after, stop.query)
+
+
 def rank_candidates(bundle: EvidenceBundle) -> Ranking:
     """Rank every service of the bundle; ties break by name so the order is total and stable."""
     change = _change(bundle)
@@ -262,21 +288,11 @@ def rank_candidates(bundle: EvidenceBundle) -> Ranking:
     blame_shares = _shares(
         {s: sum(x.burst for x in f.blame_logs) for s, f in findings.items() if f.blame_logs}
     )
-    own = {
-        s: own_strength(f, origin_shares.get(s, 0.0), blame_shares.get(s, 0.0)) for s, f in findings.items()
-    }
-    symptom = {s: symptom_strength(f) for s, f in findings.items()}
-    anomaly = {s: max(own[s], symptom_strength(f, scale=1.0)) for s, f in findings.items()}
-    for stop in _unexplained_stops(stopped_calls(bundle.operations, change), anomaly):
-        f = findings.setdefault(stop.service, ServiceFindings(stop.service))
-        score = 3.0 + STOP_SCALE * (1.0 - stop.after / stop.before)
-        if score > f.own.get(CALLS_STOPPED, SignalFinding(CALLS_STOPPED, 0.0, 0.0, 0.0, "")).score:
-            f.own[CALLS_STOPPED] = SignalFinding(CALLS_STOPPED, score, stop.before, stop.after, stop.query)
-        own[stop.service] = own_strength(
-            f, origin_shares.get(stop.service, 0.0), blame_shares.get(stop.service, 0.0)
-        )
-        symptom.setdefault(stop.service, symptom_strength(f))
-        anomaly[stop.service] = max(anomaly.get(stop.service, 0.0), own[stop.service])
+    own, symptom, anomaly = _strengths(findings, origin_shares, blame_shares)
+    stops = _unexplained_stops(stopped_calls(bundle.operations, change), anomaly)
+    if stops:
+        _add_stops(findings, stops)
+        own, symptom, anomaly = _strengths(findings, origin_shares, blame_shares)
     closure = _descendants(bundle.edges)
     fronted = _fronted(bundle.edges)
     scored: list[ScoredService] = []

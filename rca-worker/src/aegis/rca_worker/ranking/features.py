@@ -220,31 +220,19 @@ def collect_findings(bundle: EvidenceBundle, change: float) -> dict[str, Service
     return found
 
 
-def _expected(template: LogTemplate, before: int, change: float) -> float | None:
-    """Lines of a joined template its operation's calls after `change` would print at the old rate;
-    None when the template is not joined or its operation was not called before (no normal)."""
-    if not template.operation:
-        return None
-    calls_before, calls_after = _split(template.calls, change)
-    return before / calls_before * calls_after if calls_before else None
-
-
 def _log_findings(
     bundle: EvidenceBundle, change: float, names: list[str], found: dict[str, ServiceFindings]
 ) -> None:
     counts = {id(t): _split(t.buckets, change) for t in bundle.log_templates}
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    expected: dict[int, float | None] = {}
     for template in bundle.log_templates:
         before, after = counts[id(template)]
         totals[template.service][0] += before
         totals[template.service][1] += after
-        expected[id(template)] = _expected(template, before, change)
     for template in bundle.log_templates:
         before, after = counts[id(template)]
         if template.operation:
-            calls_before = _split(template.calls, change)[0]
-            shift = _path_shift(before, after, expected[id(template)], before / max(1, calls_before))
+            shift = _path_shift(before, after, _split(template.calls, change))
             if shift < 0 and FAILURE_WORDS.search(template.template):
                 continue  # a failure that stops being printed is the service recovering
         else:
@@ -264,12 +252,17 @@ def _log_findings(
             )
 
 
-def _path_shift(before: int, after: int, expected: float | None, per_call: float) -> float:
-    """Signed score of a template joined to its operation: 0 unless its count per call moved beyond
-    Poisson noise and by at least `PATH_CHANGED_FROM` of the larger count, then growing with the
-    share of calls that took another path (a vanished line's z is capped by how often it was seen)."""
-    if expected is None:
+def _path_shift(before: int, after: int, calls: tuple[int, int]) -> float:
+    """Signed score of a template joined to its operation, from its lines and its operation's calls
+    (before, after the change): 0 when the operation was not called before (no normal) or its count
+    per call moved no further than Poisson noise or by less than `PATH_CHANGED_FROM` of the larger
+    count, else growing with the share of calls that took another path (a vanished line's z is
+    capped by how often it was seen)."""
+    calls_before, calls_after = calls
+    if not calls_before:
         return 0.0
+    per_call = before / calls_before
+    expected = per_call * calls_after  # the lines the calls after would print at the old rate
     # A call that prints a line k times moves k lines at once: the spread is counted in calls.
     z = (after - expected) / math.sqrt((expected + 1.0) * max(1.0, per_call))
     changed = 1.0 - min(after, expected) / max(after, expected) if max(after, expected) > 0 else 0.0
