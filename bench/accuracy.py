@@ -5,8 +5,10 @@
 Each dataset folder directly under `--root` (RCAEval layout, e.g. the unpacked `nezha-TT`,
 `nezha-OB`, `petshop-low`) is scored by exactly what `aegis eval --dataset` runs, and the simulator
 by what `aegis eval` runs: one table with the engine's AC@1/AC@3/Avg@5 beside random, N-sigma and
-BARO AC@1, the share of cases whose detected onset lies within 60 s of the injection, and the time
-per case and per rank step. `--json` also writes every figure (per fault too) to a file.
+BARO AC@1, the share of cases whose detected onset lies within 60 s of the injection (a case with no
+detected onset counts as outside; `none` says how many), the median, p80 and largest |onset error| of
+the others, and the time per case and per rank step. `--json` also writes every figure (per fault
+too) to a file.
 `--realism` picks how real the simulator's telemetry looks, as `aegis eval --realism` does.
 """
 
@@ -48,13 +50,16 @@ def render(reports: dict[str, dict[str, Any]]) -> str:
     head = f"{'data':14} {'n':>4} {'AC@1':>6} {'AC@3':>6} {'Avg@5':>6} " + " ".join(
         f"{name + '@1':>9}" for name in BASELINES
     )
-    rows = [head + f" {'onset≤60s':>9} {'s/case':>7} {'rank p95':>8} {'wall s':>7}"]
+    tail = f" {'onset≤60s':>9} {'none':>4} {'|err| med/p80/max s':>19} {'s/case':>7} {'rank p95':>8}"
+    rows = [head + tail + f" {'wall s':>7}"]
     for name, r in reports.items():
         o = r["overall"]
         base = " ".join(f"{r['baselines'][b]['ac@1']:>9.3f}" for b in BASELINES)
+        onset = r["onset"]
+        spread = f"{onset['median_abs_s']:.0f}/{onset['p80_abs_s']:.0f}/{onset['max_abs_s']:.0f}"
         rows.append(
             f"{name:14} {r['cases']:>4} {o['ac@1']:>6.3f} {o['ac@3']:>6.3f} {o['avg@5']:>6.3f} {base} "
-            f"{r['onset']['within_60s']:>9.0%} {r['time']['mean_s']:>7.2f} "
+            f"{onset['within_60s']:>9.0%} {onset['undetected']:>4} {spread:>19} {r['time']['mean_s']:>7.2f} "
             f"{r['time']['rank_p95_s']:>8.3f} {r['wall_s']:>7.1f}"
         )
     return "\n".join(rows)

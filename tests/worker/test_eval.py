@@ -44,7 +44,7 @@ def _check_shape(report: dict[str, Any]) -> None:
         }
         assert set(row["modalities"]) <= {"metrics", "traces", "logs", "graph"}
     assert report["misses"] == [row["case"] for row in report["per_case"] if row["rank"] != 1]
-    assert set(report["onset"]) == {"within_60s", "median_abs_s", "p90_abs_s"}
+    assert set(report["onset"]) == {"within_60s", "undetected", "median_abs_s", "p80_abs_s", "max_abs_s"}
     assert set(report["time"]) == {"mean_s", "p95_s", "rank_p95_s"}
     assert set(report["overall"]) == METRIC_KEYS
     assert set(report["propagation_heavy"]) == METRIC_KEYS

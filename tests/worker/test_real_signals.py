@@ -99,7 +99,8 @@ def test_a_starved_caller_is_not_taken_for_its_callees() -> None:
 def test_onset_from_traces_is_dated_to_seconds() -> None:
     """The change point of the trace timings falls within five seconds of the real step."""
     series = [as_onset_series(o.samples, 1.0, 0.25) for o in _delay_bundle().operations]
-    found = onset([s for s in series if s is not None], [], START)
+    found = onset([s for s in series if s is not None], [])
+    assert found is not None
     assert abs(found - CHANGE) <= 5
 
 
@@ -200,16 +201,15 @@ def test_a_long_series_is_thinned_with_its_first_and_newest_points_kept() -> Non
     assert thinned.values[-1] == 9.0
 
 
+def _stepped(service: str, signal: str, values: list[float], first: float, step: float) -> MetricSeries:
+    """`values` every `step` seconds from `first`."""
+    points = [(first + step * i, v) for i, v in enumerate(values)]
+    return MetricSeries(service=service, signal=signal, query=service, points=points)
+
+
 def _five_minute(service: str, signal: str, normal: list[float], after: list[float]) -> MetricSeries:
     """`normal` then `after` at five-minute steps, the first point of `after` at CHANGE."""
-    start = CHANGE - 300 * len(normal)
-    values = [*normal, *after]
-    return MetricSeries(
-        service=service,
-        signal=signal,
-        query=service,
-        points=[(start + 300 * i, v) for i, v in enumerate(values)],
-    )
+    return _stepped(service, signal, [*normal, *after], CHANGE - 300 * len(normal), 300)
 
 
 def test_onset_on_five_minute_metrics_is_the_first_changed_point_after_two_days_of_normal() -> None:
@@ -279,4 +279,53 @@ def test_a_code_fault_that_changes_no_timing_is_dated_by_its_log_templates() -> 
             template("NullPointerException in checkout", [0] * 6 + [12, 14, 13, 12, 15, 13] * 2),
         ],
     )
-    assert abs(detect_onset(bundle) - buckets[6]) < 10  # within the bucket it first printed in
+    found = detect_onset(bundle)
+    assert found is not None
+    assert abs(found - buckets[6]) < 10  # within the bucket it first printed in
+
+
+def test_a_short_window_of_one_minute_metrics_is_dated_without_a_full_horizon_before() -> None:
+    """Nine minutes of one-minute metrics, the step at the sixth (not the window's middle): shorter than
+    the twelve-step horizon, yet the change is found where it is, judged against the minutes before."""
+    first = CHANGE - 300
+    errors = [0.01 * (i % 2) for i in range(5)] + [0.4, 0.42, 0.41, 0.43]
+    latency = [20.0 + (i % 3) for i in range(5)] + [300.0, 310.0, 305.0, 298.0]
+    bundle = EvidenceBundle(
+        start=first,
+        end=first + 480,
+        services=["api"],
+        metrics=[
+            _stepped("api", "error_ratio", errors, first, 60),
+            _stepped("api", "latency_p95", latency, first, 60),
+        ],
+    )
+    assert detect_onset(bundle) == CHANGE
+
+
+def test_traces_sampled_only_after_the_fault_leave_the_onset_to_the_metrics() -> None:
+    """The trace sample starts after the step, so it holds no normal and shows no change; the metrics,
+    which cover the window, date the onset instead of the window's middle."""
+    first = CHANGE - 300
+    latency = [20.0 + (i % 3) for i in range(5)] + [300.0, 310.0, 305.0, 298.0]
+    late = [(CHANGE + 30 + i, 300.0 + (i % 4)) for i in range(60)]
+    bundle = EvidenceBundle(
+        start=first,
+        end=first + 480,
+        services=["api"],
+        metrics=[_stepped("api", "latency_p95", latency, first, 60)],
+        operations=[OperationTimings(service="api", operation="GET /x", kind="self_time", samples=late)],
+    )
+    assert detect_onset(bundle) == CHANGE
+
+
+def test_evidence_that_never_shifts_has_no_onset() -> None:
+    """Steady metrics and traces: no onset is made up (the eval counts the case as not dated)."""
+    first = CHANGE - 240
+    bundle = EvidenceBundle(
+        start=first,
+        end=first + 480,
+        services=["api"],
+        metrics=[_stepped("api", "latency_p95", [20.0 + (i % 3) for i in range(9)], first, 60)],
+        operations=[_timings("api", None, 3.0, 3.0)],
+    )
+    assert detect_onset(bundle) is None

@@ -186,18 +186,24 @@ def _fronted(edges: list[tuple[str, str]]) -> dict[str, set[str]]:
 
 
 def _change(bundle: EvidenceBundle) -> float:
-    """The hinted start (an alert's, a recorded injection's), else the onset the evidence shows."""
-    return bundle.change_hint if bundle.change_hint is not None else detect_onset(bundle)
+    """The hinted start (an alert's, a recorded injection's), else the onset the evidence shows, else
+    (nothing shifts for good) the middle of the window, which was asked for around the incident."""
+    if bundle.change_hint is not None:
+        return bundle.change_hint
+    found = detect_onset(bundle)
+    return (bundle.start + bundle.end) / 2 if found is None else found
 
 
-def detect_onset(bundle: EvidenceBundle) -> float:
-    """The onset of the finest-grained evidence that covers the window, whatever the hint.
+def detect_onset(bundle: EvidenceBundle) -> float | None:
+    """The onset of the finest-grained evidence that covers the window, whatever the hint; None if no
+    series shifts for good.
 
     Traces (and beside them the log templates' counts) date a change to seconds where the traces
     were sampled without holes: when their samples leave a gap longer than two metric steps between
-    them (a live search samples the window in bursts), the metrics, which cover the window evenly,
-    are read beside them, every series against the `HORIZON_STEPS` metric steps around each
-    candidate."""
+    them (a live search samples the window in bursts), or show no change of their own (a trace
+    sample that starts after the fault has no normal in it), the metrics, which cover the window
+    evenly, are read beside them, every series against the `HORIZON_STEPS` metric steps around each
+    candidate, or half the window if that is shorter."""
     fine = [
         as_onset_series(o.samples, LATENCY_FLOOR_MS, LATENCY_RELATIVE)
         for o in bundle.operations
@@ -209,9 +215,13 @@ def detect_onset(bundle: EvidenceBundle) -> float:
     step = statistics.median(b - a for a, b in itertools.pairwise(coarse)) if len(coarse) > 1 else math.inf
     logged = _log_series(bundle)
     if traced and _covers(traced, step, bundle.start, bundle.end):
-        return onset([*traced, *logged], [], (bundle.start + bundle.end) / 2)
+        found = onset([*traced, *logged], [])
+        if found is not None:
+            return found
     series = [*traced, *logged, *(s for s in metric if s is not None)]
-    return onset(series, coarse, (bundle.start + bundle.end) / 2, HORIZON_STEPS * step)
+    # A window shorter than two horizons (24 one-minute steps) is split no further
+    # than its middle: the side before a candidate is then all the normal there is to judge against.
+    return onset(series, coarse, min(HORIZON_STEPS * step, (bundle.end - bundle.start) / 2))
 
 
 def _log_series(bundle: EvidenceBundle) -> list[OnsetSeries]:

@@ -107,10 +107,8 @@ def _split_gain(
     return 1.0 - (_l1(before) + _l1(after)) / whole
 
 
-def onset(
-    series: Sequence[OnsetSeries], coarse: Sequence[float], fallback: float, horizon: float = math.inf
-) -> float:
-    """The candidate time that best splits the series shifting there in two; `fallback` if none does.
+def onset(series: Sequence[OnsetSeries], coarse: Sequence[float], horizon: float = math.inf) -> float | None:
+    """The candidate time that best splits the series shifting there in two; None if none does.
 
     Each series is judged within `horizon` on either side of a candidate; the first horizon of the
     window is the normal later points are judged against, never a change itself.
@@ -142,4 +140,4 @@ def onset(
                 gain = _split_gain(s.values[lo:cut], s.values[cut:hi], present, s.floor, s.relative)
             gains[i] += gain
     best = max(range(len(candidates)), key=lambda i: (gains[i], -i), default=None)
-    return fallback if best is None or gains[best] <= 0 else candidates[best]
+    return None if best is None or gains[best] <= 0 else candidates[best]
