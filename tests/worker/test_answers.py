@@ -100,10 +100,9 @@ async def test_a_long_analysis_keeps_its_question_with_heartbeats(
     nats_url: str, nats_client: Client, incident: ScenarioTelemetry, backends: Backends
 ) -> None:
     """Collect takes several ack-waits; in_progress() heartbeats keep it from being handed out again."""
-    # The analysis parses pages and mines log templates on the event loop between its awaits; on a
-    # machine at load 10+ on 2 cores that stalls the loop (and so a heartbeat) by 1.5-3 s. A 5 s wait
-    # (a beat every 1.7 s, two may be late) is what a loaded CI machine can honour; production waits 60 s.
-    ack_wait = 5.0
+    # A CLI analysis decodes, digests and mines in its lane's thread (`rca_worker.lane`), so the event
+    # loop, and with it the heartbeat, is never held for longer than one answer's JSON decode.
+    ack_wait = 2.0
     backends.jaeger.latency_s = 2.0
     settings = worker_settings(nats_url, backends, rca_ack_wait_s=ack_wait, rca_concurrency=2)
     event = question(incident, "checkout errors?")

@@ -2,12 +2,14 @@
 reading of their answers wait while a Feishu one runs, and their calls share one small budget."""
 
 import asyncio
+import threading
 import time
 
 import httpx
 
 from aegis.rca_worker.backends.readonly import Backend, ReadOnlyClient
 from aegis.rca_worker.discovery import ServiceDirectory
+from aegis.rca_worker.lane import CpuLane
 from aegis.rca_worker.service.app import Worker, make_broker
 from aegis.rca_worker.service.health import Readiness
 from aegis.rca_worker.service.progress import ProgressPublisher
@@ -162,3 +164,42 @@ async def test_a_feishu_analysis_does_not_wait_for_a_paused_api_service_lookup(
     assert "payment" in before
     assert during == before
     assert after == before
+
+
+def _busy(seconds: float) -> str:
+    """Pure-Python CPU work for `seconds` (a digest or a ranking stands in), and the thread it ran on."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        sum(range(200))
+    return threading.current_thread().name
+
+
+async def test_an_api_analysis_cpu_stretch_waits_for_feishu_and_leaves_the_loop_free() -> None:
+    """An API lane's stretch starts only once no Feishu analysis runs, runs off the event loop (which
+    keeps turning every few ms meanwhile), and the replica's API stretches run one at a time; the
+    lane of the analysis others make way for runs its stretch inline."""
+    priority = FeishuFirst()
+    shared = asyncio.Lock()
+    lanes = [CpuLane(priority.clear, shared), CpuLane(priority.clear, shared)]
+    async with priority.turn("feishu"):
+        held = asyncio.create_task(lanes[0].run(_busy, 0.01))
+        await asyncio.sleep(0.1)
+        assert not held.done(), "an API stretch ran while a Feishu analysis did"
+    assert await asyncio.wait_for(held, 5) != threading.current_thread().name
+
+    lags: list[float] = []
+
+    async def ticking(until: asyncio.Future[list[str]]) -> None:
+        while not until.done():
+            began = time.perf_counter()
+            await asyncio.sleep(0.002)
+            lags.append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    stretches = asyncio.gather(*(lane.run(_busy, 0.3) for lane in lanes))
+    await ticking(stretches)
+    await stretches
+    assert time.perf_counter() - began >= 0.6, "two API stretches ran at once"
+    assert len(lags) > 20, "the event loop hardly turned while API stretches ran"
+    assert max(lags) < 0.2, f"the loop stalled {max(lags):.3f} s under an API stretch"
+    assert await CpuLane().run(_busy, 0.001) == threading.current_thread().name

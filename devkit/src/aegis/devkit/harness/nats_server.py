@@ -37,6 +37,13 @@ class NatsServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._log = store_dir / "nats-server.log"
 
+    @property
+    def pid(self) -> int:
+        """The running server's process id (benchmarks read its CPU time)."""
+        if self._process is None:
+            raise RuntimeError("nats-server is not running")
+        return self._process.pid
+
     def start(self) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         command = [

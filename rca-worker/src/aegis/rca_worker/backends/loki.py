@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aegis.rca_worker.backends.readonly import Backend, BackendUnavailable, ReadOnlyClient
+from aegis.rca_worker.lane import CpuLane
 
 MAX_ENTRIES = 5_000
 MAX_RANGE_NS = 721 * 3600 * 10**9
@@ -57,6 +58,11 @@ class LokiClient:
 
     def __init__(self, client: ReadOnlyClient) -> None:
         self._client = client
+
+    @property
+    def lane(self) -> CpuLane:
+        """Where the analysis reading through this client runs its CPU-bound stretches."""
+        return self._client.lane
 
     async def query_range(
         self, query: str, start_ns: int, end_ns: int, limit: int, direction: Direction = "forward"

@@ -18,9 +18,11 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
+import orjson
 from pydantic import SecretStr
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from aegis.rca_worker.lane import CpuLane
 from aegis.rca_worker.settings import WorkerSettings
 
 _NAME = r"[A-Za-z0-9_.:\-]+"
@@ -124,12 +126,15 @@ class ReadOnlyClient:
         max_in_flight: int = 16,
         wait_turn: Callable[[], Awaitable[None]] | None = None,
         in_flight: Mapping[Backend, asyncio.Semaphore] | None = None,
+        lane: CpuLane | None = None,
     ) -> None:
         """`wait_turn`, when given, is awaited once a request has its slot, just before it is sent,
         and again before an answer is decoded; `in_flight` (shared with other clients) bounds the
         requests under way instead of this client's own `max_in_flight`: API analyses share one
         budget, and neither send a call nor read an answer while a Feishu one runs
-        (`service.questions`)."""
+        (`service.questions`). `lane` is where the analysis decodes and digests what came back (inline
+        by default; an API analysis's is a thread that waits its turn: `aegis.rca_worker.lane`)."""
+        self.lane = lane or CpuLane()
         self._http = http
         self._endpoints = dict(endpoints)
         self._wait_turn = wait_turn
@@ -217,11 +222,21 @@ class ReadOnlyClient:
         if self._wait_turn is not None:  # an answer that came in during a Feishu turn is read after it
             await self._wait_turn()
         try:
-            return response.json()
+            return decode_json(response.content)
         except ValueError:
             raise BackendUnavailable(
                 backend, f"answered non-JSON on {path}: {response.text[:80]!r}"
             ) from None
+
+
+def decode_json(content: bytes) -> Any:
+    """A backend's JSON answer, decoded by orjson: two to three times faster than the standard
+    library on a page of traces, the biggest answers an analysis reads, all on the event loop. What
+    orjson refuses and the standard library reads (`NaN`, integers beyond 64 bits) is read by that."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content)
 
 
 def error_text(response: httpx.Response) -> str:

@@ -4,7 +4,6 @@
 ranking itself is `aegis.rca_worker.ranking`, a pure function of the evidence bundle.
 """
 
-import asyncio
 from dataclasses import dataclass, field
 
 from aegis.rca_worker.change_words import with_changes
@@ -64,8 +63,8 @@ async def rank(state: AnalysisState, context: AnalysisContext) -> StepOutcome:
     """Rank every service of the evidence; draft the deterministic answer from the top three."""
     question = state["question"]
     bundle = state["bundle"]
-    # Pure but CPU-bound on a large estate: off the event loop, so heartbeats keep flowing.
-    ranking = await asyncio.to_thread(rank_candidates, bundle)
+    # Pure but CPU-bound on a large estate: in the analysis's lane (an API analysis's is a thread).
+    ranking = await context.client.lane.run(rank_candidates, bundle)
     draft = Analysis(bundle, ranking).to_result(
         question.request_id, question.source, question.reply_to, context.settings.locale
     )

@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 
 from aegis.rca_worker.backends.readonly import Backend, ReadOnlyClient, endpoints_from_settings
 from aegis.rca_worker.discovery import ServiceDirectory
+from aegis.rca_worker.lane import CpuLane
 from aegis.rca_worker.llm.availability import check_models
 from aegis.rca_worker.llm.providers import ChatModels
 from aegis.rca_worker.pipeline.context import AnalysisContext
@@ -72,6 +73,7 @@ class Worker:
     directory: ServiceDirectory = field(default_factory=ServiceDirectory)
     models: ChatModels | None = None
     api_calls: dict[Backend, asyncio.Semaphore] = field(default_factory=dict)
+    api_cpu: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         # All API and CLI analyses together: the calls of one analysis (EVIDENCE_CONCURRENCY per
@@ -84,7 +86,8 @@ class Worker:
 
         A Feishu analysis has its own budget of backend calls; API and CLI analyses share one per
         replica and wait while a Feishu one runs, so a crowd of them never stands in front of its
-        calls at the backends for more than the calls already under way.
+        calls at the backends for more than the calls already under way. Their CPU-bound stretches
+        (decoding, digesting, ranking) wait too and run one at a time for them all (`lane`).
         """
         assert self.http is not None, "the worker has not started"
         feishu = source == "feishu"
@@ -94,6 +97,7 @@ class Worker:
             self.settings.evidence_concurrency,
             wait_turn=None if feishu else progress.before_step,
             in_flight=None if feishu else self.api_calls,
+            lane=CpuLane() if feishu else CpuLane(progress.before_step, self.api_cpu),
         )
         return AnalysisContext(client, self.settings, progress, self.directory, self.memory, self.models)
 

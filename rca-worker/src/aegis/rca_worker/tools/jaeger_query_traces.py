@@ -96,6 +96,7 @@ async def jaeger_query_traces(
     for service in scope:
         targeted.append((service, start_us, end_us, {"error": "true"}, None))
         targeted.append((service, start_us, end_us, None, f"{slow_ms}ms"))
+    lane = client.lane
     digest = TraceDigest(bucket_s=bucket_s)
     # Operations are compared against their own normal, so they are timed only on the traces sampled
     # evenly across the window: the error and slow searches would make "after" look worse by choice.
@@ -112,17 +113,15 @@ async def jaeger_query_traces(
             return_exceptions=True,
         )
         evidence.requests += len(searches)
+        found: list[Trace] = []
         for (service, *_), outcome in zip(searches, outcomes, strict=True):
             if isinstance(outcome, BackendUnavailable):
                 failed.setdefault(service, outcome.reason)
                 continue
             if isinstance(outcome, BaseException):
                 raise outcome
-            traces: list[Trace] = outcome
-            for trace in sorted(traces, key=lambda t: t.trace_id):
-                digest.add(trace)
-                if also is not None:
-                    also.add(trace)
+            found.extend(sorted(outcome, key=lambda t: t.trace_id))
+        await lane.run(_digest, found, digest, also)
 
     await run(targeted, decoded)
     edges = evidence.edges or digest.edges
@@ -137,9 +136,16 @@ async def jaeger_query_traces(
         sampled,
     )
     evidence.gaps.extend(EvidenceGap(source="jaeger", service=s, reason=r) for s, r in sorted(failed.items()))
-    evidence.stats = digest.stats()
-    evidence.operations = sampled.operations()
+    evidence.stats, evidence.operations = await lane.run(lambda: (digest.stats(), sampled.operations()))
     evidence.origins = sorted(digest.origins, key=lambda o: (o.time, o.trace_id))[-MAX_ORIGINS_KEPT:]
     evidence.edges |= digest.edges
     evidence.traces_read = digest.traces_counted
     return evidence
+
+
+def _digest(traces: list[Trace], digest: TraceDigest, also: TraceDigest | None) -> None:
+    """Count `traces` into `digest` (and `also`), in their order: the CPU-bound part of the tool."""
+    for trace in traces:
+        digest.add(trace)
+        if also is not None:
+            also.add(trace)

@@ -126,7 +126,7 @@ async def loki_collect_evidence(
         ),
         return_exceptions=True,
     )
-    counter = TemplateCounter(bucket_s=bucket_s)
+    read: list[tuple[str, list[tuple[int, str]]]] = []
     for service, outcome in zip(scope, outcomes, strict=True):
         if isinstance(outcome, BackendUnavailable):
             evidence.gaps.append(EvidenceGap(source="loki", service=service, reason=outcome.reason))
@@ -138,7 +138,18 @@ async def loki_collect_evidence(
         if truncated:
             evidence.truncated.append(service)
         evidence.lines_read += len(lines)
+        read.append((service, lines))
+    # Mining thousands of lines is pure CPU: in the analysis's lane, off the event loop.
+    evidence.templates = await client.lane.run(mine_templates, read, queries, bucket_s)
+    return evidence
+
+
+def mine_templates(
+    read: list[tuple[str, list[tuple[int, str]]]], queries: dict[str, str], bucket_s: float
+) -> list[LogTemplate]:
+    """The templates of each service's lines (in the order read), with the query that found them."""
+    counter = TemplateCounter(bucket_s=bucket_s)
+    for service, lines in read:
         for time_ns, text in lines:
             counter.add(service, time_ns / 1e9, text)
-    evidence.templates = counter.templates(queries)
-    return evidence
+    return counter.templates(queries)
