@@ -109,6 +109,63 @@ def test_a_shift_the_request_mix_explains_scores_nothing() -> None:
     assert found["seat"].own_logs == []
 
 
+def _sparse_calls(counter: TemplateCounter, calls_before: int, line_from: int) -> None:
+    """`calls_before` calls of seat's create before the change, 12 after; from the `line_from`-th call
+    after on, each prints a branch line it never printed before."""
+    operation, line = "SeatController.create", "s.s.SeatServiceImpl#69 [distributeSeat][Other Capital]"
+    for i in range(calls_before):
+        counter.add_call("seat", operation, START + i * (CHANGE - START) / calls_before)
+    for i in range(12):
+        t = CHANGE + 5.0 + 10.0 * i
+        counter.add_call("seat", operation, t)
+        if i >= line_from:
+            counter.add("seat", t + 0.1, line, operation)
+
+
+def test_a_new_branch_the_few_calls_before_may_just_not_have_taken_scores_nothing() -> None:
+    """Half of 12 calls print a new line: after two calls before that is a request's parameters
+    (a 40 % chance they both took the other branch), after thirty it is a new code path."""
+    few, many = TemplateCounter(bucket_s=10.0), TemplateCounter(bucket_s=10.0)
+    _sparse_calls(few, 2, 6)
+    _sparse_calls(many, 30, 6)
+    assert collect_findings(_bundle(few, ["seat"], []), CHANGE)["seat"].own_logs == []
+    (found,) = collect_findings(_bundle(many, ["seat"], []), CHANGE)["seat"].own_logs
+    assert found.burst > 3
+    assert not found.skipped
+
+
+def test_a_new_failure_line_is_news_however_few_the_calls_before() -> None:
+    """A line that says the call failed is no branch of the normal path: two calls before suffice."""
+    counter = TemplateCounter(bucket_s=10.0)
+    operation = "FoodController.getAllFood"
+    for i in range(2):
+        counter.add_call("food", operation, START + 30.0 * i)
+    for i in range(12):
+        t = CHANGE + 5.0 + 10.0 * i
+        counter.add_call("food", operation, t)
+        if i >= 6:
+            counter.add(
+                "food", t + 0.1, "f.s.FoodServiceImpl#245 [getAllFood][Get Food Request Failed!]", operation
+            )
+    (found,) = collect_findings(_bundle(counter, ["food"], []), CHANGE)["food"].own_logs
+    assert found.burst > 3
+
+
+def test_the_normal_path_a_recovering_service_prints_again_is_not_evidence() -> None:
+    """preserve failed on every call before and stops failing: the lines of its completed calls
+    that it prints anew are its normal path resuming, not a new one."""
+    counter = TemplateCounter(bucket_s=10.0)
+    failing = "o.a.c.c.C.dispatcherServlet#175 Servlet.service() threw exception"
+    done = "p.s.PreserveServiceImpl#179 [preserve][Do Order Complete]"
+    t = START
+    while t < END:
+        counter.add_call("preserve", "PreserveController.preserve", t)
+        counter.add("preserve", t + 0.1, failing if t < CHANGE else done, "PreserveController.preserve")
+        t += 20.0
+    found = collect_findings(_bundle(counter, ["preserve"], []), CHANGE)
+    assert found["preserve"].own_logs == []
+
+
 def _named_callee_bundle(callee_cpu_after: float, callee_logs: bool = False) -> EvidenceBundle:
     """checkout starts logging "call to payment failed"; payment's CPU moves to `callee_cpu_after`,
     and with `callee_logs` payment starts printing a line of its own too."""

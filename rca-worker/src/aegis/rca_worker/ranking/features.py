@@ -11,6 +11,8 @@ the end whose every call moved). Logs are read as template frequencies: a templa
 vanishes or changes its share of the service's lines is a finding whatever its level; a template
 joined to its operation is read per call of that operation instead, and one that its still-called
 operation stops printing (`LogFinding.skipped`) is evidence about the service's own code path.
+A line of the normal path that appears is a new path only if the calls before were enough to have
+shown it, and not when its service stops failing (its completed calls print their lines again).
 """
 
 import math
@@ -67,6 +69,8 @@ MOVED = 3.0
 PATH_SCALE = 12.0
 FAILURE_WORDS = re.compile(r"(?i)\b(?:error|exception|fail(?:ed|ure|s)?|timed? ?out|refused|unavailable)\b")
 PATH_CHANGED_FROM = 0.7
+# A line new after the change must be this unlikely to fall after by the split of its calls alone.
+NEW_LINE_CHANCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -229,15 +233,21 @@ def _log_findings(
         before, after = counts[id(template)]
         totals[template.service][0] += before
         totals[template.service][1] += after
+    shifts = {id(t): _line_shift(t, counts[id(t)], totals[t.service], change) for t in bundle.log_templates}
+    # A failure that stops being printed is the service recovering, and the lines it prints anew
+    # without failing are its normal path resuming, not a new one.
+    recovering = {
+        t.service
+        for t in bundle.log_templates
+        if t.operation and FAILURE_WORDS.search(t.template) and _fell(*counts[id(t)], _split(t.calls, change))
+    }
     for template in bundle.log_templates:
-        before, after = counts[id(template)]
-        if template.operation:
-            shift = _path_shift(before, after, _split(template.calls, change))
-            if shift < 0 and FAILURE_WORDS.search(template.template):
-                continue  # a failure that stops being printed is the service recovering
-        else:
-            shift = template_shift(before, after, *totals[template.service])
-            shift = shift if abs(shift) > LOG_SHIFT_FROM else 0.0
+        shift = shifts[id(template)]
+        failing = bool(FAILURE_WORDS.search(template.template))
+        if template.operation and (
+            (shift < 0 and failing) or (shift > 0 and not failing and template.service in recovering)
+        ):
+            continue
         if shift == 0.0:
             continue
         # Drain may have turned the callee's name into a parameter: the sample line still names it.
@@ -250,6 +260,35 @@ def _log_findings(
             found[template.service].own_logs.append(
                 LogFinding(abs(shift), template, skipped=shift < 0 and bool(template.operation))
             )
+
+
+def _line_shift(template: LogTemplate, counts: tuple[int, int], totals: list[int], change: float) -> float:
+    """Signed shift of one template: per call of its operation where it is joined to one, else as its
+    share of the service's lines (0 within `LOG_SHIFT_FROM`)."""
+    before, after = counts
+    if template.operation:
+        calls = _split(template.calls, change)
+        # A failure is news whatever branch printed it; a line of the normal path new after the
+        # change may be a branch the few calls before did not take (a request's parameters).
+        if (
+            not before
+            and calls[0]
+            and not FAILURE_WORDS.search(template.template)
+            and _unseen_by_chance(after, *calls)
+        ):
+            return 0.0
+        return _path_shift(before, after, calls)
+    shift = template_shift(before, after, totals[0], totals[1])
+    return shift if abs(shift) > LOG_SHIFT_FROM else 0.0
+
+
+def _fell(before: int, after: int, calls: tuple[int, int]) -> bool:
+    """Whether a line joined to its operation is printed per call at most 1 - `PATH_CHANGED_FROM`
+    of its old rate while the operation is still called: however few its lines, it has stopped."""
+    calls_before, calls_after = calls
+    if not before or not calls_before or not calls_after:
+        return False
+    return after / calls_after <= (1.0 - PATH_CHANGED_FROM) * before / calls_before
 
 
 def _path_shift(before: int, after: int, calls: tuple[int, int]) -> float:
@@ -269,6 +308,17 @@ def _path_shift(before: int, after: int, calls: tuple[int, int]) -> float:
     if abs(z) <= LOG_SHIFT_FROM or changed < PATH_CHANGED_FROM:
         return 0.0  # the mix of requests moves a branch's share that much without a fault
     return math.copysign(LOG_SHIFT_FROM + PATH_SCALE * changed, z)
+
+
+def _unseen_by_chance(after: int, calls_before: int, calls_after: int) -> bool:
+    """Whether a line printed only after the change may have fallen there by chance: with the calls
+    split as they are, all `after` lines land after with probability share^after, and a branch the
+    few calls before just did not happen to take (a request's parameters) is no new code path
+    unless that chance is below `NEW_LINE_CHANCE`."""
+    if not calls_after:
+        return False  # no call after to print it: `_path_shift` reads what is left
+    share = calls_after / (calls_before + calls_after)
+    return after * math.log(share) > math.log(NEW_LINE_CHANCE)
 
 
 def operation_shift(timings: OperationTimings, change: float) -> float | None:
