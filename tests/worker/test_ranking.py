@@ -12,7 +12,7 @@ from aegis.rca_worker.evidence import (
     TraceBucket,
 )
 from aegis.rca_worker.log_templates import template_of
-from aegis.rca_worker.ranking.candidates import rank_candidates
+from aegis.rca_worker.ranking.candidates import ERROR_SOURCE, rank_candidates
 from aegis.rca_worker.ranking.hypothesis import candidates
 from aegis.simulator.offline import analyse_offline
 from aegis.simulator.scenarios import make_scenario
@@ -112,6 +112,51 @@ def test_a_leaf_beside_calm_siblings_keeps_its_score() -> None:
     ranking = rank_candidates(bundle.model_copy(update={"metrics": calm}))
     assert ranking.services[0].service == "lb"
     assert ranking.services[0].explained_by is None
+
+
+def _error_path_bundle(store_timed_lately: bool) -> EvidenceBundle:
+    """web → search → store: search starts failing and, on its error path, calls store, which it had
+    last called long before (or, with `store_timed_lately`, all along); store itself returns no errors."""
+    early = START + 15 * 10  # store's calls ended here, long before the change
+    store_latency = [
+        (t, v * (8.0 if t >= CHANGE else 1.0))
+        for t, v in _series("store", LATENCY_P95, 0.1, 0.1, 3).points
+        if store_timed_lately or t < early or t >= CHANGE
+    ]
+    return EvidenceBundle(
+        start=START,
+        end=END,
+        services=["search", "store", "web"],
+        edges=[("web", "search"), ("search", "store")],
+        metrics=[
+            _series("web", ERROR_RATIO, 0.0, 0.12, 1),
+            _series("search", ERROR_RATIO, 0.0, 0.08, 2),
+            MetricSeries(service="store", signal=LATENCY_P95, query="store_latency", points=store_latency),
+            _series("store", ERROR_RATIO, 0.0, 0.0, 4),
+        ],
+    )
+
+
+def test_a_callee_first_called_at_the_change_is_not_slow_and_its_caller_makes_the_errors() -> None:
+    """Store has no recent normal to be slow against, so nothing search calls moved: search's errors
+    are its own (an error source), and web's louder ones, through search, are its symptom."""
+    ranking = rank_candidates(_error_path_bundle(store_timed_lately=False))
+    by_name = {s.service: s for s in ranking.services}
+    assert LATENCY_P95 not in by_name["store"].findings.symptoms
+    assert ranking.services[0].service == "search"
+    assert ERROR_SOURCE in by_name["search"].findings.own
+    assert ERROR_SOURCE not in by_name["web"].findings.own
+    assert by_name["web"].explained_by == "search"
+
+
+def test_errors_above_a_slow_callee_are_not_their_own() -> None:
+    """A callee timed all along that turns slow explains its caller's errors (a timeout, say): no
+    error source is named above it."""
+    ranking = rank_candidates(_error_path_bundle(store_timed_lately=True))
+    by_name = {s.service: s for s in ranking.services}
+    assert by_name["store"].findings.symptoms[LATENCY_P95].score > 3
+    assert all(ERROR_SOURCE not in s.findings.own for s in ranking.services)
+    assert by_name["search"].explained_by == "store"
 
 
 def test_same_evidence_same_answer_whatever_the_input_order() -> None:

@@ -14,11 +14,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aegis.rca_worker.evidence import EvidenceBundle
+from aegis.rca_worker.evidence import ERROR_RATIO, EvidenceBundle
 from aegis.rca_worker.ranking.features import (
     ABSENT,
     CALL_GAP,
     FLOORS,
+    HORIZON_STEPS,
     LATENCY_FLOOR_MS,
     LATENCY_RELATIVE,
     SELF_TIME,
@@ -29,11 +30,11 @@ from aegis.rca_worker.ranking.features import (
 from aegis.rca_worker.ranking.onset import OnsetSeries, as_onset_series, onset
 from aegis.rca_worker.ranking.stopped_calls import StoppedCall, stopped_calls
 
-# A change is judged against this many metric steps on either side: the normal just before it.
-HORIZON_STEPS = 12
 CALLS_STOPPED = "calls_stopped"
+ERROR_SOURCE = "error_source"
 OWN_WEIGHTS = {
     ABSENT: 1.0,
+    ERROR_SOURCE: 0.8,
     SELF_TIME: 0.8,
     CALL_GAP: 0.8,
     CALLS_STOPPED: 0.8,
@@ -290,6 +291,25 @@ def _add_stops(findings: dict[str, ServiceFindings], stops: list[StoppedCall]) -
             f.own[CALLS_STOPPED] = SignalFinding(CALLS_STOPPED, score, stop.before, stop.after, stop.query)
 
 
+def _error_sources(
+    findings: dict[str, ServiceFindings], anomaly: dict[str, float], near: dict[str, set[str]]
+) -> dict[str, SignalFinding]:
+    """Per service whose error ratio rose while nothing it calls (directly or not) or fronts moved at
+    all, that rise as its own finding: errors travel up the call graph, so they start at the lowest
+    service returning them whose callees return none and are neither slow nor silent (a caller timing
+    out on a slow callee is that callee's symptom). Only services placed in the call graph count: one
+    with no known callee may still be fronting one."""
+    sources = {}
+    for service, f in findings.items():
+        rose = f.symptoms.get(ERROR_RATIO)
+        below = near.get(service)
+        if rose is None or rose.score <= CHANGE_FROM or below is None:
+            continue
+        if all(anomaly.get(other, 0.0) == 0.0 for other in below):
+            sources[service] = SignalFinding(ERROR_SOURCE, rose.score, rose.before, rose.after, rose.query)
+    return sources
+
+
 def rank_candidates(bundle: EvidenceBundle) -> Ranking:
     """Rank every service of the bundle; ties break by name so the order is total and stable."""
     change = _change(bundle)
@@ -299,12 +319,17 @@ def rank_candidates(bundle: EvidenceBundle) -> Ranking:
         {s: sum(x.burst for x in f.blame_logs) for s, f in findings.items() if f.blame_logs}
     )
     own, symptom, anomaly = _strengths(findings, origin_shares, blame_shares)
-    stops = _unexplained_stops(stopped_calls(bundle.operations, change), anomaly)
-    if stops:
-        _add_stops(findings, stops)
-        own, symptom, anomaly = _strengths(findings, origin_shares, blame_shares)
     closure = _descendants(bundle.edges)
     fronted = _fronted(bundle.edges)
+    placed = {s for edge in bundle.edges for s in edge}
+    near_all = {s: closure.get(s, set()) | fronted.get(s, set()) for s in placed}
+    stops = _unexplained_stops(stopped_calls(bundle.operations, change), anomaly)
+    sources = _error_sources(findings, anomaly, near_all)
+    if stops or sources:
+        _add_stops(findings, stops)
+        for service, source in sources.items():
+            findings[service].own[ERROR_SOURCE] = source
+        own, symptom, anomaly = _strengths(findings, origin_shares, blame_shares)
     scored: list[ScoredService] = []
     for service, f in findings.items():
         # A leaf with evidence of its own (its own spans, saturation) is more than a front.

@@ -55,6 +55,11 @@ CALL_GAP = "call_gap"
 # A latency must move by more than this share of its own median to count, whatever its MAD.
 LATENCY_RELATIVE = 0.25
 LATENCY_FLOOR_MS = 1.0
+# A change is judged against this many metric steps on either side: the normal just before it. A
+# latency timed fewer than `MIN_RECENT` times in the steps of it that ended before the change has no
+# recent normal to be slow against.
+HORIZON_STEPS = 12
+MIN_RECENT = 3
 # A series that stops only counts as an outage if it had at least this share of its points before.
 DENSE_COVERAGE = 0.8
 # Template counts are Poisson-like with extra spread: this share of the expected count is noise too.
@@ -137,9 +142,7 @@ def _finding(series: MetricSeries, change: float, end: float, step: float) -> Si
         )
     floor = _floor(series.signal)
     if series.signal.startswith("latency"):
-        if median(before) <= 0:
-            return None  # no calls timed before: there is no normal to compare against
-        floor = max(floor, LATENCY_RELATIVE * abs(median(before)))
+        return _latency_finding(series, before, after, change, step, floor)
     up = shift_score(before, after, floor)
     if series.signal in (CPU, MEMORY):
         up = max(0.0, up)  # less CPU or memory is a consequence (less traffic), never a cause
@@ -148,6 +151,23 @@ def _finding(series: MetricSeries, change: float, end: float, step: float) -> Si
             up = 0.0  # an intermittent caller's odd request: traffic with no normal level to rise from
         down = drop_score(before, after, floor)
         up = up if up >= down else -down
+    level = sorted(after)[int(0.75 * (len(after) - 1))]
+    return SignalFinding(series.signal, up, median(before), level, series.query)
+
+
+def _latency_finding(
+    series: MetricSeries, before: list[float], after: list[float], change: float, step: float, floor: float
+) -> SignalFinding | None:
+    """A latency against its normal; None when no calls were timed in its recent normal.
+
+    A callee called only from the change on (its caller took a new path) or last timed long before
+    it (a sparse node's odd call) has no normal to be slow against: its "slowness" is the first
+    calls of a path, not evidence about it.
+    """
+    recent = [t for t, _ in series.points if change - (HORIZON_STEPS + 1) * step <= t < change - step]
+    if median(before) <= 0 or len(recent) < MIN_RECENT:
+        return None
+    up = shift_score(before, after, max(floor, LATENCY_RELATIVE * abs(median(before))))
     level = sorted(after)[int(0.75 * (len(after) - 1))]
     return SignalFinding(series.signal, up, median(before), level, series.query)
 

@@ -8,7 +8,7 @@ LogQL, or trace id) so a human can check it.
 import math
 from datetime import UTC, datetime
 
-from aegis.rca_worker.ranking.candidates import Ranking, ScoredService
+from aegis.rca_worker.ranking.candidates import ERROR_SOURCE, Ranking, ScoredService
 from aegis.rca_worker.ranking.features import ABSENT, CALL_GAP, SELF_TIME, SignalFinding
 from aegis.shared.messages import CATALOGUES, message
 from aegis.shared.rca import Evidence, RootCauseCandidate
@@ -22,7 +22,7 @@ def _clock(ts: float) -> str:
 
 
 def _value(signal: str, value: float) -> str:
-    if signal == "error_ratio":
+    if signal in ("error_ratio", ERROR_SOURCE):
         return f"{value * 100:.1f}%"
     if signal.startswith("latency"):
         return f"{value * 1000:.0f}ms"

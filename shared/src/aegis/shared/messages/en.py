@@ -106,6 +106,7 @@ MESSAGES: dict[str, str] = {
     "signal.call_gap": "time between its callers and it in traces",
     "signal.calls_stopped": "calls it always made that stopped, in traces",
     "signal.absent": "metrics went silent",
+    "signal.error_source": "error ratio, while nothing it calls moved",
     "change.before_onset": "{minutes} min before the anomaly",
     "change.at": "at {clock} UTC",
     "change.rollout": "{service} was rolled out {when} ({detail})",

@@ -104,6 +104,7 @@ MESSAGES: dict[str, str] = {
     "signal.call_gap": "调用方与它之间的耗时（trace）",
     "signal.calls_stopped": "原本每次都发出、之后停止的调用（trace）",
     "signal.absent": "指标消失",
+    "signal.error_source": "错误率（其调用的服务均无异常）",
     "change.before_onset": "在异常前 {minutes} 分钟",
     "change.at": "于 {clock}",
     "change.rollout": "{service} {when}发布了新版本（{detail}）",
