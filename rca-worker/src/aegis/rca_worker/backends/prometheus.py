@@ -67,14 +67,8 @@ class PrometheusClient:
         data = _data(payload, path, self.notes)
         if not isinstance(data, dict) or data.get("resultType") != "matrix":
             raise BackendUnavailable(Backend.PROMETHEUS, f"{path} did not answer a matrix")
-        result: list[RangeSeries] = []
-        try:
-            for item in data["result"]:
-                points = [(float(t), float(v)) for t, v in item["values"]]
-                result.append(RangeSeries({str(k): str(v) for k, v in item["metric"].items()}, points))
-        except (KeyError, TypeError, ValueError):
-            raise BackendUnavailable(Backend.PROMETHEUS, f"{path} answered a malformed matrix") from None
-        return result
+        # Every point a float from a string: in the analysis's lane, off the event loop.
+        return await self.client.lane.run(_matrix, data, path)
 
     async def series(self, matchers: list[str], start: float, end: float) -> list[dict[str, str]]:
         """Label sets of the series matching any of `matchers` in [start, end]."""
@@ -117,3 +111,15 @@ class PrometheusClient:
         except BackendUnavailable:
             return None
         return scrape_interval_in(str(data.get("yaml", ""))) if isinstance(data, dict) else None
+
+
+def _matrix(data: dict[str, Any], path: str) -> list[RangeSeries]:
+    """The series of a `matrix` answer, each point as (time, value) floats."""
+    result: list[RangeSeries] = []
+    try:
+        for item in data["result"]:
+            points = [(float(t), float(v)) for t, v in item["values"]]
+            result.append(RangeSeries({str(k): str(v) for k, v in item["metric"].items()}, points))
+    except (KeyError, TypeError, ValueError):
+        raise BackendUnavailable(Backend.PROMETHEUS, f"{path} answered a malformed matrix") from None
+    return result

@@ -34,11 +34,10 @@ from aegis.shared.in_progress import in_progress
 from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import RcaResult
 from aegis.shared.streams import RCA_STREAM
-from aegis.shared.subjects import QuestionSource, question_subject, result_subject
+from aegis.shared.subjects import QuestionSource, result_subject
 from aegis.shared.tracing import consuming, with_trace
 
 log = structlog.get_logger("aegis.rca_worker.questions")
-_FEISHU_SUBJECT = question_subject("feishu")
 
 
 def _why(error: BaseException, settings: WorkerSettings) -> str:
@@ -126,21 +125,15 @@ class QuestionFlow:
         return DeliveryBudget(settings.rca_max_deliver, settings.rca_ack_wait_s, settings.backoff)
 
     async def handle(self, msg: NatsMessage) -> None:
-        """One delivery of one question, settled by the skeleton.
-
-        A Feishu question holds API work back from the moment it is delivered, not only once its
-        analysis starts: each of the loop turns in between would let one more API stretch go first.
-        """
+        """One delivery of one question, settled by the skeleton."""
         raw: Msg = msg.raw_message
-        feishu = raw.subject == _FEISHU_SUBJECT
-        async with self.priority.turn("feishu") if feishu else contextlib.nullcontext():
-            outcome = await handle_delivery(
-                self.broker.connection.jetstream(),
-                raw,
-                lambda _raw: self._analyse(msg),
-                self.budget,
-                on_reject=self._answer_failed,
-            )
+        outcome = await handle_delivery(
+            self.broker.connection.jetstream(),
+            raw,
+            lambda _raw: self._analyse(msg),
+            self.budget,
+            on_reject=self._answer_failed,
+        )
         if isinstance(outcome, Retry):
             metrics.ANALYSES.labels("retried").inc()
         elif isinstance(outcome, Reject):
