@@ -56,10 +56,8 @@ CALL_GAP = "call_gap"
 LATENCY_RELATIVE = 0.25
 LATENCY_FLOOR_MS = 1.0
 # A change is judged against this many metric steps on either side: the normal just before it. A
-# latency timed fewer than `MIN_RECENT` times in the steps of it that ended before the change has no
-# recent normal to be slow against.
+# latency not timed once in the steps of it that ended before the change has no recent normal.
 HORIZON_STEPS = 12
-MIN_RECENT = 3
 # A series that stops only counts as an outage if it had at least this share of its points before.
 DENSE_COVERAGE = 0.8
 # Template counts are Poisson-like with extra spread: this share of the expected count is noise too.
@@ -165,7 +163,7 @@ def _latency_finding(
     calls of a path, not evidence about it.
     """
     recent = [t for t, _ in series.points if change - (HORIZON_STEPS + 1) * step <= t < change - step]
-    if median(before) <= 0 or len(recent) < MIN_RECENT:
+    if median(before) <= 0 or not recent:
         return None
     up = shift_score(before, after, max(floor, LATENCY_RELATIVE * abs(median(before))))
     level = sorted(after)[int(0.75 * (len(after) - 1))]

@@ -42,8 +42,14 @@ def _signal_phrase(f: SignalFinding, locale: Locale) -> str:
 
 
 def _top_signals(s: ScoredService) -> list[SignalFinding]:
-    findings = [*s.findings.own.values(), *s.findings.symptoms.values()]
-    return sorted((f for f in findings if abs(f.score) >= 3), key=lambda f: (-abs(f.score), f.signal))
+    """The moved signals, strongest first, one per query (an error ratio read as the errors' source
+    is the same series as the error ratio: own evidence first)."""
+    own = list(s.findings.own.values())
+    ordered = sorted(
+        (f for f in [*own, *s.findings.symptoms.values()] if abs(f.score) >= 3),
+        key=lambda f: (-abs(f.score), f not in own, f.signal),
+    )
+    return [f for i, f in enumerate(ordered) if all(g.query != f.query for g in ordered[:i])]
 
 
 def hypothesis(s: ScoredService, change: float, locale: Locale) -> str:
