@@ -22,12 +22,12 @@ from typing import Any
 
 from aegis.simulator.eval import BASELINES, run_all, run_dataset_case, run_scenario, summarise
 from aegis.simulator.rcaeval import find_cases
-from aegis.simulator.realism import CLASSIC, CLASSIC_NAME, Realism, parse_realism
+from aegis.simulator.realism import DEFAULT, Realism, parse_realism
 from aegis.simulator.scenarios import scenario_set
 
 
 def score_root(
-    root: Path | None, seeds: int, jobs: int, realism: Realism = CLASSIC
+    root: Path | None, seeds: int, jobs: int, realism: Realism = DEFAULT
 ) -> dict[str, dict[str, Any]]:
     """`summarise` of the simulator and of each dataset folder under `root`, with its wall time."""
     reports: dict[str, dict[str, Any]] = {}
@@ -72,7 +72,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seeds", type=int, default=2, help="simulator seeds per fault × service")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
-    parser.add_argument("--realism", default=CLASSIC_NAME, help="the simulator's realism (see aegis eval)")
+    parser.add_argument(
+        "--realism",
+        default=DEFAULT.name,
+        help=f"the simulator's realism (see aegis eval; default {DEFAULT.name})",
+    )
     args = parser.parse_args(argv)
     if args.root is not None and not args.root.is_dir():
         print(f"--root: {args.root} is not a directory", file=sys.stderr)

@@ -196,9 +196,9 @@ class TraceDigest:
         for span in trace.spans:
             at = span.start_us / 1e6
             if not _is_call_out(span, children[span.span_id]):
-                self._self.setdefault((span.service, span.operation), []).append(
-                    (at, selfs[span.span_id] / 1000)
-                )
+                # A leaf client span times its peer (a database, a cache), as the buckets count it.
+                owner = blamed_service(span, bool(children[span.span_id]))
+                self._self.setdefault((owner, span.operation), []).append((at, selfs[span.span_id] / 1000))
             parent = by_id.get(span.parent_id or "")
             if parent is not None and parent.service != span.service:
                 gap_ms = max(0, parent.duration_us - span.duration_us) / 1000

@@ -31,7 +31,7 @@ from aegis.simulator.baselines import baro_ranking, nsigma_ranking, random_ranki
 from aegis.simulator.model_eval import run_model_eval
 from aegis.simulator.offline import analyse_offline, rank_recorded
 from aegis.simulator.rcaeval import DatasetCase, find_cases, load_case
-from aegis.simulator.realism import CLASSIC_NAME, SWITCHES, parse_realism
+from aegis.simulator.realism import DEFAULT, SWITCHES, parse_realism
 from aegis.simulator.scenarios import FAULTS, Scenario, scenario_set
 from aegis.simulator.scoring import accuracy, hit_ranks
 from aegis.simulator.telemetry import ScenarioTelemetry
@@ -326,9 +326,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--faults", default=",".join(FAULTS), help="comma-separated subset of faults")
     parser.add_argument(
         "--realism",
-        default=CLASSIC_NAME,
-        help=f"how real the simulated telemetry looks: classic (default), realistic (all of them), or "
-        f"some of {', '.join(SWITCHES)}, comma-separated",
+        default=DEFAULT.name,
+        help=f"how real the simulated telemetry looks: classic (none of them), realistic (all of them), "
+        f"or some of {', '.join(SWITCHES)}, comma-separated (default {DEFAULT.name})",
     )
     parser.add_argument("--limit", type=int, default=0, help="only the first N cases (quick runs)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")

@@ -47,6 +47,29 @@ async def _known(graph: CallGraph) -> list[tuple[str, str, int]]:
     return [(caller, callee, 0) for caller, callee in sorted(graph.edges)]
 
 
+def _slices(entries: Sequence[str], start_us: int, end_us: int, slices: int) -> list[Search]:
+    """One search per entry service and per slice of [start_us, end_us), the slices of equal width."""
+    width = (end_us - start_us) // slices
+    return [
+        (service, start_us + i * width, start_us + (i + 1) * width, None, None)
+        for service in entries
+        for i in range(slices)
+    ]
+
+
+def _held_span(
+    held: Sequence[bool], entries: int, start_us: int, end_us: int, slices: int
+) -> tuple[int, int] | None:
+    """The part of the window the traces are in, from the first slice that held any to the last,
+    when that is at most half of the slices (the store kept traces only around the incident); else
+    None: the slices already sample where the traces are."""
+    width = (end_us - start_us) // slices
+    full = [i for i in range(slices) if any(held[e * slices + i] for e in range(entries))]
+    if not full or full[-1] - full[0] + 1 > slices // 2:
+        return None
+    return start_us + full[0] * width, start_us + (full[-1] + 1) * width
+
+
 def entry_services(services: Sequence[str], edges: set[tuple[str, str]]) -> list[str]:
     """Services nobody in scope calls (the front doors); all of them when the graph is unknown."""
     callees = {callee for _, callee in edges}
@@ -104,7 +127,8 @@ async def jaeger_query_traces(
     decoded: set[str] = set()
     failed: dict[str, str] = {}
 
-    async def run(searches: list[Search], seen: set[str], also: TraceDigest | None = None) -> None:
+    async def run(searches: list[Search], seen: set[str], also: TraceDigest | None = None) -> list[bool]:
+        """Digest what each search found; per search, whether it found any trace."""
         outcomes = await asyncio.gather(
             *(
                 client.find_traces(svc, lo, hi, limit, tags, slow, seen)
@@ -113,28 +137,29 @@ async def jaeger_query_traces(
             return_exceptions=True,
         )
         evidence.requests += len(searches)
+        held: list[bool] = []
         found: list[Trace] = []
         for (service, *_), outcome in zip(searches, outcomes, strict=True):
             if isinstance(outcome, BackendUnavailable):
                 failed.setdefault(service, outcome.reason)
+                held.append(False)
                 continue
             if isinstance(outcome, BaseException):
                 raise outcome
+            held.append(bool(outcome))
             found.extend(sorted(outcome, key=lambda t: t.trace_id))
         await lane.run(_digest, found, digest, also)
+        return held
 
     await run(targeted, decoded)
-    edges = evidence.edges or digest.edges
-    width = (end_us - start_us) // slices
-    await run(
-        [
-            (service, start_us + i * width, start_us + (i + 1) * width, None, None)
-            for service in entry_services(scope, edges)
-            for i in range(slices)
-        ],
-        set(),
-        sampled,
-    )
+    entries = entry_services(scope, edges=evidence.edges or digest.edges)
+    held = await run(_slices(entries, start_us, end_us, slices), set(), sampled)
+    span = _held_span(held, len(entries), start_us, end_us, slices)
+    if span is not None:
+        # Traces kept only for minutes around the incident fill a slice or two, and a search answers
+        # the newest of a slice only: sampled again across where they are, "before" has traces too.
+        sampled = TraceDigest(bucket_s=bucket_s)
+        await run(_slices(entries, *span, slices), set(), sampled)
     evidence.gaps.extend(EvidenceGap(source="jaeger", service=s, reason=r) for s, r in sorted(failed.items()))
     evidence.stats, evidence.operations = await lane.run(lambda: (digest.stats(), sampled.operations()))
     evidence.origins = sorted(digest.origins, key=lambda o: (o.time, o.trace_id))[-MAX_ORIGINS_KEPT:]
