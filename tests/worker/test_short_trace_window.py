@@ -32,7 +32,9 @@ def test_traces_of_a_few_minutes_do_not_date_the_onset_alone() -> None:
         operations=[steady],
         metrics=[MetricSeries(service="cart", signal="latency_p95", query="cart", points=step)],
     )
-    assert abs(detect_onset(bundle) - CHANGE) <= 15
+    onset = detect_onset(bundle)
+    assert onset is not None
+    assert abs(onset - CHANGE) <= 15
 
 
 def test_a_childless_client_span_times_its_peer_not_its_caller() -> None:

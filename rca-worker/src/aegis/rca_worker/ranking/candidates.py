@@ -239,12 +239,12 @@ def _log_series(bundle: EvidenceBundle) -> list[OnsetSeries]:
 
 
 def _covers(series: Sequence[OnsetSeries], step: float, start: float, end: float) -> bool:
-    """Whether the samples of `series` within [start, end] span it, from two metric steps of its start
-    to two of its end, and leave no gap between them longer than two metric steps: traces kept only
-    for minutes around an incident (as Nezha keeps them) date nothing before they begin, so the
-    metrics, which cover the window, are read beside them."""
+    """Whether the samples of `series` within [start, end] leave no gap between them longer than
+    two metric steps. Traces kept only for minutes around an incident (as Nezha keeps them) still
+    date it where they show a change: one that begins after the fault shows none, and `detect_onset`
+    then reads the metrics beside them."""
     times = sorted({t for s in series for t in s.times if start <= t <= end})
-    if not times or times[0] - start > 2 * step or end - times[-1] > 2 * step:
+    if not times:
         return False
     return all(b - a <= 2 * step for a, b in itertools.pairwise(times))
 
