@@ -140,7 +140,9 @@ def _finding(series: MetricSeries, change: float, end: float, step: float) -> Si
         )
     floor = _floor(series.signal)
     if series.signal.startswith("latency"):
-        return _latency_finding(series, before, after, change, step, floor)
+        if median(before) <= 0 or not _timed_recently(series, change, step):
+            return None
+        floor = max(floor, LATENCY_RELATIVE * abs(median(before)))
     up = shift_score(before, after, floor)
     if series.signal in (CPU, MEMORY):
         up = max(0.0, up)  # less CPU or memory is a consequence (less traffic), never a cause
@@ -153,21 +155,12 @@ def _finding(series: MetricSeries, change: float, end: float, step: float) -> Si
     return SignalFinding(series.signal, up, median(before), level, series.query)
 
 
-def _latency_finding(
-    series: MetricSeries, before: list[float], after: list[float], change: float, step: float, floor: float
-) -> SignalFinding | None:
-    """A latency against its normal; None when no calls were timed in its recent normal.
-
-    A callee called only from the change on (its caller took a new path) or last timed long before
-    it (a sparse node's odd call) has no normal to be slow against: its "slowness" is the first
-    calls of a path, not evidence about it.
-    """
-    recent = [t for t, _ in series.points if change - (HORIZON_STEPS + 1) * step <= t < change - step]
-    if median(before) <= 0 or not recent:
-        return None
-    up = shift_score(before, after, max(floor, LATENCY_RELATIVE * abs(median(before))))
-    level = sorted(after)[int(0.75 * (len(after) - 1))]
-    return SignalFinding(series.signal, up, median(before), level, series.query)
+def _timed_recently(series: MetricSeries, change: float, step: float) -> bool:
+    """Whether a latency was timed in its recent normal (the `HORIZON_STEPS` steps that ended before
+    the change). A callee called only from the change on (its caller took a new path) or last timed
+    long before it (a sparse node's odd call) has no normal to be slow against: its "slowness" is the
+    first calls of a path, not evidence about it."""
+    return any(change - (HORIZON_STEPS + 1) * step <= t < change - step for t, _ in series.points)
 
 
 def metrics_end(bundle: EvidenceBundle) -> dict[str, float]:
@@ -251,17 +244,21 @@ def _log_findings(
         before, after = counts[id(template)]
         totals[template.service][0] += before
         totals[template.service][1] += after
-    shifts = {id(t): _line_shift(t, counts[id(t)], totals[t.service], change) for t in bundle.log_templates}
+    failure = {id(t): bool(FAILURE_WORDS.search(t.template)) for t in bundle.log_templates}
+    shifts = {
+        id(t): _line_shift(t, counts[id(t)], totals[t.service], change, failure[id(t)])
+        for t in bundle.log_templates
+    }
     # A failure that stops being printed is the service recovering, and the lines it prints anew
     # without failing are its normal path resuming, not a new one.
     recovering = {
         t.service
         for t in bundle.log_templates
-        if t.operation and FAILURE_WORDS.search(t.template) and _fell(*counts[id(t)], _split(t.calls, change))
+        if t.operation and failure[id(t)] and _fell(*counts[id(t)], _split(t.calls, change))
     }
     for template in bundle.log_templates:
         shift = shifts[id(template)]
-        failing = bool(FAILURE_WORDS.search(template.template))
+        failing = failure[id(template)]
         if template.operation and (
             (shift < 0 and failing) or (shift > 0 and not failing and template.service in recovering)
         ):
@@ -280,20 +277,17 @@ def _log_findings(
             )
 
 
-def _line_shift(template: LogTemplate, counts: tuple[int, int], totals: list[int], change: float) -> float:
-    """Signed shift of one template: per call of its operation where it is joined to one, else as its
-    share of the service's lines (0 within `LOG_SHIFT_FROM`)."""
+def _line_shift(
+    template: LogTemplate, counts: tuple[int, int], totals: list[int], change: float, failing: bool
+) -> float:
+    """Signed shift of one template (`failing`: it names a failure): per call of its operation where
+    it is joined to one, else as its share of the service's lines (0 within `LOG_SHIFT_FROM`)."""
     before, after = counts
     if template.operation:
         calls = _split(template.calls, change)
         # A failure is news whatever branch printed it; a line of the normal path new after the
         # change may be a branch the few calls before did not take (a request's parameters).
-        if (
-            not before
-            and calls[0]
-            and not FAILURE_WORDS.search(template.template)
-            and _unseen_by_chance(after, *calls)
-        ):
+        if not before and calls[0] and not failing and _unseen_by_chance(after, *calls):
             return 0.0
         return _path_shift(before, after, calls)
     shift = template_shift(before, after, totals[0], totals[1])
