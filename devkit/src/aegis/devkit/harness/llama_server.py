@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from aegis.devkit.harness.binaries import find_binary, integration_required
-from aegis.devkit.harness.ports import free_port
 from aegis.devkit.harness.services import ServiceProcess
 
 ALIAS = "smollm2"
@@ -66,11 +65,9 @@ class LlamaServer:
 def llama_server(workdir: Path) -> Iterator[LlamaServer]:
     """Serve SmolLM2 on a free loopback port, one thread (faster on a busy 2-core machine)."""
     binary, model = require_llama()
-    port = free_port()
-    args = [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port), "-t", "1"]
+    args = [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", "{port}", "-t", "1"]
     args += ["-c", "8192", "-np", "1", "-a", ALIAS, "--jinja", "--no-webui"]
-    origin = f"http://127.0.0.1:{port}"
     log = workdir / "llama-server.log"
-    with ServiceProcess("llama-server", args, dict(os.environ), log, f"{origin}/health") as process:
+    with ServiceProcess.on_free_port("llama-server", args, dict(os.environ), log, "/health") as process:
         process.wait_ready(READY_WITHIN_S)
-        yield LlamaServer(origin, log)
+        yield LlamaServer(f"http://127.0.0.1:{process.port}", log)

@@ -7,12 +7,11 @@ the "nothing lost across a restart" tests rely on.
 import os
 import socket
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.ports import PORT_ATTEMPTS, PortTaken, free_port, wait_served
 
 
 class NatsServer:
@@ -33,9 +32,16 @@ class NatsServer:
         self.binary = binary
         self.store_dir = store_dir
         self.port = port or free_port()
-        self.url = f"nats://127.0.0.1:{self.port}"
+        # A port chosen here may move to another free one if it is taken before the first start.
+        self._may_move = port is None
         self._process: subprocess.Popen[bytes] | None = None
         self._log = store_dir / "nats-server.log"
+        self._log_start = 0
+
+    @property
+    def url(self) -> str:
+        """`nats://127.0.0.1:<port>`, the same across `restart()`."""
+        return f"nats://127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int:
@@ -45,7 +51,20 @@ class NatsServer:
         return self._process.pid
 
     def start(self) -> None:
+        """Start and return once it listens; on another port if its own was taken before the first start."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self._launch()
+            try:
+                self._wait_listening()
+                break
+            except PortTaken:
+                if not self._may_move or attempt == PORT_ATTEMPTS:
+                    raise
+                self.port = free_port()
+        self._may_move = False
+
+    def _launch(self) -> None:
         command = [
             str(self.binary),
             "-js",
@@ -58,9 +77,9 @@ class NatsServer:
             *(["-c", str(self.config)] if self.config else []),
         ]
         env = {**os.environ, **self.env} if self.env else None
+        self._log_start = self._log.stat().st_size if self._log.exists() else 0
         with self._log.open("ab") as log:
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        self._wait_listening()
 
     def stop(self) -> None:
         if self._process is None:
@@ -89,16 +108,20 @@ class NatsServer:
         return self._process is not None and self._process.poll() is None
 
     def _wait_listening(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"nats-server exited; see {self._log}: {self._log.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"nats-server did not listen on {self.port} within {timeout}s")
+        assert self._process is not None
+        wait_served(self._process, self.port, self._accepts, self._log_since_start, "nats-server", timeout)
+
+    def _accepts(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def _log_since_start(self) -> str:
+        with self._log.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
 
     def __enter__(self) -> Self:
         self.start()

@@ -1,5 +1,22 @@
-"""Free loopback ports for servers the tests start (the one helper the simulator's servers use too)."""
+"""Loopback ports for servers the tests start (the helpers the simulator's servers use too): why a
+free port is not enough and how the harness copes is said in `aegis.simulator.server_process`."""
 
-from aegis.simulator.server_process import free_port
+from aegis.simulator.server_process import (
+    PORT_ATTEMPTS,
+    PortTaken,
+    free_port,
+    listens_on,
+    port_was_taken,
+    reserved_socket,
+    wait_served,
+)
 
-__all__ = ["free_port"]
+__all__ = [
+    "PORT_ATTEMPTS",
+    "PortTaken",
+    "free_port",
+    "listens_on",
+    "port_was_taken",
+    "reserved_socket",
+    "wait_served",
+]

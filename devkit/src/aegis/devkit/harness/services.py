@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -25,7 +24,7 @@ from aegis.devkit.fakes.feishu import FakeFeishu
 from aegis.devkit.fakes.feishu_ws import FakeLongConnection
 from aegis.devkit.harness.binaries import find_binary
 from aegis.devkit.harness.nats_auth import credentials, secured_server
-from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.ports import PORT_ATTEMPTS, PortTaken, free_port, wait_served
 
 BIN = Path(sys.executable).parent
 ESTATE_SERVICES = (
@@ -40,7 +39,12 @@ def exit_on_sigterm() -> None:
 
 
 class ServiceProcess:
-    """One service: its command, environment and log file; `ready_url` answers 200 when it is ready."""
+    """One service: its command, environment and log file; `ready_url` answers 200 when it is ready.
+
+    Ready means the 200 came from this process: another one answering on its port does not count
+    (`wait_served`). A service given its port by `on_free_port` is started again on another free
+    port when it exited because its port had been taken since it was chosen.
+    """
 
     def __init__(
         self, name: str, command: list[str], env: dict[str, str], log_path: Path, ready_url: str | None = None
@@ -51,13 +55,31 @@ class ServiceProcess:
         self.log_path = log_path
         self.ready_url = ready_url
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
+        self._on_port: tuple[list[str], str] | None = None  # (command, ready path) for `on_free_port`
 
     @classmethod
     def http_service(cls, name: str, script: str, env: dict[str, str], log_path: Path) -> Self:
         """`script` on a free HTTP_PORT (`port`), ready when its `/readyz` answers 200."""
-        port = free_port()
-        ready = f"http://127.0.0.1:{port}/readyz"
-        return cls(name, [str(BIN / script)], {**env, "HTTP_PORT": str(port)}, log_path, ready)
+        return cls.on_free_port(name, [str(BIN / script)], env, log_path, "/readyz")
+
+    @classmethod
+    def on_free_port(
+        cls, name: str, command: list[str], env: dict[str, str], log_path: Path, ready_path: str
+    ) -> Self:
+        """`command` serving HTTP on a free port, given to it as HTTP_PORT and wherever `{port}`
+        stands in `command`; ready when `ready_path` there answers 200."""
+        service = cls(name, command, env, log_path)
+        service._on_port = (command, ready_path)
+        service._serve_on(free_port())
+        return service
+
+    def _serve_on(self, port: int) -> None:
+        assert self._on_port is not None
+        command, ready_path = self._on_port
+        self.command = [part.replace("{port}", str(port)) for part in command]
+        self.env = {**self.env, "HTTP_PORT": str(port)}
+        self.ready_url = f"http://127.0.0.1:{port}{ready_path}"
 
     @property
     def port(self) -> int:
@@ -66,6 +88,7 @@ class ServiceProcess:
 
     def start(self) -> Self:
         """Start the process (returns at once; see `wait_ready` / `ready`)."""
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -102,21 +125,40 @@ class ServiceProcess:
         return self._process.pid
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        """Until `ready_url` answers 200 (or at once without one); raise with the log's tail otherwise."""
-        deadline = time.monotonic() + timeout
-        while self.ready_url is not None:
-            if not self.running:
-                raise RuntimeError(f"{self.name} exited; its log ends:\n{self.log_tail()}")
+        """Until `ready_url` answers 200 from this process (or at once without one); raise with the
+        log's tail otherwise."""
+        if self.ready_url is None:
+            return
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            if self._process is None:
+                raise RuntimeError(f"{self.name} is not started")
+            port = httpx.URL(self.ready_url).port
+            assert port is not None, f"{self.ready_url} names no port"
             try:
-                if httpx.get(self.ready_url, timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{self.name} not ready within {timeout}s; its log ends:\n{self.log_tail()}"
+                wait_served(
+                    self._process, port, self._answers_ready, self._log_since_start, self.name, timeout
                 )
-            time.sleep(0.1)
+                return
+            except PortTaken:
+                if self._on_port is None or attempt == PORT_ATTEMPTS:
+                    raise
+                self._process = None
+                self._serve_on(free_port())
+                self.start()
+
+    def _answers_ready(self) -> bool:
+        assert self.ready_url is not None
+        try:
+            return httpx.get(self.ready_url, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _log_since_start(self) -> str:
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
 
     async def ready(self, timeout: float = 60.0) -> None:
         """`wait_ready` for async callers, without blocking their loop."""

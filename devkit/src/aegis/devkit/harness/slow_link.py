@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 
-from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.ports import reserved_socket
 
 
 class SlowLink:
@@ -20,7 +20,8 @@ class SlowLink:
     def __init__(self, target_host: str, target_port: int, delay_s: float) -> None:
         self.target = (target_host, target_port)
         self.delay_s = delay_s
-        self.port = free_port()
+        self._sock = reserved_socket()  # held from here: `url` is ours before `start`
+        self.port: int = self._sock.getsockname()[1]
         self.url = f"nats://127.0.0.1:{self.port}"
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="slow-link", daemon=True)
@@ -43,7 +44,7 @@ class SlowLink:
         self.stop()
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(self._relay, sock=self._sock)
 
     async def _close(self) -> None:
         if self._server is not None:

@@ -2,10 +2,12 @@
 
 The one way the harness serves an ASGI app over real HTTP: the Feishu fakes (which run beside code
 that blocks — lark-oapi fetches its token with `requests` — so they must not share the test's event
-loop) and alert-ingest under test (`serving_ingest`, with its lifespan).
+loop) and alert-ingest under test (`serving_ingest`, with its lifespan). uvicorn is handed a socket
+already bound (`reserved_socket`), so no other process can take the port between choosing and serving.
 """
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -15,15 +17,20 @@ from typing import Literal, Self
 import uvicorn
 from starlette.types import ASGIApp
 
-from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.ports import reserved_socket
 
 
 class ThreadedServer:
-    """uvicorn serving `app` on 127.0.0.1:`port`; `loop` is the server's loop once started."""
+    """uvicorn serving `app` on `sock` (bound, on 127.0.0.1, which it closes when it stops); `loop` is
+    the server's loop once started."""
 
-    def __init__(self, app: ASGIApp, port: int, name: str, lifespan: Literal["on", "off"] = "off") -> None:
+    def __init__(
+        self, app: ASGIApp, sock: socket.socket, name: str, lifespan: Literal["on", "off"] = "off"
+    ) -> None:
+        port: int = sock.getsockname()[1]
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
         self._server = uvicorn.Server(config)
+        self._sock = sock
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._name = name
         self.url = f"http://127.0.0.1:{port}"
@@ -48,17 +55,22 @@ class ThreadedServer:
     def _serve(self) -> None:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._server.serve())
+        try:
+            self.loop.run_until_complete(self._server.serve(sockets=[self._sock]))
+        finally:
+            self._sock.close()
 
 
 class ServedFake:
     """A fake peer whose ASGI app (`app()`) a `ThreadedServer` serves on a port of its own, from
-    `start()` (or entering the `with` block) to `stop()`; `base_url` is known before it starts."""
+    `start()` (or entering the `with` block) to `stop()`; `base_url` is known before it starts: the
+    port is held from construction, and bound again (the same port) when a stopped fake restarts."""
 
     server_name = "fake"
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self._sock: socket.socket | None = reserved_socket()
+        self.port: int = self._sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._server: ThreadedServer | None = None
 
@@ -68,7 +80,8 @@ class ServedFake:
 
     def start(self) -> None:
         """Serve a fresh app on `port` (a stopped fake can start again)."""
-        self._server = ThreadedServer(self.app(), self.port, self.server_name)
+        sock, self._sock = self._sock or reserved_socket(self.port), None
+        self._server = ThreadedServer(self.app(), sock, self.server_name)
         self._server.start()
 
     def stop(self) -> None:
@@ -87,7 +100,7 @@ class ServedFake:
 @asynccontextmanager
 async def serving(app: ASGIApp, name: str) -> AsyncIterator[str]:
     """`app` with its lifespan served on a free loopback port until the block ends; yields its URL."""
-    server = ThreadedServer(app, free_port(), name, lifespan="on")
+    server = ThreadedServer(app, reserved_socket(), name, lifespan="on")
     await asyncio.to_thread(server.start)
     try:
         yield server.url
