@@ -16,7 +16,6 @@ shown it, and not when its service stops failing (its completed calls print thei
 """
 
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -36,6 +35,7 @@ from aegis.rca_worker.evidence import (
     OperationTimings,
     TraceOrigin,
 )
+from aegis.rca_worker.failure_words import FAILURE_WORDS
 from aegis.rca_worker.ranking.onset import robust_shift
 from aegis.rca_worker.ranking.robust import SCORE_CAP, drop_score, median, shift_score, split_at
 from aegis.shared.service_names import services_named
@@ -70,7 +70,6 @@ MOVED = 3.0
 # A line counted per call of its operation is read in plain Poisson spreads, and must move by at
 # least this share of its larger count (the requests' mix moves branches less); its score grows with it.
 PATH_SCALE = 12.0
-FAILURE_WORDS = re.compile(r"(?i)\b(?:error|exception|fail(?:ed|ure|s)?|timed? ?out|refused|unavailable)\b")
 PATH_CHANGED_FROM = 0.7
 # A line new after the change must be this unlikely to fall after by the split of its calls alone.
 NEW_LINE_CHANCE = 0.1

@@ -1,5 +1,7 @@
 """`loki_collect_evidence`: error-ish log lines per service, read in bounded pages, as templates.
 
+Error-ish is `LOKI_LINE_FILTER` (`aegis.rca_worker.failure_words`): a failure word or a warning.
+
 The stream selector comes from `LOKI_SELECTOR_TEMPLATE` and `LOKI_SERVICE_LABEL_KEY`, so estates
 that label streams `app`, `service_name` or `container` all work. Raw lines never leave this module:
 they are clustered into templates with counts over time, first/last seen and one sample each.
@@ -17,13 +19,10 @@ from dataclasses import dataclass, field
 from aegis.rca_worker.backends.loki import LokiClient, logql_string
 from aegis.rca_worker.backends.readonly import BackendUnavailable
 from aegis.rca_worker.evidence import EvidenceGap, LogTemplate
+from aegis.rca_worker.failure_words import LOKI_LINE_FILTER
 from aegis.rca_worker.log_templates import TemplateCounter
 from aegis.rca_worker.settings import DEFAULT_LOKI_SELECTOR_TEMPLATE
 from aegis.rca_worker.tools.promql_templates import regex_alternatives
-
-ERROR_FILTER = (
-    '|~ "(?i)(error|exception|fail|fatal|panic|timeout|timed out|refused|oom|killed|unavailable|warn)"'
-)
 
 
 @dataclass
@@ -53,9 +52,8 @@ async def services_logging(
     """Which of `scope` logged error-ish lines in the window: one `count_over_time` for them all."""
     step = _count_step(start_ns, end_ns, bucket_s)
     selector = f"{{{label_key}=~{logql_string(regex_alternatives(scope))}}}"
-    rows = await client.metric_range(
-        f"sum by ({label_key}) (count_over_time({selector} {ERROR_FILTER} [{step}s]))", start_ns, end_ns, step
-    )
+    counted = f"count_over_time({selector} {LOKI_LINE_FILTER} [{step}s])"
+    rows = await client.metric_range(f"sum by ({label_key}) ({counted})", start_ns, end_ns, step)
     return {
         str(row.get("metric", {}).get(label_key, ""))
         for row in rows
@@ -109,7 +107,7 @@ async def loki_collect_evidence(
     scope = sorted(services) if services is not None else sorted(evidence.services_known)
     if services is not None and evidence.services_known:
         scope = [s for s in scope if s in evidence.services_known]
-    queries = {s: f"{selector_for(s, selector_template, label_key)} {ERROR_FILTER}" for s in scope}
+    queries = {s: f"{selector_for(s, selector_template, label_key)} {LOKI_LINE_FILTER}" for s in scope}
     counted = selector_template == DEFAULT_LOKI_SELECTOR_TEMPLATE and bool(scope)
     if counted:
         try:
