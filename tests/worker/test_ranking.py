@@ -5,6 +5,7 @@ import random
 from aegis.rca_worker.evidence import (
     ERROR_RATIO,
     LATENCY_P95,
+    LATENCY_P99,
     REQUEST_RATE,
     EvidenceBundle,
     LogTemplate,
@@ -203,6 +204,28 @@ def test_an_error_ratio_is_read_as_the_errors_it_counts() -> None:
     chance = error_count_shift([(0.0, 0.0), (1.0, 0.5)], {0.0: 1000.0, 1.0: 2.0}, 1.0)
     assert chance is not None
     assert 0 < chance < 3
+
+
+def test_a_latency_slow_already_in_its_recent_normal_did_not_slow_with_the_change() -> None:
+    """Store's p99 was 10 ms for 48 hours and 40 ms from 10 minutes before the change on (a database
+    slow since before the incident): it did not slow with the change, and search's errors are their
+    own. The same rise from the change on explains them (a timeout, say)."""
+    bundle = _counted_errors_bundle(errors_after=3)
+    times = [t for t, _ in bundle.metrics[0].points]
+
+    def with_store_slow_from(slow_from: float) -> EvidenceBundle:
+        p99 = [(t, 0.04 if t >= slow_from else 0.01) for t in times]
+        store = MetricSeries(service="store", signal=LATENCY_P99, query="store_p99", points=p99)
+        return bundle.model_copy(update={"metrics": [*bundle.metrics, store]})
+
+    early = {s.service: s for s in rank_candidates(with_store_slow_from(CHANGE - 600.0)).services}
+    assert early["store"].findings.symptoms[LATENCY_P99].score <= 3
+    assert early["store"].score == 0
+    assert ERROR_SOURCE in early["search"].findings.own
+    assert early["search"].explained_by is None
+    at_change = {s.service: s for s in rank_candidates(with_store_slow_from(CHANGE)).services}
+    assert at_change["store"].findings.symptoms[LATENCY_P99].score > 3
+    assert at_change["search"].explained_by == "store"
 
 
 def test_a_ratio_without_its_requests_is_read_as_a_level() -> None:

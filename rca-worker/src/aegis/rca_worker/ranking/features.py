@@ -37,7 +37,15 @@ from aegis.rca_worker.evidence import (
     TraceOrigin,
 )
 from aegis.rca_worker.ranking.onset import robust_shift
-from aegis.rca_worker.ranking.robust import SCORE_CAP, drop_score, median, shift_score, split_at
+from aegis.rca_worker.ranking.robust import (
+    SCORE_CAP,
+    TAIL_SCORE,
+    drop_score,
+    median,
+    quantile,
+    shift_score,
+    split_at,
+)
 from aegis.shared.service_names import services_named
 
 SYMPTOM_SIGNALS = (ERROR_RATIO, LATENCY_P95, LATENCY_P99, REQUEST_RATE)
@@ -143,12 +151,16 @@ def _finding(
             RESTARTS, 6.0 + 2.0 * grew if grew >= 1 else 0.0, before[-1], max(after), series.query
         )
     floor = _floor(series.signal)
+    recent = _recent_normal(series, change, step)
     if series.signal.startswith("latency"):
-        if median(before) <= 0 or not _timed_recently(series, change, step):
+        if median(before) <= 0 or not recent:
             return None
         floor = max(floor, LATENCY_RELATIVE * abs(median(before)))
     counted = error_count_shift(series.points, requests, change) if series.signal == ERROR_RATIO else None
     up = shift_score(before, after, floor) if counted is None else counted
+    if series.signal.startswith("latency") and max(recent) >= quantile(after, 0.75):
+        # Slow already in its recent normal: not a slowdown that came with the change.
+        up = min(up, TAIL_SCORE)
     if series.signal in (CPU, MEMORY):
         up = max(0.0, up)  # less CPU or memory is a consequence (less traffic), never a cause
     elif series.signal == REQUEST_RATE or not (series.signal in FLOORS or _is_symptom(series.signal)):
@@ -194,12 +206,17 @@ def requests_per_point(metrics: list[MetricSeries], step: float) -> dict[tuple[s
     return found
 
 
-def _timed_recently(series: MetricSeries, change: float, step: float) -> bool:
-    """Whether a latency was timed in its recent normal (the `HORIZON_STEPS` steps that ended before
-    the change). A callee called only from the change on (its caller took a new path) or last timed
-    long before it (a sparse node's odd call) has no normal to be slow against: its "slowness" is the
-    first calls of a path, not evidence about it."""
-    return any(change - (HORIZON_STEPS + 1) * step <= t < change - step for t, _ in series.points)
+def _recent_normal(series: MetricSeries, change: float, step: float) -> list[float]:
+    """The series' values in its recent normal: the `HORIZON_STEPS` steps that ended before the
+    change (the last step aside: it may hold the change).
+
+    A latency with none there has no normal to be slow against: a callee called only from the change
+    on (its caller took a new path) or last timed long before it (a sparse node's odd call) shows the
+    first calls of a path, not evidence about it. A latency its recent normal already reached (at the
+    level its points after the change mostly keep) did not slow with the change, however far above
+    its older normal it is: a database slow since before the incident, or a recording joined to an
+    older one, scores as a level its baseline reached (`TAIL_SCORE`, no change)."""
+    return [v for t, v in series.points if change - (HORIZON_STEPS + 1) * step <= t < change - step]
 
 
 def metrics_end(bundle: EvidenceBundle) -> dict[str, float]:
