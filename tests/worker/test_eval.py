@@ -100,6 +100,21 @@ def test_rcaeval_folders_are_read_with_their_ground_truth(rcaeval_dir: Path) -> 
     assert [g.source for g in load_case(cases[0]).gaps] == ["jaeger"]
 
 
+def test_a_workload_of_whole_numbers_counts_requests_per_row(tmp_path: Path) -> None:
+    """PetShop's workload counts each 5-minute row's requests; Nezha's is a per-second rate: a column
+    of whole numbers is read as counts, so an error ratio beside it is read as the errors it counts."""
+    folder = tmp_path / "shop" / "search_error" / "1"
+    folder.mkdir(parents=True)
+    (folder / "inject_time.txt").write_text("1200\n", encoding="utf-8")
+    rows = ["time,search_workload,search_error,cart_workload"]
+    rows += [f"{300 * i},{130 + i % 3},0.0,{0.2 + i / 30:.4f}" for i in range(6)]
+    (folder / "metrics.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    series = {(m.service, m.signal): m for m in load_case(find_cases(tmp_path)[0]).metrics}
+    assert series[("search", "request_rate")].counts
+    assert not series[("cart", "request_rate")].counts
+    assert not series[("search", "error_ratio")].counts
+
+
 def test_eval_scores_a_dataset_folder(rcaeval_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`--dataset DIR --json` scores every case folder, same report shape."""
     assert main(["--dataset", str(rcaeval_dir), "--json", "--no-progress"]) == 0

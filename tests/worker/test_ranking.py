@@ -5,6 +5,8 @@ import random
 from aegis.rca_worker.evidence import (
     ERROR_RATIO,
     LATENCY_P95,
+    LATENCY_P99,
+    REQUEST_RATE,
     EvidenceBundle,
     LogTemplate,
     MetricSeries,
@@ -13,6 +15,7 @@ from aegis.rca_worker.evidence import (
 )
 from aegis.rca_worker.log_templates import template_of
 from aegis.rca_worker.ranking.candidates import ERROR_SOURCE, rank_candidates
+from aegis.rca_worker.ranking.features import error_count_shift
 from aegis.rca_worker.ranking.hypothesis import candidates
 from aegis.simulator.offline import analyse_offline
 from aegis.simulator.scenarios import make_scenario
@@ -157,6 +160,81 @@ def test_errors_above_a_slow_callee_are_not_their_own() -> None:
     assert by_name["store"].findings.symptoms[LATENCY_P95].score > 3
     assert all(ERROR_SOURCE not in s.findings.own for s in ranking.services)
     assert by_name["search"].explained_by == "store"
+
+
+def _counted_errors_bundle(errors_after: int) -> EvidenceBundle:
+    """web → search → store, every series one point per 5 minutes with a request count per point (a
+    workload column): search serves 130 requests a point and had no error in 48 hours; from the change
+    on it fails `errors_after` of each point's requests (under 2.5 % for 3), web passes them on."""
+    step, start = 300.0, CHANGE - 48 * 3600.0
+    times = [start + step * i for i in range(int((END - start) / step))]
+
+    def ratio(errors: int) -> list[tuple[float, float]]:
+        return [(t, errors / 130 if t >= CHANGE else 0.0) for t in times]
+
+    def series(service: str, signal: str, points: list[tuple[float, float]]) -> MetricSeries:
+        return MetricSeries(
+            service=service, signal=signal, query=f"{service}_{signal}", points=points, counts=True
+        )
+
+    return EvidenceBundle(
+        start=start,
+        end=END,
+        services=["search", "store", "web"],
+        edges=[("web", "search"), ("search", "store")],
+        metrics=[
+            *(series(s, REQUEST_RATE, [(t, 130.0) for t in times]) for s in ("search", "store", "web")),
+            series("search", ERROR_RATIO, ratio(errors_after)),
+            series("web", ERROR_RATIO, ratio(errors_after)),
+            series("store", ERROR_RATIO, ratio(0)),
+        ],
+        change_hint=CHANGE,
+    )
+
+
+def test_an_error_ratio_is_read_as_the_errors_it_counts() -> None:
+    """3 errors in 130 requests a point, after none in 48 hours of them, are no noise though the ratio
+    stays under 2.5 %: search, whose callee returns none, is the errors' source. A ratio read as a
+    level would not see it (its floor is a 1 % error ratio); one error in two requests could be chance."""
+    ranking = rank_candidates(_counted_errors_bundle(errors_after=3))
+    by_name = {s.service: s for s in ranking.services}
+    assert ranking.services[0].service == "search"
+    assert ERROR_SOURCE in by_name["search"].findings.own
+    assert by_name["web"].explained_by == "search"
+    chance = error_count_shift([(0.0, 0.0), (1.0, 0.5)], {0.0: 1000.0, 1.0: 2.0}, 1.0)
+    assert chance is not None
+    assert 0 < chance < 3
+
+
+def test_a_latency_slow_already_in_its_recent_normal_did_not_slow_with_the_change() -> None:
+    """Store's p99 was 10 ms for 48 hours and 40 ms from 10 minutes before the change on (a database
+    slow since before the incident): it did not slow with the change, and search's errors are their
+    own. The same rise from the change on explains them (a timeout, say)."""
+    bundle = _counted_errors_bundle(errors_after=3)
+    times = [t for t, _ in bundle.metrics[0].points]
+
+    def with_store_slow_from(slow_from: float) -> EvidenceBundle:
+        p99 = [(t, 0.04 if t >= slow_from else 0.01) for t in times]
+        store = MetricSeries(service="store", signal=LATENCY_P99, query="store_p99", points=p99)
+        return bundle.model_copy(update={"metrics": [*bundle.metrics, store]})
+
+    early = {s.service: s for s in rank_candidates(with_store_slow_from(CHANGE - 600.0)).services}
+    assert early["store"].findings.symptoms[LATENCY_P99].score <= 3
+    assert early["store"].score == 0
+    assert ERROR_SOURCE in early["search"].findings.own
+    assert early["search"].explained_by is None
+    at_change = {s.service: s for s in rank_candidates(with_store_slow_from(CHANGE)).services}
+    assert at_change["store"].findings.symptoms[LATENCY_P99].score > 3
+    assert at_change["search"].explained_by == "store"
+
+
+def test_a_ratio_without_its_requests_is_read_as_a_level() -> None:
+    """Without a request count per point the same 3-in-130 ratio is within the error ratio's floor."""
+    bundle = _counted_errors_bundle(errors_after=3)
+    ratios = [m for m in bundle.metrics if m.signal != REQUEST_RATE]
+    ranking = rank_candidates(bundle.model_copy(update={"metrics": ratios}))
+    assert all(s.score == 0 for s in ranking.services)
+    assert error_count_shift(ratios[0].points, None, CHANGE) is None
 
 
 def test_same_evidence_same_answer_whatever_the_input_order() -> None:

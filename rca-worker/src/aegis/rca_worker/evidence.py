@@ -43,6 +43,10 @@ class MetricSeries(_Frozen):
     points: list[tuple[float, float]]
     family: str = Field(default="", description="The metric family it came from, e.g. istio, cadvisor.")
     namespace: str = ""
+    counts: bool = Field(
+        default=False,
+        description="The values count events per point (a request count per row), not a per-second rate.",
+    )
 
 
 class LogTemplate(_Frozen):

@@ -124,12 +124,23 @@ def _read_metrics(case: DatasetCase, gaps: list[EvidenceGap]) -> list[MetricSeri
     series = []
     for name, points in sorted(columns.items()):
         service, _, metric = name.partition("_")
+        signal = _signal(metric)
         series.append(
             MetricSeries(
-                service=service, signal=_signal(metric), query=f"{path.name}:{name}", points=sorted(points)
+                service=service,
+                signal=signal,
+                query=f"{path.name}:{name}",
+                points=sorted(points),
+                counts=signal == REQUEST_RATE and _whole(points),
             )
         )
     return series
+
+
+def _whole(points: list[tuple[float, float]]) -> bool:
+    """Whether a workload column counts requests per row (whole numbers, as PetShop's per-5-minute
+    counts) rather than giving a per-second rate (fractions, as Nezha's)."""
+    return any(v for _, v in points) and all(v == int(v) for _, v in points)
 
 
 def _read_logs(case: DatasetCase, counter: TemplateCounter, operations: dict[str, str]) -> int:

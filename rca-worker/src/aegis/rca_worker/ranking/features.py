@@ -37,7 +37,15 @@ from aegis.rca_worker.evidence import (
 )
 from aegis.rca_worker.failure_words import FAILURE_WORDS
 from aegis.rca_worker.ranking.onset import robust_shift
-from aegis.rca_worker.ranking.robust import SCORE_CAP, drop_score, median, shift_score, split_at
+from aegis.rca_worker.ranking.robust import (
+    SCORE_CAP,
+    TAIL_SCORE,
+    drop_score,
+    median,
+    quantile,
+    shift_score,
+    split_at,
+)
 from aegis.shared.service_names import services_named
 
 SYMPTOM_SIGNALS = (ERROR_RATIO, LATENCY_P95, LATENCY_P99, REQUEST_RATE)
@@ -123,7 +131,11 @@ def _dense(series: MetricSeries, change: float, step: float) -> bool:
     return bool(times) and len(times) >= DENSE_COVERAGE * expected
 
 
-def _finding(series: MetricSeries, change: float, end: float, step: float) -> SignalFinding | None:
+def _finding(
+    series: MetricSeries, change: float, end: float, step: float, requests: dict[float, float] | None = None
+) -> SignalFinding | None:
+    """How far one series moved after the change; `requests` (time → requests behind a point) lets an
+    error ratio be read as the errors it counts (`error_count_shift`)."""
     before, after = split_at(series.points, change)
     if len(before) < 3:
         return None
@@ -138,11 +150,16 @@ def _finding(series: MetricSeries, change: float, end: float, step: float) -> Si
             RESTARTS, 6.0 + 2.0 * grew if grew >= 1 else 0.0, before[-1], max(after), series.query
         )
     floor = _floor(series.signal)
+    recent = _recent_normal(series, change, step)
     if series.signal.startswith("latency"):
-        if median(before) <= 0 or not _timed_recently(series, change, step):
+        if median(before) <= 0 or not recent:
             return None
         floor = max(floor, LATENCY_RELATIVE * abs(median(before)))
-    up = shift_score(before, after, floor)
+    counted = error_count_shift(series.points, requests, change) if series.signal == ERROR_RATIO else None
+    up = shift_score(before, after, floor) if counted is None else counted
+    if series.signal.startswith("latency") and max(recent) >= quantile(after, 0.75):
+        # Slow already in its recent normal: not a slowdown that came with the change.
+        up = min(up, TAIL_SCORE)
     if series.signal in (CPU, MEMORY):
         up = max(0.0, up)  # less CPU or memory is a consequence (less traffic), never a cause
     elif series.signal == REQUEST_RATE or not (series.signal in FLOORS or _is_symptom(series.signal)):
@@ -154,12 +171,51 @@ def _finding(series: MetricSeries, change: float, end: float, step: float) -> Si
     return SignalFinding(series.signal, up, median(before), level, series.query)
 
 
-def _timed_recently(series: MetricSeries, change: float, step: float) -> bool:
-    """Whether a latency was timed in its recent normal (the `HORIZON_STEPS` steps that ended before
-    the change). A callee called only from the change on (its caller took a new path) or last timed
-    long before it (a sparse node's odd call) has no normal to be slow against: its "slowness" is the
-    first calls of a path, not evidence about it."""
-    return any(change - (HORIZON_STEPS + 1) * step <= t < change - step for t, _ in series.points)
+def error_count_shift(
+    points: list[tuple[float, float]], requests: dict[float, float] | None, change: float
+) -> float | None:
+    """Signed shift of an error ratio's errors after the change, counted: each point's ratio times the
+    requests behind it, against the errors the requests after would make at the normal's error rate,
+    in the Poisson spreads a log template's count is read in (`template_shift`).
+
+    A ratio moves by one request's share of its point: 5 errors in 130 requests where 77 000 before
+    had none is no noise at 4 %, one error in 10 requests is at 10 %. None where the points before or
+    after have no requests to count them against (then the ratio is read as a level).
+    """
+    if not requests:
+        return None
+    counted = [(t, ratio * requests[t], requests[t]) for t, ratio in points if t in requests]
+    before = [(errors, calls) for t, errors, calls in counted if t < change]
+    after = [(errors, calls) for t, errors, calls in counted if t >= change]
+    calls_before, calls_after = sum(c for _, c in before), sum(c for _, c in after)
+    if calls_before <= 0 or calls_after <= 0:
+        return None
+    errors_before, errors_after = sum(e for e, _ in before), sum(e for e, _ in after)
+    return template_shift(round(errors_before), round(errors_after), round(calls_before), round(calls_after))
+
+
+def requests_per_point(metrics: list[MetricSeries], step: float) -> dict[tuple[str, str], dict[float, float]]:
+    """Per (service, metric family), the requests behind each point of its request rate: a count as
+    it is, a per-second rate times the metric step (the requests one step holds)."""
+    found: dict[tuple[str, str], dict[float, float]] = {}
+    for series in metrics:
+        if series.signal == REQUEST_RATE:
+            per = 1.0 if series.counts else step
+            found.setdefault((series.service, series.family), {t: v * per for t, v in series.points})
+    return found
+
+
+def _recent_normal(series: MetricSeries, change: float, step: float) -> list[float]:
+    """The series' values in its recent normal: the `HORIZON_STEPS` steps that ended before the
+    change (the last step aside: it may hold the change).
+
+    A latency with none there has no normal to be slow against: a callee called only from the change
+    on (its caller took a new path) or last timed long before it (a sparse node's odd call) shows the
+    first calls of a path, not evidence about it. A latency its recent normal already reached (at the
+    level its points after the change mostly keep) did not slow with the change, however far above
+    its older normal it is: a database slow since before the incident, or a recording joined to an
+    older one, scores as a level its baseline reached (`TAIL_SCORE`, no change)."""
+    return [v for t, v in series.points if change - (HORIZON_STEPS + 1) * step <= t < change - step]
 
 
 def metrics_end(bundle: EvidenceBundle) -> dict[str, float]:
@@ -218,10 +274,12 @@ def collect_findings(bundle: EvidenceBundle, change: float) -> dict[str, Service
     )
     found = {name: ServiceFindings(name) for name in names}
     step, ends = _typical_step(bundle), metrics_end(bundle)
+    requests = requests_per_point(bundle.metrics, step)
     for series in bundle.metrics:
         if series.signal.startswith(NODE_PREFIX):
             continue  # the machine's load says nothing about which of its services is at fault
-        finding = _finding(series, change, ends.get(series.signal, bundle.end), step)
+        behind = requests.get((series.service, series.family))
+        finding = _finding(series, change, ends.get(series.signal, bundle.end), step, behind)
         if finding is None:
             continue
         target = found[series.service].symptoms if _is_symptom(finding.signal) else found[series.service].own
