@@ -12,7 +12,9 @@ and the worker drains them. Rounds alternate the order of the phases on the same
 first, then crowded first, …) so that a shared machine's noise and drift fall on both alike: the
 figure to read is the ratio of the p50s (target: unchanged, ≈ 1.0), per round and overall.
 
-Beside the wall time: the time outside the analysis (delivery, pick-up, the result's way back),
+Beside the wall time: the time outside the analysis, split at the analysis's first progress event
+into pick-up (publish → delivery → the worker starts the analysis and says so) and return (the rest
+outside the analysis: publishing the answer and its way back),
 the worker's own CPU time per Feishu question (from /proc), which shows how much of the crowd's
 work still runs in the process while Feishu questions are analysed and which the neighbours'
 load disturbs far less, and the median of each analysis step. `--think-s` leaves time between
@@ -41,12 +43,13 @@ from aegis.devkit.harness.nats_server import NatsServer
 from aegis.devkit.harness.services import ServiceProcess, SimulatedBackends
 from aegis.shared.consumers import WORKER_API
 from aegis.shared.questions import QuestionEvent
-from aegis.shared.rca import RcaResult
+from aegis.shared.rca import RcaProgress, RcaResult
 from aegis.shared.streams import QUESTIONS_STREAM
-from aegis.shared.subjects import QuestionSource, cancel_subject, question_subject
+from aegis.shared.subjects import QuestionSource, cancel_subject, progress_subject, question_subject
 from bench.measuring import cpu_seconds, percentile
 
 QUESTION = "payment 5xx went up, why?"
+PROGRESS_PREFIX = progress_subject("")
 DRAIN_TIMEOUT_S = 300.0
 
 
@@ -56,6 +59,7 @@ class Phase:
     seconds over the phase, and the step timings of each result."""
 
     spent: list[float] = field(default_factory=list)
+    picked_up: list[float] = field(default_factory=list)
     cpu_s: float = 0.0
     steps: list[dict[str, int]] = field(default_factory=list)
 
@@ -75,7 +79,16 @@ class Asker:
         self.worker_pid = worker_pid
         self.think_s = think_s
         self.answered: dict[str, float] = {}
+        self.started: dict[str, float] = {}
         self.timings: dict[str, dict[str, int]] = {}
+
+    async def on_progress(self, msg: Msg) -> None:
+        """The first progress event of a Feishu question: when the worker picked it up (its arrival
+        less the time the worker says it had spent on the question when it sent it)."""
+        request_id = msg.subject.removeprefix(PROGRESS_PREFIX)
+        if request_id.startswith("f-") and request_id not in self.started:
+            elapsed_s = RcaProgress.model_validate_json(msg.data).elapsed_ms / 1000
+            self.started[request_id] = time.perf_counter() - elapsed_s
 
     async def on_result(self, msg: Msg) -> None:
         result = RcaResult.model_validate_json(msg.data)
@@ -103,6 +116,7 @@ class Asker:
                     raise TimeoutError("a Feishu question got no answer within 180 s")
                 await asyncio.sleep(0.005)
             phase.spent.append(self.answered[request_id] - started)
+            phase.picked_up.append(self.started.get(request_id, started) - started)
             phase.steps.append(self.timings[request_id])
             await asyncio.sleep(self.think_s)
         phase.cpu_s = cpu_seconds(self.worker_pid) - cpu_before
@@ -133,6 +147,7 @@ async def measure(
     client = await nats.connect(nats_url)
     asker = Asker(client, worker_pid, think_s)
     await client.subscribe("aegis.rca.result.>", cb=asker.on_result)
+    await client.subscribe(f"{PROGRESS_PREFIX}>", cb=asker.on_progress)
     try:
         await asker.feishu_phase(1)  # warm-up: the first question fills the worker's caches
         measured = []
@@ -169,9 +184,16 @@ def describe(label: str, phases: list[Phase]) -> str:
     cpu_ms = 1000 * sum(phase.cpu_s for phase in phases) / len(spent)
     # Publish → result, less the analysis itself: delivery, pick-up, and the result's way back.
     outside_ms = [1000 * s - t["total_ms"] for p in phases for s, t in zip(p.spent, p.steps, strict=True)]
+    pick_up_ms = [1000 * s for p in phases for s in p.picked_up]
+    return_ms = [
+        1000 * (s - up) - t["total_ms"]
+        for p in phases
+        for s, up, t in zip(p.spent, p.picked_up, p.steps, strict=True)
+    ]
     return (
         f"{label:<24} p50 {statistics.median(spent):5.2f} s   p95 {percentile(spent, 0.95):5.2f} s   "
-        f"outside the analysis p50 {statistics.median(outside_ms):4.0f} ms   "
+        f"outside the analysis p50 {statistics.median(outside_ms):4.0f} ms "
+        f"(pick-up {statistics.median(pick_up_ms):.0f}, return {statistics.median(return_ms):.0f})   "
         f"worker CPU {cpu_ms:4.0f} ms/question   (n={len(spent)})"
     )
 

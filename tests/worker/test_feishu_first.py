@@ -43,6 +43,39 @@ async def test_an_api_analysis_waits_for_the_running_feishu_one_and_then_goes() 
     assert order == ["feishu 2", "api started", "api next step"]
 
 
+async def test_a_feishu_question_heard_on_its_subject_holds_api_work_until_it_has_run() -> None:
+    """Heard as it is published, a Feishu question holds API work while the consumer hands it over,
+    then while it runs; once it has run, the API goes on."""
+    priority = FeishuFirst()
+    went_on = asyncio.Event()
+
+    async def api() -> None:
+        await priority.clear()
+        went_on.set()
+
+    priority.heard()
+    waiting = asyncio.create_task(api())
+    await asyncio.sleep(0.05)
+    assert not went_on.is_set(), "API work went on while a Feishu question was being picked up"
+    async with priority.turn("feishu"):
+        await asyncio.sleep(0.05)
+        assert not went_on.is_set(), "API work went on while the Feishu question ran"
+    await asyncio.wait_for(waiting, 1)
+
+
+async def test_a_heard_feishu_question_another_replica_took_holds_api_work_for_a_moment_only() -> None:
+    """A Feishu question this replica never starts (another took it; it needed no analysis) holds
+    API work for `pick_up_s`, not for good; a second one heard meanwhile holds it from then on."""
+    priority = FeishuFirst(pick_up_s=0.2)
+    priority.heard()
+    began = time.perf_counter()
+    await asyncio.sleep(0.1)
+    priority.heard()
+    await asyncio.wait_for(priority.clear(), 1)
+    held = time.perf_counter() - began
+    assert 0.28 <= held < 0.6, f"API work held {held:.2f} s for two unstarted Feishu questions"
+
+
 async def test_api_calls_share_a_small_budget_and_wait_while_feishu_runs(
     nats_url: str, backends: Backends
 ) -> None:

@@ -99,6 +99,7 @@ CHANNELS = (
         QuestionEvent,
         "A question asked in Feishu (@mention or Analyse button). Nats-Msg-Id: the Feishu event_id.",
         (),
+        ("rca-worker (core subscription: API work makes way while it is picked up)",),
     ),
     Channel(
         "questionApi",

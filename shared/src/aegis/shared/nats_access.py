@@ -131,7 +131,8 @@ ACCESS: tuple[ServiceAccess, ...] = (
             *_consuming("rca-worker"),
             f"$JS.API.STREAM.MSG.GET.{QUESTIONS_STREAM}",  # was this question cancelled before it started?
         ),
-        subscribe=(*_INBOX, subjects.cancel_subject("*")),
+        # Feishu questions as they are published: API work makes way before the consumer hands one over.
+        subscribe=(*_INBOX, subjects.cancel_subject("*"), subjects.question_subject("feishu")),
     ),
     ServiceAccess(
         "notifier",

@@ -40,7 +40,7 @@ from aegis.shared.nats import tls_context
 from aegis.shared.retrying import backoff, retrying
 from aegis.shared.serving import REGISTRY, operations_routes
 from aegis.shared.streams import SESSIONS_BUCKET, Topology, ensure_bucket, ensure_streams
-from aegis.shared.subjects import QuestionSource, cancel_subject
+from aegis.shared.subjects import QuestionSource, cancel_subject, question_subject
 
 log = structlog.get_logger("aegis.rca_worker")
 CONSUMERS = (WORKER_FEISHU, WORKER_API)
@@ -205,6 +205,8 @@ def make_app(settings: WorkerSettings) -> AsgiFastStream:
         )(flow.handle)
     # Cancels of API questions whose streaming client went away (core NATS: every replica hears them).
     broker.subscriber(cancel_subject("*"), title="question-cancels")(flow.cancels.heard)
+    # Feishu questions as they are published, before the consumer hands one over (`FeishuFirst`).
+    broker.subscriber(question_subject("feishu"), title="feishu-questions-heard")(flow.priority.on_subject)
     return AsgiFastStream(
         broker,
         asgi_routes=[(route.path, route) for route in operations_routes(worker.readiness.health)],

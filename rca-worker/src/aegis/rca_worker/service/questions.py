@@ -57,33 +57,67 @@ def _record(result: RcaResult, state: AnalysisState) -> None:
     metrics.ANALYSES.labels("degraded" if result.degraded else "answered").inc()
 
 
+PICK_UP_S = 1.0
+"""How long a Feishu question heard on its subject holds API work back before this replica starts
+it: its pick-up takes milliseconds; past this, another replica took it (or it needs no analysis)."""
+
+
 class FeishuFirst:
     """A person waiting in Feishu goes first: an API or CLI analysis starts, moves on to its next
-    step, sends a backend call or reads an answer only while no Feishu analysis runs in this
-    replica. With its own consumer and worker slots, a Feishu question then neither queues behind
-    API traffic nor shares the CPU with it for longer than one stretch of API code between two of
-    those points; API analyses also share one analysis's budget of backend calls
+    step, sends a backend call or reads an answer only while no Feishu analysis runs or is on its
+    way in this replica. With its own consumer and worker slots, a Feishu question then neither
+    queues behind API traffic nor shares the CPU with it for longer than one stretch of API code
+    between two of those points; API analyses also share one analysis's budget of backend calls
     (bench/isolation.py measures it).
+
+    "On its way": a Feishu question is `heard` on its subject the moment it is published (a core
+    subscription), a dozen turns of the event loop before the pull consumer hands it over; four or
+    five stretches of API code ran in those turns (heard to started: 17 ms median with 200 API
+    questions queued, 5 ms idle; 12 ms, and none, with the hold). From then until its analysis
+    starts here, or `PICK_UP_S` at most, API work makes way too.
 
     When the way clears, the waiting API code goes on one stretch per turn of the event loop, not
     all at once: the loop reads its sockets between any two, so a Feishu question that arrives
     meanwhile is seen after one stretch, not after every waiting analysis has had its turn.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, pick_up_s: float = PICK_UP_S) -> None:
+        self._pick_up_s = pick_up_s
         self._feishu = 0
+        self._coming = 0
+        self._gone: asyncio.TimerHandle | None = None
         self._clear = asyncio.Event()
         self._clear.set()
         self._door = asyncio.Lock()
 
     async def clear(self) -> None:
-        """Until no Feishu analysis runs, then through the door one at a time."""
+        """Until no Feishu analysis runs or is on its way, then through the door one at a time."""
         while True:
             await self._clear.wait()
             async with self._door:
                 await asyncio.sleep(0)  # a yield, not a delay: the loop polls its sockets first
                 if self._clear.is_set():
                     return
+
+    def heard(self) -> None:
+        """A Feishu question was published: make way from now until it starts, or `pick_up_s`."""
+        self._coming += 1
+        self._clear.clear()
+        if self._gone is not None:
+            self._gone.cancel()
+        self._gone = asyncio.get_running_loop().call_later(self._pick_up_s, self._not_coming)
+
+    async def on_subject(self, _msg: NatsMessage) -> None:
+        """The core subscription's handler: `heard`, whatever the payload (the consumer judges it)."""
+        self.heard()
+
+    def _not_coming(self) -> None:
+        self._coming, self._gone = 0, None
+        self._open_if_clear()
+
+    def _open_if_clear(self) -> None:
+        if not self._feishu and not self._coming:
+            self._clear.set()
 
     @contextlib.asynccontextmanager
     async def turn(self, source: str) -> AsyncIterator[None]:
@@ -93,13 +127,13 @@ class FeishuFirst:
             yield
             return
         self._feishu += 1
+        self._coming = max(0, self._coming - 1)
         self._clear.clear()
         try:
             yield
         finally:
             self._feishu -= 1
-            if not self._feishu:
-                self._clear.set()
+            self._open_if_clear()
 
 
 @dataclass
