@@ -151,6 +151,33 @@ def test_a_new_failure_line_is_news_however_few_the_calls_before() -> None:
     assert found.burst > 3
 
 
+def _failing_calls(counter: TemplateCounter, service: str, calls_before: int, failing: int) -> None:
+    """`calls_before` calls of `service`'s query before the change, 12 after, of which the last
+    `failing` print a failure line never printed before."""
+    operation = "Controller.query"
+    for i in range(calls_before):
+        counter.add_call(service, operation, START + i * (CHANGE - START) / calls_before)
+    for i in range(12):
+        t = CHANGE + 5.0 + 10.0 * i
+        counter.add_call(service, operation, t)
+        if i >= 12 - failing:
+            counter.add(service, t + 0.1, f"{service}.Impl#7 [query][Query Failed!]", operation)
+
+
+def test_a_new_failure_line_weighs_by_how_surely_the_calls_before_would_have_shown_it() -> None:
+    """Both fail on half their calls after the change: none in ten calls before says more than
+    none in three, and a failure on one call in twelve after three clean calls is noise."""
+    counter = TemplateCounter(bucket_s=10.0)
+    _failing_calls(counter, "food", 10, 6)
+    _failing_calls(counter, "order", 3, 6)
+    _failing_calls(counter, "route", 3, 1)
+    found = collect_findings(_bundle(counter, ["food", "order", "route"], []), CHANGE)
+    (food,), (order,) = found["food"].own_logs, found["order"].own_logs
+    assert food.burst == 15.0
+    assert 3.0 < order.burst < food.burst
+    assert found["route"].own_logs == []
+
+
 def test_the_normal_path_a_recovering_service_prints_again_is_not_evidence() -> None:
     """preserve failed on every call before and stops failing: the lines of its completed calls
     that it prints anew are its normal path resuming, not a new one."""

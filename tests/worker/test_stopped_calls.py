@@ -2,7 +2,7 @@
 gives up after a failing callee only shows its callee's failure."""
 
 from aegis.rca_worker.backends.jaeger import Span, Trace
-from aegis.rca_worker.evidence import EvidenceBundle
+from aegis.rca_worker.evidence import CPU, EvidenceBundle, MetricSeries
 from aegis.rca_worker.ranking.candidates import CALLS_STOPPED, rank_candidates
 from aegis.rca_worker.trace_analysis import TraceDigest
 
@@ -59,3 +59,29 @@ def test_a_caller_that_gives_up_after_a_failing_callee_is_its_symptom() -> None:
     assert ranking.services[0].service == "cart"
     checkout = next(s for s in ranking.services if s.service == "checkout")
     assert CALLS_STOPPED not in checkout.findings.own
+
+
+def test_a_call_that_went_to_another_callee_is_another_branch_not_a_stop() -> None:
+    """checkout calls sms where it called email (other requests take another branch): an early
+    return calls less, not elsewhere, so email's lost share is no stop of checkout's."""
+    ranking = rank_candidates(_bundle(["cart", "shipping", "sms"]))
+    checkout = next(s for s in ranking.services if s.service == "checkout")
+    assert CALLS_STOPPED not in checkout.findings.own
+    assert checkout.score == 0.0
+
+
+def test_a_callee_that_burns_more_cpu_but_answers_as_before_explains_no_stop() -> None:
+    """cart's CPU doubles with the change while its calls answer as fast and as well as before:
+    checkout, which stopped calling shipping and email, had no reason in cart to give up, so the
+    stop is its own evidence and it ranks above cart."""
+    bundle = _bundle(["cart"])
+    cpu = [(START + t, 0.2 if START + t < CHANGE else 0.4 + 0.001 * (t % 3)) for t in range(0, 181, 10)]
+    bundle = bundle.model_copy(
+        update={"metrics": [MetricSeries(service="cart", signal=CPU, query="cpu of cart", points=cpu)]}
+    )
+    ranking = rank_candidates(bundle)
+    assert ranking.services[0].service == "checkout"
+    assert CALLS_STOPPED in ranking.services[0].findings.own
+    cart = next(s for s in ranking.services if s.service == "cart")
+    assert "cpu" in cart.findings.own
+    assert cart.own > 0.2

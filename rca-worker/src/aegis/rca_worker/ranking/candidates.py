@@ -11,7 +11,7 @@ import itertools
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aegis.rca_worker.evidence import ERROR_RATIO, EvidenceBundle
@@ -44,6 +44,8 @@ OWN_WEIGHTS = {
 }
 GENERIC_OWN_WEIGHT = 0.5
 TRACE_SIGNALS = (SELF_TIME, CALL_GAP, CALLS_STOPPED)
+# What a caller sees of its callee's own evidence: where its traces put the time and the errors.
+CALLER_VISIBLE = (ERROR_SOURCE, *TRACE_SIGNALS)
 # A robust score above this is a change.
 CHANGE_FROM = 3.0
 # A stop scores from the change threshold up by this much times the share of the old calls lost.
@@ -137,15 +139,24 @@ def symptom_strength(f: ServiceFindings, scale: float = SYMPTOM_SCALE) -> float:
     """
     if ABSENT in f.own:
         return scale
-    metric = max(
+    return max(scale * _metric_symptom(f, lambda _: True), _log_symptom(f))
+
+
+def _metric_symptom(f: ServiceFindings, counted: Callable[[str], bool]) -> float:
+    """The strongest of the symptom signals `counted` keeps (the latency of its own calls out weighs less)."""
+    return max(
         (
             (CLIENT_LATENCY_WEIGHT if sig.startswith(CLIENT_LATENCY) else 1.0) * strength(abs(x.score))
             for sig, x in f.symptoms.items()
+            if counted(sig)
         ),
         default=0.0,
     )
-    logs = LOG_WEIGHT * strength(max((x.burst for x in f.own_logs if not x.skipped), default=0.0))
-    return max(scale * metric, logs)
+
+
+def _log_symptom(f: ServiceFindings) -> float:
+    """How far the service's own lines moved (lines its operations stopped printing aside)."""
+    return LOG_WEIGHT * strength(max((x.burst for x in f.own_logs if not x.skipped), default=0.0))
 
 
 def _descendants(edges: list[tuple[str, str]]) -> dict[str, set[str]]:
@@ -263,10 +274,22 @@ def carried_by(service: ScoredService) -> list[str]:
     return used
 
 
-def _unexplained_stops(stops: list[StoppedCall], anomaly: dict[str, float]) -> list[StoppedCall]:
-    """Stops no still-called callee explains: a caller that gives up after a failing callee is its
-    symptom, so a stop counts only when everything its operation still calls looks normal."""
-    return [s for s in stops if all(anomaly.get(c, 0.0) <= EXPLAINS_FROM for c in s.still_called)]
+def answered_worse(f: ServiceFindings, origin_share: float) -> float:
+    """How badly a service answered its callers: what they see of it (errors, latency, silence, its
+    spans' timings, the errors its traces start, the lines it logs), not its saturation or its
+    traffic: a callee that burns more CPU, or is called more, but answers as fast and as well as
+    before gives its callers no reason to change their path."""
+    if ABSENT in f.own:
+        return 1.0
+    seen = [OWN_WEIGHTS[sig] * strength(abs(x.score)) for sig, x in f.own.items() if sig in CALLER_VISIBLE]
+    answers = _metric_symptom(f, lambda sig: sig == ERROR_RATIO or sig.startswith("latency"))
+    return max([answers, _log_symptom(f), ORIGIN_WEIGHT * origin_share, *seen])
+
+
+def _unexplained_stops(stops: list[StoppedCall], answered: dict[str, float]) -> list[StoppedCall]:
+    """Stops no still-called callee explains: a caller that gives up after a callee answered badly is
+    its symptom, so a stop counts only when everything its operation still calls answered as before."""
+    return [s for s in stops if all(answered.get(c, 0.0) <= EXPLAINS_FROM for c in s.still_called)]
 
 
 def _strengths(
@@ -325,7 +348,8 @@ def rank_candidates(bundle: EvidenceBundle) -> Ranking:
     fronted = _fronted(bundle.edges)
     placed = {s for edge in bundle.edges for s in edge}
     near_all = {s: closure.get(s, set()) | fronted.get(s, set()) for s in placed}
-    stops = _unexplained_stops(stopped_calls(bundle.operations, change), anomaly)
+    answered = {s: answered_worse(f, origin_shares.get(s, 0.0)) for s, f in findings.items()}
+    stops = _unexplained_stops(stopped_calls(bundle.operations, change), answered)
     sources = _error_sources(findings, anomaly, near_all)
     if stops or sources:
         _add_stops(findings, stops)

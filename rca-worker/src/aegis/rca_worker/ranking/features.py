@@ -12,7 +12,8 @@ vanishes or changes its share of the service's lines is a finding whatever its l
 joined to its operation is read per call of that operation instead, and one that its still-called
 operation stops printing (`LogFinding.skipped`) is evidence about the service's own code path.
 A line of the normal path that appears is a new path only if the calls before were enough to have
-shown it, and not when its service stops failing (its completed calls print their lines again).
+shown it (a failure line that appears weighs by how surely they would have), and not when its
+service stops failing (its completed calls print their lines again).
 """
 
 import math
@@ -342,11 +343,18 @@ def _line_shift(
     before, after = counts
     if template.operation:
         calls = _split(template.calls, change)
-        # A failure is news whatever branch printed it; a line of the normal path new after the
-        # change may be a branch the few calls before did not take (a request's parameters).
-        if not before and calls[0] and not failing and _unseen_by_chance(after, *calls):
+        shift = _path_shift(before, after, calls)
+        if before or not calls[0] or not calls[1] or not shift:
+            return shift
+        # A line new after the change may be a branch the few calls before did not take (a
+        # request's parameters). A failure is news whatever branch printed it, but it weighs by how
+        # unlikely the calls before were to miss it: none in 5 calls before when 5 of 12 after
+        # print it says more than none in 5 before when 10 of 29 after do.
+        chance = _chance_all_after(after, *calls)
+        if not failing and chance > NEW_LINE_CHANCE:
             return 0.0
-        return _path_shift(before, after, calls)
+        surprise = min(1.0, math.log(chance) / math.log(NEW_LINE_CHANCE))
+        return math.copysign(LOG_SHIFT_FROM + (abs(shift) - LOG_SHIFT_FROM) * surprise, shift)
     shift = template_shift(before, after, totals[0], totals[1])
     return shift if abs(shift) > LOG_SHIFT_FROM else 0.0
 
@@ -379,15 +387,12 @@ def _path_shift(before: int, after: int, calls: tuple[int, int]) -> float:
     return math.copysign(LOG_SHIFT_FROM + PATH_SCALE * changed, z)
 
 
-def _unseen_by_chance(after: int, calls_before: int, calls_after: int) -> bool:
-    """Whether a line printed only after the change may have fallen there by chance: with the calls
-    split as they are, all `after` lines land after with probability share^after, and a branch the
-    few calls before just did not happen to take (a request's parameters) is no new code path
-    unless that chance is below `NEW_LINE_CHANCE`."""
-    if not calls_after:
-        return False  # no call after to print it: `_path_shift` reads what is left
-    share = calls_after / (calls_before + calls_after)
-    return after * math.log(share) > math.log(NEW_LINE_CHANCE)
+def _chance_all_after(after: int, calls_before: int, calls_after: int) -> float:
+    """The chance that a line printed only after the change fell there by the split of its calls
+    alone (both sides called): with the calls split as they are, all `after` lines land after with
+    probability share^after. A branch the few calls before just did not happen to take (a
+    request's parameters) is no new code path unless that chance is below `NEW_LINE_CHANCE`."""
+    return float((calls_after / (calls_before + calls_after)) ** after)
 
 
 def operation_shift(timings: OperationTimings, change: float) -> float | None:

@@ -3,7 +3,11 @@ rarely after has taken another path through its own code — an early return, a 
 
 The same shape is also what a caller shows when a callee it still calls fails first and it gives up
 on the rest, so a stop only counts as the service's own evidence when none of the services its
-operation still calls is itself anomalous (the ranking checks that against its anomaly scores).
+operation still calls answered worse (the ranking checks that against what callers see of them).
+
+An operation that calls another service where it called the first (a seat query that asks the
+other order store, for the other kind of train) took another branch for other requests: an early
+return calls less, not elsewhere, so a call whose lost share went to another callee is no stop.
 """
 
 from dataclasses import dataclass
@@ -16,6 +20,8 @@ ALWAYS_CALLED = 0.9
 STOPPED_BELOW = 0.5
 # Fewer calls of the operation than this on a side say nothing about its path.
 MIN_CALLS = 5
+# A callee whose share rose by this much of the share the stopped call lost took its place.
+REPLACED_FROM = 0.5
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,8 @@ class StoppedCall:
 
 def stopped_calls(operations: list[OperationTimings], change: float) -> list[StoppedCall]:
     """Every (operation, callee) whose share of calls fell from `ALWAYS_CALLED` to below
-    `STOPPED_BELOW` of it, with at least `MIN_CALLS` calls of the operation on each side."""
+    `STOPPED_BELOW` of it, with at least `MIN_CALLS` calls of the operation on each side, and whose
+    lost share no other callee of the operation took (`REPLACED_FROM`)."""
     shares: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
     for timings in operations:
         if timings.kind != "calls" or timings.callee is None:
@@ -54,7 +61,13 @@ def stopped_calls(operations: list[OperationTimings], change: float) -> list[Sto
     for (service, operation), callees in sorted(shares.items()):
         still = frozenset(c for c, (_, share_after) in callees.items() if share_after > 0)
         for callee, (share_before, share_after) in sorted(callees.items()):
-            if share_before >= ALWAYS_CALLED and share_after <= STOPPED_BELOW * share_before:
+            lost = share_before - share_after
+            replaced = any(
+                after - before >= REPLACED_FROM * lost
+                for c, (before, after) in callees.items()
+                if c != callee
+            )
+            if share_before >= ALWAYS_CALLED and share_after <= STOPPED_BELOW * share_before and not replaced:
                 stop = StoppedCall(service, operation, callee, share_before, share_after, still - {callee})
                 found.append(stop)
     return found
