@@ -35,6 +35,20 @@ def _series(service: str, signal: str, before: float, after: float, seed: int) -
     )
 
 
+def _new_lines(service: str, template: str, sample: str) -> LogTemplate:
+    """Eighty lines of one template, all printed after the change."""
+    return LogTemplate(
+        service=service,
+        template=template,
+        count=80,
+        first_seen=CHANGE,
+        last_seen=END,
+        sample=sample,
+        query=f'{{app="{service}"}}',
+        buckets=[(CHANGE + 60 * i, 8) for i in range(10)],
+    )
+
+
 def _propagating_bundle() -> EvidenceBundle:
     """checkout → payment: payment fails, checkout (which calls it twice) shows the louder error ratio."""
     metrics = [
@@ -49,15 +63,8 @@ def _propagating_bundle() -> EvidenceBundle:
         for i in range(40)
     ]
     calm = [TraceBucket(start=START + 60 * i, spans=10) for i in range(40)]
-    log = LogTemplate(
-        service="checkout",
-        template="ERROR call to payment failed: status <num>",
-        count=80,
-        first_seen=CHANGE,
-        last_seen=END,
-        sample="ERROR call to payment failed: status 503",
-        query='{app="checkout"}',
-        buckets=[(CHANGE + 60 * i, 8) for i in range(10)],
+    log = _new_lines(
+        "checkout", "ERROR call to payment failed: status <num>", "ERROR call to payment failed: status 503"
     )
     return EvidenceBundle(
         start=START,
@@ -115,6 +122,43 @@ def test_a_leaf_beside_calm_siblings_keeps_its_score() -> None:
     ranking = rank_candidates(bundle.model_copy(update={"metrics": calm}))
     assert ranking.services[0].service == "lb"
     assert ranking.services[0].explained_by is None
+
+
+def _failing_leaf_bundle(leaf_logs: bool) -> EvidenceBundle:
+    """web → shipping (a leaf) and web → checkout → shipping: shipping returns errors, and so does
+    checkout, which calls it; with `leaf_logs` shipping prints an exception line of its own anew."""
+    line = "ERROR unhandled exception in shipping.Handler.process: NullPointerException"
+    thrown = _new_lines("shipping", line, line)
+    return EvidenceBundle(
+        start=START,
+        end=END,
+        services=["checkout", "shipping", "web"],
+        edges=[("web", "shipping"), ("web", "checkout"), ("checkout", "shipping")],
+        metrics=[
+            _series("shipping", ERROR_RATIO, 0.002, 0.10, 1),
+            _series("checkout", ERROR_RATIO, 0.002, 0.10, 2),
+            _series("web", ERROR_RATIO, 0.002, 0.05, 3),
+        ],
+        log_templates=[thrown] if leaf_logs else [],
+    )
+
+
+def test_a_leaf_that_logs_its_own_failures_returns_its_own_errors() -> None:
+    """A leaf may front its caller's other callee (a load balancer passes errors on), but one that
+    prints exceptions of its own anew is where the errors start: it is their source and leads."""
+    ranking = rank_candidates(_failing_leaf_bundle(leaf_logs=True))
+    top = ranking.services[0]
+    assert top.service == "shipping"
+    assert ERROR_SOURCE in top.findings.own
+    assert top.explained_by is None
+
+
+def test_a_silent_leaf_beside_a_failing_sibling_is_no_error_source() -> None:
+    """The same errors without a line of its own: the leaf may be passing checkout's errors on."""
+    ranking = rank_candidates(_failing_leaf_bundle(leaf_logs=False))
+    leaf = next(s for s in ranking.services if s.service == "shipping")
+    assert ERROR_SOURCE not in leaf.findings.own
+    assert leaf.explained_by == "checkout"
 
 
 def _error_path_bundle(store_timed_lately: bool) -> EvidenceBundle:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aegis.rca_worker.evidence import ERROR_RATIO, EvidenceBundle
+from aegis.rca_worker.failure_words import FAILURE_WORDS
 from aegis.rca_worker.ranking.features import (
     ABSENT,
     CALL_GAP,
@@ -197,6 +198,16 @@ def _fronted(edges: list[tuple[str, str]]) -> dict[str, set[str]]:
     return fronted
 
 
+def _fronts(service: str, f: ServiceFindings | None, fronted: dict[str, set[str]]) -> set[str]:
+    """The siblings whose errors a leaf may be returning, or none when it logs failures of its own
+    anew: a load balancer or remote endpoint passes its backend's errors on and is seen only through
+    its callers; a process that prints more failure lines of its own, naming no callee, returns its
+    own errors."""
+    if f is not None and any(not x.skipped and FAILURE_WORDS.search(x.template.template) for x in f.own_logs):
+        return set()
+    return fronted.get(service, set())
+
+
 def _change(bundle: EvidenceBundle) -> float:
     """The hinted start (an alert's, a recorded injection's), else the onset the evidence shows, else
     (nothing shifts for good) the middle of the window, which was asked for around the incident."""
@@ -347,7 +358,7 @@ def rank_candidates(bundle: EvidenceBundle) -> Ranking:
     closure = _descendants(bundle.edges)
     fronted = _fronted(bundle.edges)
     placed = {s for edge in bundle.edges for s in edge}
-    near_all = {s: closure.get(s, set()) | fronted.get(s, set()) for s in placed}
+    near_all = {s: closure.get(s, set()) | _fronts(s, findings.get(s), fronted) for s in placed}
     answered = {s: answered_worse(f, origin_shares.get(s, 0.0)) for s, f in findings.items()}
     stops = _unexplained_stops(stopped_calls(bundle.operations, change), answered)
     sources = _error_sources(findings, anomaly, near_all)
