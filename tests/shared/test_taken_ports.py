@@ -100,6 +100,7 @@ def test_a_service_whose_port_was_taken_after_it_was_chosen_ends_ready_on_anothe
         assert service.port != chosen
         assert listens_on(service.pid, service.port)
         assert port_was_taken(service.log_path.read_text())
+        assert not port_was_taken(service.output()), "its output is the last start's, not the abandoned one's"
         answer = httpx.get(f"http://127.0.0.1:{service.port}/readyz")
         assert answer.json() == {"status": "ready"}, "the service's own readiness, not the intruder's"
 
