@@ -41,13 +41,14 @@ import nats
 
 from aegis.devkit.harness.binaries import find_binary
 from aegis.devkit.harness.nats_server import NatsServer
-from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.services import ServiceProcess
 from aegis.shared.streams import ALERTS_STREAM
 from bench.http_load import BENCH_TOKEN
 from bench.measuring import cpu_seconds, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA_SCRIPT = Path(__file__).with_name("ingest_post.lua")
+NOOP_APP = Path(__file__).with_name("noop_app.py")  # run by path: the servers need no working folder
 WEBHOOK = "/alertmanager/webhook"
 TARGET_RATIO, TARGET_P99_MS, TARGET_RSS_MB = 0.8, 25.0, 120.0
 
@@ -70,17 +71,6 @@ class Outcome:
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
-
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{WEBHOOK}"
 
 
 @contextmanager
@@ -112,14 +102,17 @@ def load_command(url: str, connections: int, seconds: float, prefix: str) -> tup
     return python, f"bench.http_load (asyncio, {connections} connections; wrk not installed)"
 
 
-def run_load(server: Server, connections: int, seconds: float, round_number: int, nats_pid: int) -> Outcome:
-    command, _ = load_command(server.url, connections, seconds, f"{server.name}-{uuid.uuid4().hex[:8]}")
-    cpu_before, nats_before = cpu_seconds(server.process.pid), cpu_seconds(nats_pid)
-    with peak_rss(server.process.pid) as peak:
+def run_load(
+    server: ServiceProcess, connections: int, seconds: float, round_number: int, nats_pid: int
+) -> Outcome:
+    prefix = f"{server.name}-{uuid.uuid4().hex[:8]}"
+    command, _ = load_command(server.url + WEBHOOK, connections, seconds, prefix)
+    cpu_before, nats_before = cpu_seconds(server.pid), cpu_seconds(nats_pid)
+    with peak_rss(server.pid) as peak:
         result = subprocess.run(
             command, capture_output=True, text=True, cwd=ROOT, timeout=seconds + 60, check=True
         )
-    cpu = cpu_seconds(server.process.pid) - cpu_before
+    cpu = cpu_seconds(server.pid) - cpu_before
     nats_cpu = cpu_seconds(nats_pid) - nats_before
     line = next((row for row in result.stdout.splitlines() if row.startswith("WRK_JSON ")), None)
     if line is None:
@@ -141,26 +134,6 @@ def run_load(server: Server, connections: int, seconds: float, round_number: int
     )
 
 
-def start_server(name: str, command: list[str], port: int, env: dict[str, str], log: Path) -> Server:
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
-    return Server(name, process, port)
-
-
-def wait_ready(server: Server, path: str, log: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited:\n{log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{server.port}{path}", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{server.name} not ready within {timeout}s:\n{log.read_text()}")
-
-
 async def stream_messages(nats_url: str) -> int:
     nc = await nats.connect(nats_url)
     try:
@@ -169,8 +142,8 @@ async def stream_messages(nats_url: str) -> int:
         await nc.close()
 
 
-def scrape(server: Server, metric: str) -> float:
-    text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5).text
+def scrape(server: ServiceProcess, metric: str) -> float:
+    text = httpx.get(f"{server.url}/metrics", timeout=5).text
     match = re.search(rf"^{re.escape(metric)} (\S+)$", text, re.MULTILINE)
     return float(match.group(1)) if match else float("nan")
 
@@ -253,33 +226,30 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="aegis-bench-") as tmp,
         NatsServer(binary, Path(tmp) / "nats") as server,
     ):
-        ingest_port, noop_port = free_port(), free_port()
         env = {
             **os.environ,
             "NATS_URL": server.url,
             "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": str(ingest_port),
             "LOG_FORMAT": "json",
             "AEGIS_WEBHOOK_TOKEN": BENCH_TOKEN,
         }
-        script = Path(sys.executable).parent / "aegis-alert-ingest"
-        ingest_log, noop_log = Path(tmp) / "alert-ingest.log", Path(tmp) / "noop.log"
-        ingest = start_server("alert-ingest", [str(script)], ingest_port, env, ingest_log)
-        noop_app = [sys.executable, "-m", "bench.noop_app"]
-        noop = start_server("no-op", [*noop_app, str(noop_port)], noop_port, env, noop_log)
+        logs = Path(tmp)
+        ingest = ServiceProcess.http_service("alert-ingest", "aegis-alert-ingest", env, logs / "ingest.log")
+        noop_app = [sys.executable, str(NOOP_APP), "{port}"]
+        noop = ServiceProcess.on_free_port("no-op", noop_app, env, logs / "noop.log", "/healthz")
         targets = [noop, ingest]
         if args.floor:
-            floor_port, floor_log = free_port(), Path(tmp) / "floor.log"
+            floor_app = [*noop_app, "--floor"]
             targets.insert(
-                0, start_server("floor", [*noop_app, str(floor_port), "--floor"], floor_port, env, floor_log)
+                0, ServiceProcess.on_free_port("floor", floor_app, env, logs / "floor.log", "/healthz")
             )
         try:
-            wait_ready(ingest, "/readyz", ingest_log)
-            wait_ready(noop, "/healthz", noop_log)
-            if args.floor:
-                wait_ready(targets[0], "/healthz", floor_log)
+            for target in targets:
+                target.start()
+            for target in targets:
+                target.wait_ready(timeout=30)
             time.sleep(1.0)
-            idle_rss = rss_mb(ingest.process.pid)
+            idle_rss = rss_mb(ingest.pid)
             for target in targets:
                 run_load(target, args.connections, args.warmup, 0, server.pid)
             stored_before = asyncio.run(stream_messages(server.url))
@@ -292,8 +262,7 @@ def main() -> None:
             duplicates = scrape(ingest, "aegis_webhook_duplicates_total")
         finally:
             for target in targets:
-                target.process.terminate()
-                target.process.wait(timeout=20)
+                target.stop()
     _, generator = load_command("", args.connections, args.seconds, "")
     met = report(outcomes, idle_rss, stored, duplicates, generator)
     results = ROOT / ".bench" / "ingest.json"

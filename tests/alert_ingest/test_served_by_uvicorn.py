@@ -17,7 +17,7 @@ import httpx
 import pytest
 from nats.aio.client import Client
 
-from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.services import ServiceProcess
 from tests.alert_ingest.conftest import JSON, WEBHOOK, alert_messages
 from tests.alert_ingest.payloads import encode, webhook
 
@@ -31,58 +31,14 @@ def ingest_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "aegis.alert_ingest"]
 
 
-@dataclass
-class Served:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
 @pytest.fixture
-async def served(nats_url: str, nats_client: Client, tmp_path: Path) -> AsyncIterator[Served]:
+async def served(nats_url: str, nats_client: Client, tmp_path: Path) -> AsyncIterator[ServiceProcess]:
     """The console script serving on a free loopback port, ready (connected to the test's NATS)."""
-    port = free_port()
+    env = {**os.environ, "NATS_URL": nats_url, "HTTP_HOST": "127.0.0.1", "LOG_FORMAT": "json"}
     log = tmp_path / "alert-ingest.log"
-    env = {
-        **os.environ,
-        "NATS_URL": nats_url,
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_PORT": str(port),
-        "LOG_FORMAT": "json",
-    }
-    with log.open("wb") as sink:
-        process = subprocess.Popen(ingest_command(), env=env, stdout=sink, stderr=subprocess.STDOUT)
-    served = Served(process, port, log)
-    try:
-        async with httpx.AsyncClient(base_url=served.base_url) as client:
-            await until_ready(client, process, log)
-        yield served
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-async def until_ready(client: httpx.AsyncClient, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll /readyz until 200, failing with the process log if it exits or takes over 15 s."""
-    for _ in range(300):
-        if process.poll() is not None:
-            raise AssertionError(f"aegis-alert-ingest exited: {log.read_text()}")
-        try:
-            if (await client.get("/readyz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"aegis-alert-ingest not ready: {log.read_text()}")
+    with ServiceProcess.on_free_port("alert-ingest", ingest_command(), env, log, "/readyz") as service:
+        await service.ready(timeout=30)
+        yield service
 
 
 @dataclass
@@ -136,14 +92,16 @@ def twelve_megabytes() -> Iterator[bytes]:
         yield b" " * CHUNK
 
 
-async def assert_serves_valid_webhook(served: Served, nc: Client) -> None:
-    async with httpx.AsyncClient(base_url=served.base_url) as client:
+async def assert_serves_valid_webhook(served: ServiceProcess, nc: Client) -> None:
+    async with httpx.AsyncClient(base_url=served.url) as client:
         response = await client.post(WEBHOOK, content=encode(webhook()), headers=JSON)
     assert response.status_code == 200, response.text
     assert len(await alert_messages(nc)) == 1
 
 
-async def test_declared_12mb_body_is_refused_on_its_headers(served: Served, nats_client: Client) -> None:
+async def test_declared_12mb_body_is_refused_on_its_headers(
+    served: ServiceProcess, nats_client: Client
+) -> None:
     """Content-Length: 12 MB → 413 stating the limit before a body byte is sent; connection closed."""
     headers = {**JSON, "Content-Length": str(BODY_SIZE)}
 
@@ -157,7 +115,7 @@ async def test_declared_12mb_body_is_refused_on_its_headers(served: Served, nats
 
 
 async def test_chunked_12mb_body_is_refused_without_reading_it_all(
-    served: Served, nats_client: Client
+    served: ServiceProcess, nats_client: Client
 ) -> None:
     """A chunked 12 MB upload → 413 once past the 1 MiB limit; the server closes before the sender is done."""
     headers = {**JSON, "Transfer-Encoding": "chunked"}
@@ -171,7 +129,9 @@ async def test_chunked_12mb_body_is_refused_without_reading_it_all(
     await assert_serves_valid_webhook(served, nats_client)
 
 
-async def test_sender_vanishing_mid_body_is_not_a_server_error(served: Served, nats_client: Client) -> None:
+async def test_sender_vanishing_mid_body_is_not_a_server_error(
+    served: ServiceProcess, nats_client: Client
+) -> None:
     """A sender that disconnects mid-body → nothing published, no error logged, still serving."""
     body = encode(webhook())
     _, writer = await asyncio.open_connection("127.0.0.1", served.port)
@@ -185,18 +145,18 @@ async def test_sender_vanishing_mid_body_is_not_a_server_error(served: Served, n
     await asyncio.sleep(0.2)
 
     await assert_serves_valid_webhook(served, nats_client)
-    log = served.log.read_text()
+    log = served.output()
     assert "sender disconnected before the body was complete" in log
     assert "Traceback" not in log
     assert '"level": "error"' not in log
 
 
-async def test_sigterm_stops_gracefully(served: Served) -> None:
+async def test_sigterm_stops_gracefully(served: ServiceProcess) -> None:
     """SIGTERM → shutdown completes (NATS drained); then the process ends by SIGTERM, like uvicorn does."""
-    served.process.send_signal(signal.SIGTERM)
+    status = await asyncio.to_thread(served.stop, 15)
 
-    assert await asyncio.to_thread(served.process.wait, 15) in (0, -signal.SIGTERM)
-    assert "alert-ingest stopped" in served.log.read_text()
+    assert status in (0, -signal.SIGTERM)
+    assert "alert-ingest stopped" in served.output()
 
 
 def test_malformed_port_stops_start_up_naming_the_variable() -> None:

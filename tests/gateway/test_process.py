@@ -7,16 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 from nats.aio.client import Client
 
 from aegis.devkit.fakes.feishu_events import message_event
 from aegis.devkit.fakes.feishu_ws import FakeLongConnection
-from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.services import BIN, ServiceProcess
 from tests.gateway.conftest import wait_for_questions
 
-COMMAND = str(Path(sys.executable).parent / "aegis-gateway-feishu")
+SCRIPT = "aegis-gateway-feishu"
+COMMAND = str(BIN / SCRIPT)
 RSS_TARGET_MB = 120
 
 
@@ -53,44 +53,27 @@ def rss_mb(pid: int) -> float:
 
 
 async def test_serves_within_memory_and_stops_on_sigterm(
-    nats_url: str, nats_client: Client, feishu_ws: FakeLongConnection
+    nats_url: str, nats_client: Client, feishu_ws: FakeLongConnection, tmp_path: Path
 ) -> None:
     """The process takes events over the long connection under 120 MB RSS; SIGTERM closes the
     connection and completes the shutdown, then the process ends by SIGTERM as uvicorn does."""
-    port = free_port()
     env = clean_env(
         NATS_URL=nats_url,
         FEISHU_APP_ID=feishu_ws.app_id,
         FEISHU_APP_SECRET=feishu_ws.app_secret,
         FEISHU_BASE_URL=feishu_ws.base_url,  # bot-info is forwarded to the fake open platform
         HTTP_HOST="127.0.0.1",
-        HTTP_PORT=str(port),
         LOG_LEVEL="INFO",
     )
-    process = subprocess.Popen([COMMAND], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            for _ in range(150):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("gateway process never became ready")
-            assert (await feishu_ws.send_event(message_event())).code == 200
-            await wait_for_questions(nats_client, 1)
-            assert rss_mb(process.pid) <= RSS_TARGET_MB
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(process.wait, 15) in (0, -signal.SIGTERM)
+    gateway = ServiceProcess.http_service("gateway-feishu", SCRIPT, env, tmp_path / "gateway.log")
+    with gateway:
+        await gateway.ready(timeout=30)
+        assert (await feishu_ws.send_event(message_event())).code == 200
+        await wait_for_questions(nats_client, 1)
+        assert rss_mb(gateway.pid) <= RSS_TARGET_MB
+        assert await asyncio.to_thread(gateway.stop, 15) in (0, -signal.SIGTERM)
         assert not feishu_ws.connected
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        assert process.stderr is not None
-        errors = process.stderr.read().decode()
+    errors = gateway.output()
     assert "Traceback" not in errors, errors
     assert '"gateway stopped"' in errors
 

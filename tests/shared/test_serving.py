@@ -1,18 +1,18 @@
 """The one service skeleton: the same probe bodies everywhere, and one shutdown order in a process."""
 
 import asyncio
-import signal
+import os
 import socket
 import subprocess
 import sys
 import textwrap
-import time
+from pathlib import Path
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
-from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.services import ServiceProcess
 from aegis.shared.serving import Health, operations_routes
 
 
@@ -84,31 +84,18 @@ SERVICE = textwrap.dedent(
 )
 
 
-async def test_sigterm_drains_the_work_before_http_and_the_lifespan_close() -> None:
+async def test_sigterm_drains_the_work_before_http_and_the_lifespan_close(tmp_path: Path) -> None:
     """SIGTERM: the work finishes draining first, then the lifespan closes; the process exits 0."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVICE, str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None, process.communicate()
-                assert time.monotonic() < deadline, "never ready"
-                await asyncio.sleep(0.1)
-        process.send_signal(signal.SIGTERM)
-        out, err = await asyncio.to_thread(process.communicate, timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, err
-    assert out.decode().split("\n")[:3] == ["working", "work drained", "lifespan closed"]
+    command = [sys.executable, "-c", SERVICE, "{port}"]
+    log = tmp_path / "service.log"
+    service = ServiceProcess.on_free_port("service", command, dict(os.environ), log, "/readyz")
+    with service:
+        await service.ready(timeout=20)
+        status = await asyncio.to_thread(service.stop, 20)
+    output = service.output()
+    assert status == 0, output
+    said = [line for line in output.splitlines() if line in ("working", "work drained", "lifespan closed")]
+    assert said == ["working", "work drained", "lifespan closed"], output
 
 
 def test_a_port_in_use_exits_3() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from aegis.devkit.harness.binaries import require_binary
 from aegis.devkit.harness.nats_server import NatsServer
-from aegis.devkit.harness.ports import free_port, listens_on, port_was_taken
+from aegis.devkit.harness.ports import listens_on, port_was_taken
 from aegis.devkit.harness.real_backends import RealVictoriaTraces, server_binary
 from aegis.devkit.harness.services import ServiceProcess
 from aegis.simulator.fakes.http import FakeResponse, LoopbackServer, Params
@@ -53,8 +53,8 @@ def test_other_exits_do_not_read_as_a_taken_port() -> None:
 
 
 @contextmanager
-def intruder_on(port: int) -> Iterator[LoopbackServer]:
-    """Another process's HTTP server on `port`, answering 200 to everything."""
+def intruder_on(port: int = 0) -> Iterator[LoopbackServer]:
+    """Another process's HTTP server on `port` (0: one the system picks), answering 200 to everything."""
 
     def answer(_method: str, _path: str, _params: Params) -> FakeResponse:
         return FakeResponse(200, {"status": "ready", "i am": "someone else"})
@@ -71,8 +71,8 @@ def require_proc() -> None:
 def test_readiness_refuses_a_200_from_a_process_that_is_not_the_child(tmp_path: Path) -> None:
     """The child never serves; another process answers 200 on its readiness URL: not ready."""
     require_proc()
-    port = free_port()
-    with intruder_on(port):
+    with intruder_on() as intruder:
+        port = httpx.URL(intruder.url).port
         child = ServiceProcess(
             "sleeper",
             [sys.executable, "-c", "import time; time.sleep(30)"],
@@ -100,6 +100,7 @@ def test_a_service_whose_port_was_taken_after_it_was_chosen_ends_ready_on_anothe
         assert service.port != chosen
         assert listens_on(service.pid, service.port)
         assert port_was_taken(service.log_path.read_text())
+        assert not port_was_taken(service.output()), "its output is the last start's, not the abandoned one's"
         answer = httpx.get(f"http://127.0.0.1:{service.port}/readyz")
         assert answer.json() == {"status": "ready"}, "the service's own readiness, not the intruder's"
 

@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from aegis.devkit.fakes.llm import Failure, Garbage, Hang, Reply, ScriptedLlm, report
-from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.ports import reserved_socket
 from aegis.rca_worker.llm.availability import check_models
 from aegis.rca_worker.llm.providers import ChatModels
 from aegis.rca_worker.service.app import make_app
@@ -89,8 +89,10 @@ async def test_start_up_checks_that_each_configured_model_exists(
     assert checks["deepseek"].available is True
     assert checks["doubao"].available is False
     assert "not among the" in (checks["doubao"].warning() or "")
-    down = llm_settings(llm, backends, ollama_base_url=f"http://127.0.0.1:{free_port()}", ollama_model="x")
-    (unreachable, *_) = await check_models(http, down, ChatModels(down))
+    with reserved_socket() as unused:  # bound, never listening: nothing else can serve there meanwhile
+        ollama = f"http://127.0.0.1:{unused.getsockname()[1]}"
+        down = llm_settings(llm, backends, ollama_base_url=ollama, ollama_model="x")
+        (unreachable, *_) = await check_models(http, down, ChatModels(down))
     assert unreachable.available is False
     assert "unreachable" in unreachable.detail
 

@@ -6,7 +6,7 @@ import time
 import httpx
 import pytest
 
-from aegis.devkit.harness.ports import free_port
+from aegis.devkit.harness.ports import reserved_socket
 from aegis.rca_worker.pipeline.graph import analyse
 from aegis.rca_worker.settings import WorkerSettings
 from aegis.simulator.fakes.http import LoopbackServer
@@ -24,9 +24,10 @@ async def test_prometheus_down_is_a_gap_and_the_answer_comes_from_logs_and_trace
     http: httpx.AsyncClient,
 ) -> None:
     """Nothing listens where Prometheus should be: one gap naming prometheus, payment still first."""
-    down = f"http://127.0.0.1:{free_port()}"
-    client = readonly(http, prometheus=down, loki=loki_fake.url, jaeger=jaeger_fake.url)
-    analysis = await analyse(client, SETTINGS, None, scenario_window(incident))
+    with reserved_socket() as unused:  # bound, never listening: nothing else can serve there meanwhile
+        down = f"http://127.0.0.1:{unused.getsockname()[1]}"
+        client = readonly(http, prometheus=down, loki=loki_fake.url, jaeger=jaeger_fake.url)
+        analysis = await analyse(client, SETTINGS, None, scenario_window(incident))
     assert [g.source for g in analysis.bundle.gaps] == ["prometheus"]
     assert "unreachable" in analysis.bundle.gaps[0].reason
     result = analysis.to_result("req-down", "api", locale="en")

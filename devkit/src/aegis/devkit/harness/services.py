@@ -43,7 +43,8 @@ class ServiceProcess:
 
     Ready means the 200 came from this process: another one answering on its port does not count
     (`wait_served`). A service given its port by `on_free_port` is started again on another free
-    port when it exited because its port had been taken since it was chosen.
+    port when it exited because its port had been taken since it was chosen. A test that asserts on
+    how the process ends reads its exit status from `stop` and what it wrote from `output`.
     """
 
     def __init__(
@@ -86,6 +87,11 @@ class ServiceProcess:
         """The HTTP port the service serves on."""
         return int(self.env["HTTP_PORT"])
 
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:<port>`."""
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self) -> Self:
         """Start the process (returns at once; see `wait_ready` / `ready`)."""
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -102,17 +108,19 @@ class ServiceProcess:
             self._process.wait()
             self._process = None
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM, then SIGKILL after `timeout` seconds."""
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM, then SIGKILL after `timeout` seconds; the exit status (negative: the signal that
+        ended it, -9 when it had to be killed), None when it was not started."""
         if self._process is None:
-            return
-        self._process.send_signal(signal.SIGTERM)
+            return None
+        self._process.send_signal(signal.SIGTERM)  # nothing, when it has already exited
         try:
             self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        self._process = None
+        status, self._process = self._process.returncode, None
+        return status
 
     @property
     def running(self) -> bool:
@@ -135,9 +143,7 @@ class ServiceProcess:
             port = httpx.URL(self.ready_url).port
             assert port is not None, f"{self.ready_url} names no port"
             try:
-                wait_served(
-                    self._process, port, self._answers_ready, self._log_since_start, self.name, timeout
-                )
+                wait_served(self._process, port, self._answers_ready, self.output, self.name, timeout)
                 return
             except PortTaken:
                 if self._on_port is None or attempt == PORT_ATTEMPTS:
@@ -153,7 +159,9 @@ class ServiceProcess:
         except httpx.HTTPError:
             return False
 
-    def _log_since_start(self) -> str:
+    def output(self) -> str:
+        """What the process wrote (stdout and stderr, in order) since it was last started: not a
+        previous run's, nor that of a start abandoned because its port was taken."""
         if not self.log_path.exists():
             return ""
         with self.log_path.open("rb") as log:
