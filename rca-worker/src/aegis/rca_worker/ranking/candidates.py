@@ -60,6 +60,8 @@ SYMPTOM_SCALE = 0.5
 # The latency of the calls a service makes says only that something it calls is slow.
 CLIENT_LATENCY = "latency_client"
 CLIENT_LATENCY_WEIGHT = 0.25
+# A log line's share of its operation's calls moving by less than this is noise to the onset.
+LINES_PER_CALL_FLOOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -226,13 +228,24 @@ def detect_onset(bundle: EvidenceBundle) -> float | None:
 
 
 def _log_series(bundle: EvidenceBundle) -> list[OnsetSeries]:
-    """Each log template's lines per bucket, zero where it printed none, over every bucket of the logs:
-    a template that appears or stops dates a code fault that changes no timing (a line a bucket is noise)."""
+    """Each log template's lines over time: a template that appears or stops dates a code fault that
+    changes no timing.
+
+    A template joined to its operation is read as lines per call in each bucket the operation was
+    called in (as `features` reads it per call): a code path that changes moves that share at once,
+    while the workload's mix of requests, which moves the raw count, does not (a tenth of a line per
+    call is noise, so a shift counts from half the calls taking another path). Any other template is
+    its lines per bucket, zero where it printed none, over every bucket of the logs (a line a bucket
+    is noise)."""
     buckets = sorted({t for tpl in bundle.log_templates for t, _ in tpl.buckets})
     series = []
     for tpl in bundle.log_templates:
         counts = dict(tpl.buckets)
-        found = as_onset_series([(t, float(counts.get(t, 0))) for t in buckets], 1.0, 0.25)
+        if tpl.operation and tpl.calls:
+            per_call = [(t, counts.get(t, 0) / calls) for t, calls in tpl.calls if calls > 0]
+            found = as_onset_series(per_call, LINES_PER_CALL_FLOOR)
+        else:
+            found = as_onset_series([(t, float(counts.get(t, 0))) for t in buckets], 1.0, 0.25)
         if found is not None:
             series.append(found)
     return series
