@@ -1,5 +1,7 @@
 """Signals as real systems produce them: delays only in call gaps, sparse series, template shifts, onset."""
 
+import pytest
+
 from aegis.rca_worker.evidence import EvidenceBundle, LogTemplate, MetricSeries, OperationTimings
 from aegis.rca_worker.ranking.candidates import detect_onset, rank_candidates, strength
 from aegis.rca_worker.ranking.features import ABSENT, CALL_GAP, collect_findings, template_shift
@@ -354,6 +356,39 @@ def test_traces_sampled_only_after_the_fault_leave_the_onset_to_the_metrics() ->
         operations=[OperationTimings(service="api", operation="GET /x", kind="self_time", samples=late)],
     )
     assert detect_onset(bundle) == CHANGE
+
+
+@pytest.mark.parametrize(
+    ("holes", "dated_by_traces"),
+    [
+        ([(CHANGE + 30, CHANGE + 210)], True),
+        ([(CHANGE - 200, CHANGE - 60), (CHANGE + 30, CHANGE + 210)], False),
+    ],
+)
+def test_a_hole_in_the_traces_after_the_change_leaves_them_to_date_it(
+    holes: list[tuple[float, float]], dated_by_traces: bool
+) -> None:
+    """Traces every second up to half a minute after the step, then a three-minute hole (the store
+    dropped them), then again: the change is dated where the traces show it, not by the one-minute
+    metrics, whose callers' latency moves a few minutes later. Holes before it too (a search that
+    samples the window in bursts) leave the date to the metrics."""
+    first = CHANGE - 240
+    samples = [
+        (t, 300.0 if t >= CHANGE else 20.0 + (t % 3))
+        for t in [first + i for i in range(540)]
+        if not any(a < t < b for a, b in holes)
+    ]
+    late = [20.0 + (i % 3) for i in range(7)] + [300.0, 310.0, 305.0]
+    bundle = EvidenceBundle(
+        start=first,
+        end=first + 540,
+        services=["api", "web"],
+        metrics=[_stepped(f"web{i}", "latency_p95", late, first, 60) for i in range(3)],
+        operations=[OperationTimings(service="api", operation="GET /x", kind="self_time", samples=samples)],
+    )
+    found = detect_onset(bundle)
+    assert found is not None
+    assert (abs(found - CHANGE) < 5) is dated_by_traces
 
 
 def test_evidence_that_never_shifts_has_no_onset() -> None:
