@@ -1,5 +1,7 @@
 """Signals as real systems produce them: delays only in call gaps, sparse series, template shifts, onset."""
 
+import pytest
+
 from aegis.rca_worker.evidence import EvidenceBundle, LogTemplate, MetricSeries, OperationTimings
 from aegis.rca_worker.ranking.candidates import detect_onset, rank_candidates, strength
 from aegis.rca_worker.ranking.features import ABSENT, CALL_GAP, collect_findings, template_shift
@@ -251,23 +253,36 @@ def test_a_gap_in_a_sparse_series_is_no_onset() -> None:
     assert detect_onset(bundle) == CHANGE
 
 
+BUCKETS = [START + 10 * i for i in range(18)]
+
+
+def _template(
+    service: str, text: str, lines: list[int], calls: tuple[str, list[int]] | None = None
+) -> LogTemplate:
+    """A template's lines per ten-second bucket of the window; with `calls`, joined to that operation
+    and its calls per bucket."""
+    seen = [(t, c) for t, c in zip(BUCKETS, lines, strict=True) if c]
+    return LogTemplate(
+        service=service,
+        template=text,
+        count=sum(lines),
+        first_seen=seen[0][0],
+        last_seen=seen[-1][0],
+        sample=text,
+        query=service,
+        buckets=seen,
+        operation=None if calls is None else calls[0],
+        calls=[] if calls is None else list(zip(BUCKETS, calls[1], strict=True)),
+    )
+
+
 def test_a_code_fault_that_changes_no_timing_is_dated_by_its_log_templates() -> None:
     """Steady traces and a template that starts printing at the fault: the onset is at its first bucket."""
     steady = [_timings("cart", None, 3.0, 3.0), _timings("cart", "frontend", 2.0, 2.0)]
-    buckets = [START + 10 * i for i in range(18)]
+    buckets = BUCKETS
 
     def template(text: str, counts: list[int]) -> LogTemplate:
-        seen = [(t, c) for t, c in zip(buckets, counts, strict=True) if c]
-        return LogTemplate(
-            service="cart",
-            template=text,
-            count=sum(counts),
-            first_seen=seen[0][0],
-            last_seen=seen[-1][0],
-            sample=text,
-            query="cart",
-            buckets=seen,
-        )
+        return _template("cart", text, counts)
 
     bundle = EvidenceBundle(
         start=START,
@@ -282,6 +297,31 @@ def test_a_code_fault_that_changes_no_timing_is_dated_by_its_log_templates() -> 
     found = detect_onset(bundle)
     assert found is not None
     assert abs(found - buckets[6]) < 10  # within the bucket it first printed in
+
+
+def test_a_code_path_that_changes_is_dated_per_call_not_by_the_workload_that_moves_its_lines() -> None:
+    """The operation is called 20 times a bucket, then 3 or 4 (the load generator moves on), and at the
+    fault its calls stop printing "found" and print "not found" instead: read per call of the
+    operation, the lines date the fault, not the earlier drop of the workload that moved their counts."""
+    calls = [20, 21, 20, 19] + [3 + i % 2 for i in range(14)]
+    fault = BUCKETS.index(CHANGE)
+
+    def template(text: str, lines: list[int]) -> LogTemplate:
+        return _template("contacts", text, lines, ("GET /contacts/{id}", calls))
+
+    bundle = EvidenceBundle(
+        start=START,
+        end=END,
+        services=["contacts"],
+        operations=[_timings("contacts", None, 3.0, 3.0)],
+        log_templates=[
+            template("contacts found", [c if i < fault else 0 for i, c in enumerate(calls)]),
+            template("no contacts for id", [0 if i < fault else c for i, c in enumerate(calls)]),
+        ],
+    )
+    found = detect_onset(bundle)
+    assert found is not None
+    assert abs(found - CHANGE) < 10  # within the bucket the calls took the other path
 
 
 def test_a_short_window_of_one_minute_metrics_is_dated_without_a_full_horizon_before() -> None:
@@ -316,6 +356,39 @@ def test_traces_sampled_only_after_the_fault_leave_the_onset_to_the_metrics() ->
         operations=[OperationTimings(service="api", operation="GET /x", kind="self_time", samples=late)],
     )
     assert detect_onset(bundle) == CHANGE
+
+
+@pytest.mark.parametrize(
+    ("holes", "dated_by_traces"),
+    [
+        ([(CHANGE + 30, CHANGE + 210)], True),
+        ([(CHANGE - 200, CHANGE - 60), (CHANGE + 30, CHANGE + 210)], False),
+    ],
+)
+def test_a_hole_in_the_traces_after_the_change_leaves_them_to_date_it(
+    holes: list[tuple[float, float]], dated_by_traces: bool
+) -> None:
+    """Traces every second up to half a minute after the step, then a three-minute hole (the store
+    dropped them), then again: the change is dated where the traces show it, not by the one-minute
+    metrics, whose callers' latency moves a few minutes later. Holes before it too (a search that
+    samples the window in bursts) leave the date to the metrics."""
+    first = CHANGE - 240
+    samples = [
+        (t, 300.0 if t >= CHANGE else 20.0 + (t % 3))
+        for t in [first + i for i in range(540)]
+        if not any(a < t < b for a, b in holes)
+    ]
+    late = [20.0 + (i % 3) for i in range(7)] + [300.0, 310.0, 305.0]
+    bundle = EvidenceBundle(
+        start=first,
+        end=first + 540,
+        services=["api", "web"],
+        metrics=[_stepped(f"web{i}", "latency_p95", late, first, 60) for i in range(3)],
+        operations=[OperationTimings(service="api", operation="GET /x", kind="self_time", samples=samples)],
+    )
+    found = detect_onset(bundle)
+    assert found is not None
+    assert (abs(found - CHANGE) < 5) is dated_by_traces
 
 
 def test_evidence_that_never_shifts_has_no_onset() -> None:

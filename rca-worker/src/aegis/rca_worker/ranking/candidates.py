@@ -63,6 +63,8 @@ SYMPTOM_SCALE = 0.5
 # The latency of the calls a service makes says only that something it calls is slow.
 CLIENT_LATENCY = "latency_client"
 CLIENT_LATENCY_WEIGHT = 0.25
+# A log line's share of its operation's calls moving by less than this is noise to the onset.
+LINES_PER_CALL_FLOOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -221,12 +223,12 @@ def detect_onset(bundle: EvidenceBundle) -> float | None:
     """The onset of the finest-grained evidence that covers the window, whatever the hint; None if no
     series shifts for good.
 
-    Traces (and beside them the log templates' counts) date a change to seconds where the traces
-    were sampled without holes: when their samples leave a gap longer than two metric steps between
-    them (a live search samples the window in bursts), or show no change of their own (a trace
-    sample that starts after the fault has no normal in it), the metrics, which cover the window
-    evenly, are read beside them, every series against the `HORIZON_STEPS` metric steps around each
-    candidate, or half the window if that is shorter."""
+    Traces (and beside them the log templates) date a change to seconds where the traces were
+    sampled without holes but for one after it: when their samples leave gaps longer than two metric
+    steps before it or all along the window (a live search samples the window in bursts), or
+    show no change of their own (a trace sample that starts after the fault has no normal in it),
+    the metrics, which cover the window evenly, are read beside them, every series against the
+    `HORIZON_STEPS` metric steps around each candidate, or half the window if that is shorter."""
     fine = [
         as_onset_series(o.samples, LATENCY_FLOOR_MS, LATENCY_RELATIVE)
         for o in bundle.operations
@@ -237,9 +239,9 @@ def detect_onset(bundle: EvidenceBundle) -> float | None:
     coarse = sorted({t for s in bundle.metrics for t, _ in s.points})
     step = statistics.median(b - a for a, b in itertools.pairwise(coarse)) if len(coarse) > 1 else math.inf
     logged = _log_series(bundle)
-    if traced and _covers(traced, step, bundle.start, bundle.end):
+    if traced:
         found = onset([*traced, *logged], [])
-        if found is not None:
+        if found is not None and _covers(traced, step, bundle.start, bundle.end, found):
             return found
     series = [*traced, *logged, *(s for s in metric if s is not None)]
     # A window shorter than two horizons (24 one-minute steps) is split no further
@@ -248,27 +250,42 @@ def detect_onset(bundle: EvidenceBundle) -> float | None:
 
 
 def _log_series(bundle: EvidenceBundle) -> list[OnsetSeries]:
-    """Each log template's lines per bucket, zero where it printed none, over every bucket of the logs:
-    a template that appears or stops dates a code fault that changes no timing (a line a bucket is noise)."""
+    """Each log template's lines over time: a template that appears or stops dates a code fault that
+    changes no timing.
+
+    A template joined to its operation is read as lines per call in each bucket the operation was
+    called in (as `features` reads it per call): a code path that changes moves that share at once,
+    while the workload's mix of requests, which moves the raw count, does not (a tenth of a line per
+    call is noise, so a shift counts from half the calls taking another path). Any other template is
+    its lines per bucket, zero where it printed none, over every bucket of the logs (a line a bucket
+    is noise)."""
     buckets = sorted({t for tpl in bundle.log_templates for t, _ in tpl.buckets})
     series = []
     for tpl in bundle.log_templates:
         counts = dict(tpl.buckets)
-        found = as_onset_series([(t, float(counts.get(t, 0))) for t in buckets], 1.0, 0.25)
+        if tpl.operation and tpl.calls:
+            per_call = [(t, counts.get(t, 0) / calls) for t, calls in tpl.calls if calls > 0]
+            found = as_onset_series(per_call, LINES_PER_CALL_FLOOR)
+        else:
+            found = as_onset_series([(t, float(counts.get(t, 0))) for t in buckets], 1.0, 0.25)
         if found is not None:
             series.append(found)
     return series
 
 
-def _covers(series: Sequence[OnsetSeries], step: float, start: float, end: float) -> bool:
-    """Whether the samples of `series` within [start, end] leave no gap between them longer than
-    two metric steps. Traces kept only for minutes around an incident (as Nezha keeps them) still
-    date it where they show a change: one that begins after the fault shows none, and `detect_onset`
-    then reads the metrics beside them."""
+def _covers(series: Sequence[OnsetSeries], step: float, start: float, end: float, until: float) -> bool:
+    """Whether the samples of `series` within [start, end] leave no gap between them longer than two metric
+    steps, but for one hole that opens after `until` (the change they date). Traces kept only for
+    minutes around an incident (as Nezha keeps them) still date it where they show a change: one
+    that begins after the fault shows none, and `detect_onset` then reads the metrics beside them.
+    A single hole after the change (the store dropped a stretch of the incident) leaves its date as
+    certain, the normal before it and its first samples after it being there; holes all along the
+    window (a live search samples it in bursts) leave any change between two bursts undated."""
     times = sorted({t for s in series for t in s.times if start <= t <= end})
-    if not times:
+    if not times or times[0] > until:
         return False
-    return all(b - a <= 2 * step for a, b in itertools.pairwise(times))
+    holes = [a for a, b in itertools.pairwise(times) if b - a > 2 * step]
+    return not holes or (len(holes) == 1 and holes[0] >= until)
 
 
 def carried_by(service: ScoredService) -> list[str]:
