@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aegis.rca_worker.evidence import ERROR_RATIO, EvidenceBundle
-from aegis.rca_worker.failure_words import FAILURE_WORDS
 from aegis.rca_worker.ranking.features import (
     ABSENT,
     CALL_GAP,
@@ -205,7 +204,7 @@ def _fronts(service: str, f: ServiceFindings | None, fronted: dict[str, set[str]
     anew: a load balancer or remote endpoint passes its backend's errors on and is seen only through
     its callers; a process that prints more failure lines of its own, naming no callee, returns its
     own errors."""
-    if f is not None and any(not x.skipped and FAILURE_WORDS.search(x.template.template) for x in f.own_logs):
+    if f is not None and any(not x.skipped and x.failing for x in f.own_logs):
         return set()
     return fronted.get(service, set())
 

@@ -97,12 +97,14 @@ class SignalFinding:
 
 @dataclass(frozen=True)
 class LogFinding:
-    """A log template that moved after the change: its score, and whether it is a line its
-    operation's calls stopped printing (`skipped`: evidence about the service's own code path)."""
+    """A log template that moved after the change: its score, whether it is a line its operation's
+    calls stopped printing (`skipped`: evidence about the service's own code path), and whether it
+    names a failure (`failing`, read once per analysis)."""
 
     burst: float
     template: LogTemplate
     skipped: bool = False
+    failing: bool = False
 
 
 @dataclass
@@ -328,10 +330,12 @@ def _log_findings(
             [s for s in services_named(template.sample, names) if s != template.service] if shift > 0 else []
         )
         for other in named:
-            found[other].blame_logs.append(LogFinding(shift / len(named), template))
+            found[other].blame_logs.append(LogFinding(shift / len(named), template, failing=failing))
         if not named:
             found[template.service].own_logs.append(
-                LogFinding(abs(shift), template, skipped=shift < 0 and bool(template.operation))
+                LogFinding(
+                    abs(shift), template, skipped=shift < 0 and bool(template.operation), failing=failing
+                )
             )
 
 
