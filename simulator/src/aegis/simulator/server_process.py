@@ -58,6 +58,15 @@ def reserved_socket(port: int = 0) -> socket.socket:
     return sock
 
 
+def log_since(path: Path, offset: int) -> str:
+    """What a child wrote to its log file from byte `offset` on (its start's, not an earlier one's)."""
+    if not path.exists():
+        return ""
+    with path.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")
+
+
 def port_was_taken(log: str) -> bool:
     """Whether a server's log says it could not bind because the address was in use."""
     return _ADDRESS_IN_USE.search(log) is not None

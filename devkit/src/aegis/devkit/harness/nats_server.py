@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from aegis.devkit.harness.ports import PORT_ATTEMPTS, PortTaken, free_port, wait_served
+from aegis.devkit.harness.ports import PORT_ATTEMPTS, PortTaken, free_port, log_since, wait_served
 
 
 class NatsServer:
@@ -119,9 +119,7 @@ class NatsServer:
             return False
 
     def _log_since_start(self) -> str:
-        with self._log.open("rb") as log:
-            log.seek(self._log_start)
-            return log.read().decode(errors="replace")
+        return log_since(self._log, self._log_start)
 
     def __enter__(self) -> Self:
         self.start()

@@ -24,7 +24,7 @@ from aegis.devkit.fakes.feishu import FakeFeishu
 from aegis.devkit.fakes.feishu_ws import FakeLongConnection
 from aegis.devkit.harness.binaries import find_binary
 from aegis.devkit.harness.nats_auth import credentials, secured_server
-from aegis.devkit.harness.ports import PORT_ATTEMPTS, PortTaken, free_port, wait_served
+from aegis.devkit.harness.ports import PORT_ATTEMPTS, PortTaken, free_port, log_since, wait_served
 
 BIN = Path(sys.executable).parent
 ESTATE_SERVICES = (
@@ -162,11 +162,7 @@ class ServiceProcess:
     def output(self) -> str:
         """What the process wrote (stdout and stderr, in order) since it was last started: not a
         previous run's, nor that of a start abandoned because its port was taken."""
-        if not self.log_path.exists():
-            return ""
-        with self.log_path.open("rb") as log:
-            log.seek(self._log_start)
-            return log.read().decode(errors="replace")
+        return log_since(self.log_path, self._log_start)
 
     async def ready(self, timeout: float = 60.0) -> None:
         """`wait_ready` for async callers, without blocking their loop."""
