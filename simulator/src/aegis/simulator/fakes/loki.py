@@ -61,6 +61,22 @@ def _label_ok(labels: dict[str, str], matchers: list[tuple[str, str, str]]) -> b
     return True
 
 
+class _StreamMatch:
+    """Whether each stream (a service and level) passes a query's label matchers, decided once per
+    stream: a scenario has a few dozen streams and tens of thousands of lines."""
+
+    def __init__(self, matchers: list[tuple[str, str, str]]) -> None:
+        self.matchers = matchers
+        self.seen: dict[tuple[str, str], bool] = {}
+
+    def __call__(self, record: LogRecord) -> bool:
+        key = (record.service, record.level)
+        hit = self.seen.get(key)
+        if hit is None:
+            hit = self.seen[key] = _label_ok(labels_of(record), self.matchers)
+        return hit
+
+
 def _line_ok(line: str, filters: list[tuple[str, str]]) -> bool:
     for op, value in filters:
         hit = re.search(value, line) is not None if op in ("|~", "!~") else value in line
@@ -121,8 +137,9 @@ class FakeLoki:
         lo, hi = bisect_left(self.times, start), bisect_right(self.times, end - 1)
         window = self.records[lo:hi] if forward else list(reversed(self.records[lo:hi]))
         picked: list[LogRecord] = []
+        streamed = _StreamMatch(matchers)
         for record in window:
-            if _label_ok(labels_of(record), matchers) and _line_ok(record.line, filters):
+            if streamed(record) and _line_ok(record.line, filters):
                 picked.append(record)
                 if len(picked) >= limit:
                     break
@@ -149,11 +166,11 @@ class FakeLoki:
         grid = list(range(start, end + 1, max(1, step_ns)))
         counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(grid))
         lo, hi = bisect_left(self.times, start - range_ns), bisect_right(self.times, end)
+        streamed = _StreamMatch(matchers)
         for record in self.records[lo:hi]:
-            labels = labels_of(record)
-            if not (_label_ok(labels, matchers) and _line_ok(record.line, filters)):
+            if not (streamed(record) and _line_ok(record.line, filters)):
                 continue
-            key = labels.get(by, "") if by else ""
+            key = labels_of(record).get(by, "") if by else ""
             first = bisect_left(grid, record.time_ns)
             last = bisect_right(grid, record.time_ns + range_ns)
             for i in range(first, last):
