@@ -67,7 +67,8 @@ def test_a_taken_port_moves_the_server_until_it_serves_or_the_attempts_run_out()
             raise PortTaken("taken")
 
     retry_on_taken_port(taken_twice, moves.append)
-    assert len(moves) == 2 and all(port > 0 for port in moves)
+    assert len(moves) == 2
+    assert all(port > 0 for port in moves)
 
     def always_taken() -> None:
         raise PortTaken("taken")
