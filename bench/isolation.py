@@ -12,14 +12,18 @@ and the worker drains them. Rounds alternate the order of the phases on the same
 first, then crowded first, …) so that a shared machine's noise and drift fall on both alike: the
 figure to read is the ratio of the p50s (target: unchanged, ≈ 1.0), per round and overall.
 
-Beside the wall time: the time outside the analysis, split at the analysis's first progress event
-into pick-up (publish → delivery → the worker starts the analysis and says so) and return (the rest
-outside the analysis: publishing the answer and its way back),
-the worker's own CPU time per Feishu question (from /proc), which shows how much of the crowd's
-work still runs in the process while Feishu questions are analysed and which the neighbours'
-load disturbs far less, and the median of each analysis step. `--think-s` leaves time between
-an answer and the next question, in which the API analyses run at full speed (their CPU then
-counts too).
+Beside the wall time: the time outside the analysis (the wall time less the worker's own
+`total_ms`), and the two ends of the wall time: pick-up (publish → delivery → the worker starts
+the analysis and says so: its first progress event heard) and return (the answer's own progress
+event heard → the answer heard). Both ends of each are read on this process's clock, from one
+subscription that hears the worker's messages in the order it sent them, so neither can be below
+zero. (Splitting with the worker's `elapsed_ms` mixed two clocks: the return, about 0, could read
+-1 ms.) The pick-up holds the analysis's first moments too, up to its first step's start, so it
+can exceed the time outside the analysis. Then the worker's own CPU time per Feishu question
+(from /proc), which shows how much of the crowd's work still runs in the process while Feishu
+questions are analysed and which the neighbours' load disturbs far less, and the median of each
+analysis step. `--think-s` leaves time between an answer and the next question, in which the API
+analyses run at full speed (their CPU then counts too).
 `--api-backlog 0` shows the machine's own noise between the two phases.
 """
 
@@ -43,13 +47,21 @@ from aegis.devkit.harness.nats_server import NatsServer
 from aegis.devkit.harness.services import ServiceProcess, SimulatedBackends
 from aegis.shared.consumers import WORKER_API
 from aegis.shared.questions import QuestionEvent
-from aegis.shared.rca import RcaProgress, RcaResult
+from aegis.shared.rca import RcaResult
 from aegis.shared.streams import QUESTIONS_STREAM
-from aegis.shared.subjects import QuestionSource, cancel_subject, progress_subject, question_subject
+from aegis.shared.subjects import (
+    QuestionSource,
+    cancel_subject,
+    progress_subject,
+    question_subject,
+    result_subject,
+)
 from bench.measuring import cpu_seconds, percentile
 
 QUESTION = "payment 5xx went up, why?"
 PROGRESS_PREFIX = progress_subject("")
+RESULT_PREFIX = result_subject("feishu").removesuffix("feishu")
+RCA_PREFIX = "aegis.rca."  # both of the above: one subscription hears them in the order sent
 DRAIN_TIMEOUT_S = 300.0
 
 
@@ -60,6 +72,7 @@ class Phase:
 
     spent: list[float] = field(default_factory=list)
     picked_up: list[float] = field(default_factory=list)
+    returned: list[float] = field(default_factory=list)
     cpu_s: float = 0.0
     steps: list[dict[str, int]] = field(default_factory=list)
 
@@ -72,7 +85,8 @@ class Round:
 
 
 class Asker:
-    """Publishes questions and notes when each one's result arrived."""
+    """Publishes questions and notes when each one's first and last progress event and its result
+    arrived, on this process's clock (`time.perf_counter`)."""
 
     def __init__(self, client: Client, worker_pid: int, think_s: float) -> None:
         self.client = client
@@ -80,20 +94,22 @@ class Asker:
         self.think_s = think_s
         self.answered: dict[str, float] = {}
         self.started: dict[str, float] = {}
+        self.last_progress: dict[str, float] = {}
         self.timings: dict[str, dict[str, int]] = {}
 
-    async def on_progress(self, msg: Msg) -> None:
-        """The first progress event of a Feishu question: when the worker picked it up (its arrival
-        less the time the worker says it had spent on the question when it sent it)."""
-        request_id = msg.subject.removeprefix(PROGRESS_PREFIX)
-        if request_id.startswith("f-") and request_id not in self.started:
-            elapsed_s = RcaProgress.model_validate_json(msg.data).elapsed_ms / 1000
-            self.started[request_id] = time.perf_counter() - elapsed_s
-
-    async def on_result(self, msg: Msg) -> None:
-        result = RcaResult.model_validate_json(msg.data)
-        self.answered.setdefault(result.request_id, time.perf_counter())
-        self.timings.setdefault(result.request_id, result.timings)
+    async def on_message(self, msg: Msg) -> None:
+        """A progress event or a result, in the order the worker sent them (one subscription: its
+        callback runs for one message after the other, as they arrive)."""
+        heard = time.perf_counter()
+        if msg.subject.startswith(PROGRESS_PREFIX):
+            request_id = msg.subject.removeprefix(PROGRESS_PREFIX)
+            if request_id.startswith("f-") and request_id not in self.answered:
+                self.started.setdefault(request_id, heard)
+                self.last_progress[request_id] = heard
+        elif msg.subject.startswith(RESULT_PREFIX):
+            result = RcaResult.model_validate_json(msg.data)
+            self.answered.setdefault(result.request_id, heard)
+            self.timings.setdefault(result.request_id, result.timings)
 
     async def ask(self, source: QuestionSource) -> str:
         event = QuestionEvent(
@@ -115,8 +131,11 @@ class Asker:
                 if time.perf_counter() - started > 180:
                     raise TimeoutError("a Feishu question got no answer within 180 s")
                 await asyncio.sleep(0.005)
-            phase.spent.append(self.answered[request_id] - started)
+            answered = self.answered[request_id]
+            phase.spent.append(answered - started)
+            # No progress heard (it is advisory): the whole wall time counts as the analysis.
             phase.picked_up.append(self.started.get(request_id, started) - started)
+            phase.returned.append(answered - self.last_progress.get(request_id, answered))
             phase.steps.append(self.timings[request_id])
             await asyncio.sleep(self.think_s)
         phase.cpu_s = cpu_seconds(self.worker_pid) - cpu_before
@@ -146,8 +165,7 @@ async def measure(
 ) -> list[Round]:
     client = await nats.connect(nats_url)
     asker = Asker(client, worker_pid, think_s)
-    await client.subscribe("aegis.rca.result.>", cb=asker.on_result)
-    await client.subscribe(f"{PROGRESS_PREFIX}>", cb=asker.on_progress)
+    await client.subscribe(f"{RCA_PREFIX}>", cb=asker.on_message)
     try:
         await asker.feishu_phase(1)  # warm-up: the first question fills the worker's caches
         measured = []
@@ -182,19 +200,17 @@ def step_medians(timings: list[dict[str, int]]) -> str:
 def describe(label: str, phases: list[Phase]) -> str:
     spent = [s for phase in phases for s in phase.spent]
     cpu_ms = 1000 * sum(phase.cpu_s for phase in phases) / len(spent)
-    # Publish → result, less the analysis itself: delivery, pick-up, and the result's way back.
+    # Publish → result, less the analysis itself (the worker's total_ms): delivery, pick-up, and
+    # the result's way back. A duration within the wall time, so never below zero.
     outside_ms = [1000 * s - t["total_ms"] for p in phases for s, t in zip(p.spent, p.steps, strict=True)]
     pick_up_ms = [1000 * s for p in phases for s in p.picked_up]
-    return_ms = [
-        1000 * (s - up) - t["total_ms"]
-        for p in phases
-        for s, up, t in zip(p.spent, p.picked_up, p.steps, strict=True)
-    ]
+    return_ms = [1000 * s for p in phases for s in p.returned]
     return (
         f"{label:<24} p50 {statistics.median(spent):5.2f} s   p95 {percentile(spent, 0.95):5.2f} s   "
-        f"outside the analysis p50 {statistics.median(outside_ms):4.0f} ms "
-        f"(pick-up {statistics.median(pick_up_ms):.0f}, return {statistics.median(return_ms):.0f})   "
-        f"worker CPU {cpu_ms:4.0f} ms/question   (n={len(spent)})"
+        f"outside the analysis p50 {statistics.median(outside_ms):4.0f} ms   "
+        f"pick-up (publish → first progress heard) p50 {statistics.median(pick_up_ms):.1f} ms, "
+        f"return (the answer's progress → the answer) p50 {statistics.median(return_ms):.1f} ms, "
+        f"both ends of each on this process's clock   worker CPU {cpu_ms:4.0f} ms/question   (n={len(spent)})"
     )
 
 

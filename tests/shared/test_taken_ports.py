@@ -13,7 +13,13 @@ import pytest
 
 from aegis.devkit.harness.binaries import require_binary
 from aegis.devkit.harness.nats_server import NatsServer
-from aegis.devkit.harness.ports import listens_on, port_was_taken
+from aegis.devkit.harness.ports import (
+    PORT_ATTEMPTS,
+    PortTaken,
+    listens_on,
+    port_was_taken,
+    retry_on_taken_port,
+)
 from aegis.devkit.harness.real_backends import RealVictoriaTraces, server_binary
 from aegis.devkit.harness.services import ServiceProcess
 from aegis.simulator.fakes.http import FakeResponse, LoopbackServer, Params
@@ -50,6 +56,47 @@ def test_a_bind_failure_reads_as_a_taken_port(line: str) -> None:
 
 def test_other_exits_do_not_read_as_a_taken_port() -> None:
     assert not port_was_taken("ERROR: NATS_URL: field required\nexit status 2")
+
+
+def test_a_taken_port_moves_the_server_until_it_serves_or_the_attempts_run_out() -> None:
+    """Each `PortTaken` hands a fresh port to `move_to` and serves again; `PORT_ATTEMPTS` in all."""
+    moves: list[int] = []
+
+    def taken_twice() -> None:
+        if len(moves) < 2:
+            raise PortTaken("taken")
+
+    retry_on_taken_port(taken_twice, moves.append)
+    assert len(moves) == 2
+    assert all(port > 0 for port in moves)
+
+    def always_taken() -> None:
+        raise PortTaken("taken")
+
+    moves.clear()
+    with pytest.raises(PortTaken):
+        retry_on_taken_port(always_taken, moves.append)
+    assert len(moves) == PORT_ATTEMPTS - 1
+
+
+def test_a_port_that_may_not_move_fails_at_once_and_other_errors_are_not_retried() -> None:
+    """`move_to` None (a restart keeps its URL): the first `PortTaken` is final; any other error too."""
+    calls: list[str] = []
+
+    def taken() -> None:
+        calls.append("taken")
+        raise PortTaken("taken")
+
+    with pytest.raises(PortTaken):
+        retry_on_taken_port(taken, None)
+
+    def exited() -> None:
+        calls.append("exited")
+        raise RuntimeError("exited otherwise")
+
+    with pytest.raises(RuntimeError, match="exited otherwise"):
+        retry_on_taken_port(exited, lambda _port: calls.append("moved"))
+    assert calls == ["taken", "exited"]
 
 
 @contextmanager

@@ -9,7 +9,8 @@ A port found free is not reserved: on a busy machine another process can bind it
 `free_port()` and the server's own bind. So a server the harness runs in-process binds first and is
 handed the socket (`reserved_socket`), and a child process counts as ready only when it is the one
 listening on its port (`listens_on`: another process's 200 on that port is not its readiness); a
-child that exited because its port was taken (`port_was_taken`) is started again on another one.
+child that exited because its port was taken (`port_was_taken`) is started again on another one
+(`retry_on_taken_port`, the one loop every harness server uses).
 """
 
 import os
@@ -131,6 +132,23 @@ def wait_served(
         time.sleep(0.1)
 
 
+def retry_on_taken_port(serve: Callable[[], None], move_to: Callable[[int], None] | None) -> None:
+    """Run `serve` (start, or wait for, a child until it is ready); each time it raises `PortTaken`,
+    hand `move_to` a fresh free port and run `serve` again, `PORT_ATTEMPTS` times in all.
+
+    `move_to` None: the port may not move (a restart keeps its URL), so a taken port is final. Every
+    other error, and `PortTaken` on the last attempt, is raised as it came.
+    """
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            serve()
+            return
+        except PortTaken:
+            if move_to is None or attempt == PORT_ATTEMPTS:
+                raise
+            move_to(free_port())
+
+
 class LoopbackServer:
     """A server process on a free loopback port, ready when `ready_path` answers 200."""
 
@@ -155,28 +173,28 @@ class LoopbackServer:
     def start(self, ready_timeout_s: float = 60.0) -> Self:
         """Start and wait until ready, on another port when its port was taken; `RuntimeError` with
         the log's tail if it never is."""
-        for attempt in range(1, PORT_ATTEMPTS + 1):
+
+        def serve() -> None:
             with (self.root / "server.log").open("wb") as log:
                 self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
-            try:
-                wait_served(
-                    self._process,
-                    self.port,
-                    self._answers_ready,
-                    self.log_tail,
-                    self.binary.name,
-                    ready_timeout_s,
-                )
-                return self
-            except PortTaken:
-                if attempt == PORT_ATTEMPTS:
-                    self.stop()
-                    raise
-                self.port = free_port()
-            except RuntimeError:
-                self.stop()
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+            wait_served(
+                self._process,
+                self.port,
+                self._answers_ready,
+                self.log_tail,
+                self.binary.name,
+                ready_timeout_s,
+            )
+
+        try:
+            retry_on_taken_port(serve, self._move_to)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def _move_to(self, port: int) -> None:
+        self.port = port
 
     def _answers_ready(self) -> bool:
         try:

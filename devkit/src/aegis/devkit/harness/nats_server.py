@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from aegis.devkit.harness.ports import PORT_ATTEMPTS, PortTaken, free_port, log_since, wait_served
+from aegis.devkit.harness.ports import free_port, log_since, retry_on_taken_port, wait_served
 
 
 class NatsServer:
@@ -53,16 +53,15 @@ class NatsServer:
     def start(self) -> None:
         """Start and return once it listens; on another port if its own was taken before the first start."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        for attempt in range(1, PORT_ATTEMPTS + 1):
-            self._launch()
-            try:
-                self._wait_listening()
-                break
-            except PortTaken:
-                if not self._may_move or attempt == PORT_ATTEMPTS:
-                    raise
-                self.port = free_port()
+        retry_on_taken_port(self._serve, self._move_to if self._may_move else None)
         self._may_move = False
+
+    def _serve(self) -> None:
+        self._launch()
+        self._wait_listening()
+
+    def _move_to(self, port: int) -> None:
+        self.port = port
 
     def _launch(self) -> None:
         command = [

@@ -9,6 +9,7 @@ from aegis.simulator.server_process import (
     log_since,
     port_was_taken,
     reserved_socket,
+    retry_on_taken_port,
     wait_served,
 )
 
@@ -20,5 +21,6 @@ __all__ = [
     "log_since",
     "port_was_taken",
     "reserved_socket",
+    "retry_on_taken_port",
     "wait_served",
 ]

@@ -24,7 +24,7 @@ from aegis.devkit.fakes.feishu import FakeFeishu
 from aegis.devkit.fakes.feishu_ws import FakeLongConnection
 from aegis.devkit.harness.binaries import find_binary
 from aegis.devkit.harness.nats_auth import credentials, secured_server
-from aegis.devkit.harness.ports import PORT_ATTEMPTS, PortTaken, free_port, log_since, wait_served
+from aegis.devkit.harness.ports import free_port, log_since, retry_on_taken_port, wait_served
 
 BIN = Path(sys.executable).parent
 ESTATE_SERVICES = (
@@ -137,20 +137,22 @@ class ServiceProcess:
         log's tail otherwise."""
         if self.ready_url is None:
             return
-        for attempt in range(1, PORT_ATTEMPTS + 1):
+
+        def served() -> None:
             if self._process is None:
                 raise RuntimeError(f"{self.name} is not started")
+            assert self.ready_url is not None
             port = httpx.URL(self.ready_url).port
             assert port is not None, f"{self.ready_url} names no port"
-            try:
-                wait_served(self._process, port, self._answers_ready, self.output, self.name, timeout)
-                return
-            except PortTaken:
-                if self._on_port is None or attempt == PORT_ATTEMPTS:
-                    raise
-                self._process = None
-                self._serve_on(free_port())
-                self.start()
+            wait_served(self._process, port, self._answers_ready, self.output, self.name, timeout)
+
+        retry_on_taken_port(served, self._restart_on if self._on_port is not None else None)
+
+    def _restart_on(self, port: int) -> None:
+        """Start again on `port`, the last start having exited because its port was taken."""
+        self._process = None
+        self._serve_on(port)
+        self.start()
 
     def _answers_ready(self) -> bool:
         assert self.ready_url is not None
