@@ -50,6 +50,7 @@ from aegis.shared.questions import QuestionEvent
 from aegis.shared.rca import RcaResult
 from aegis.shared.streams import QUESTIONS_STREAM
 from aegis.shared.subjects import (
+    RCA,
     QuestionSource,
     cancel_subject,
     progress_subject,
@@ -61,7 +62,6 @@ from bench.measuring import cpu_seconds, percentile
 QUESTION = "payment 5xx went up, why?"
 PROGRESS_PREFIX = progress_subject("")
 RESULT_PREFIX = result_subject("feishu").removesuffix("feishu")
-RCA_PREFIX = "aegis.rca."  # both of the above: one subscription hears them in the order sent
 DRAIN_TIMEOUT_S = 300.0
 
 
@@ -165,7 +165,7 @@ async def measure(
 ) -> list[Round]:
     client = await nats.connect(nats_url)
     asker = Asker(client, worker_pid, think_s)
-    await client.subscribe(f"{RCA_PREFIX}>", cb=asker.on_message)
+    await client.subscribe(RCA, cb=asker.on_message)  # progress and results, in the order sent
     try:
         await asker.feishu_phase(1)  # warm-up: the first question fills the worker's caches
         measured = []
